@@ -1,0 +1,199 @@
+// The connection's backing files (spec §a.1, §a.2, §b.1, §b.2, §b.13): the idr of ids and the fuse_backing slab.
+import {
+  C_BACKING_CLOSES, C_BACKING_FREES, C_BACKING_OPENS, C_ENOSPC, C_LIVE_BACKINGS, C_LIVE_IDS, C_PEAK_BACKINGS,
+  C_PEAK_IDS, EINVAL, ENOENT, ENOSPC,
+} from "../src/abi";
+import {
+  CTX_FB_FREE, CTX_FB_USED, CTX_IDR_COUNT, CTX_IDR_CURSOR, CTX_LIVE_BACKINGS, ctxLoad, ctxStore, fbSlab,
+  fileSlab, idMax, idr, idrMask, inc, maxBackings, raisePeak, setCounter,
+} from "./ctx";
+import { BR_DIGEST, BR_INODE, F_INODE, FB_COUNT, FB_DIGEST, FB_FILE, FB_NEXT_FREE, FB_SIZE, FILE_SIZE, IDR_SLOT } from "./layout";
+
+/** Set when the slab is full: the replay stops and the host reports it (never a silent wrong count). */
+export let backingCapacityExceeded = false;
+
+export function resetCapacityFlag(): void {
+  backingCapacityExceeded = false;
+}
+
+// ---- fuse_backing slab: a free list threaded through freed objects, each paired with its struct file ----
+
+function fbAlloc(bref: usize): usize {
+  let fb = <usize>ctxLoad(CTX_FB_FREE);
+  if (fb != 0) {
+    ctxStore(CTX_FB_FREE, load<i32>(fb, FB_NEXT_FREE));
+  } else {
+    const used = <u32>ctxLoad(CTX_FB_USED);
+    if (used >= maxBackings) return 0;
+    ctxStore(CTX_FB_USED, used + 1);
+    fb = fbSlab + <usize>used * FB_SIZE;
+  }
+  const index = (fb - fbSlab) / FB_SIZE;
+  const file = fileSlab + index * FILE_SIZE;
+  store<usize>(file, load<usize>(bref, BR_INODE), F_INODE);
+  store<usize>(fb, file, FB_FILE);
+  store<i32>(fb, 1, FB_COUNT);
+  store<usize>(fb, load<usize>(bref, BR_DIGEST), FB_DIGEST);
+  const live = ctxLoad(CTX_LIVE_BACKINGS) + 1;
+  ctxStore(CTX_LIVE_BACKINGS, live);
+  setCounter(C_LIVE_BACKINGS, live);
+  raisePeak(C_PEAK_BACKINGS, live);
+  return fb;
+}
+
+function fbFree(fb: usize): void {
+  store<i32>(fb, ctxLoad(CTX_FB_FREE), FB_NEXT_FREE);
+  ctxStore(CTX_FB_FREE, <i32>fb);
+  const live = ctxLoad(CTX_LIVE_BACKINGS) - 1;
+  ctxStore(CTX_LIVE_BACKINGS, live);
+  setCounter(C_LIVE_BACKINGS, live);
+  inc(C_BACKING_FREES);
+}
+
+// @ts-ignore: decorator
+@inline export function backingGet(fb: usize): usize {
+  store<i32>(fb, load<i32>(fb, FB_COUNT) + 1, FB_COUNT);
+  return fb;
+}
+
+export function backingPut(fb: usize): void {
+  const count = load<i32>(fb, FB_COUNT) - 1;
+  store<i32>(fb, count, FB_COUNT);
+  if (count == 0) fbFree(fb);
+}
+
+// ---- the idr: open addressing keyed by id; cyclic ids are sequential, so `id & mask` spreads them ----
+
+// @ts-ignore: decorator
+@inline function idrSlot(id: i32): usize {
+  return idr + <usize>(<u32>id & idrMask) * IDR_SLOT;
+}
+
+// @ts-ignore: decorator
+@inline function idrNext(slot: usize): usize {
+  return idr + (((slot - idr) / IDR_SLOT + 1) & idrMask) * IDR_SLOT;
+}
+
+/** The slot holding `id`, or 0. */
+function idrFind(id: i32): usize {
+  let slot = idrSlot(id);
+  while (true) {
+    const key = load<i32>(slot);
+    if (key == id) return slot;
+    if (key == 0) return 0;
+    slot = idrNext(slot);
+  }
+}
+
+function idrInsert(id: i32, fb: usize): void {
+  let slot = idrSlot(id);
+  while (load<i32>(slot) != 0) slot = idrNext(slot);
+  store<i32>(slot, id);
+  store<usize>(slot, fb, 4);
+}
+
+/** Removes the entry at `slot`, shifting later entries of its probe chain back (no tombstones). */
+function idrRemoveSlot(slot: usize): void {
+  let hole = slot;
+  let next = idrNext(hole);
+  while (true) {
+    const key = load<i32>(next);
+    if (key == 0) break;
+    const home = idrSlot(key);
+    // Move `next` into the hole unless its home lies cyclically in (hole, next].
+    const h = (hole - idr) / IDR_SLOT;
+    const n = (next - idr) / IDR_SLOT;
+    const m = (home - idr) / IDR_SLOT;
+    const stays = h <= n ? (h < m && m <= n) : (h < m || m <= n);
+    if (!stays) {
+      store<i32>(hole, key);
+      store<usize>(hole, load<usize>(next, 4), 4);
+      hole = next;
+    }
+    next = idrNext(next);
+  }
+  store<i32>(hole, 0);
+  store<usize>(hole, 0, 4);
+}
+
+// spec §a.1: the smallest free id above the cursor, wrapping to 1 after idMax; 0 is never handed out.
+function idrAllocCyclic(fb: usize): i32 {
+  const count = ctxLoad(CTX_IDR_COUNT);
+  if (count >= idMax) return -ENOSPC;
+  let id = ctxLoad(CTX_IDR_CURSOR);
+  do {
+    id = id >= idMax ? 1 : id + 1;
+  } while (idrFind(id) != 0);
+  idrInsert(id, fb);
+  ctxStore(CTX_IDR_CURSOR, id);
+  ctxStore(CTX_IDR_COUNT, count + 1);
+  setCounter(C_LIVE_IDS, count + 1);
+  raisePeak(C_PEAK_IDS, count + 1);
+  return id;
+}
+
+/** FUSE_DEV_IOC_BACKING_OPEN (spec §b.1): a new fuse_backing per call, no dedup. Returns the id or -errno. */
+export function backingOpen(bref: usize): i32 {
+  inc(C_BACKING_OPENS);
+  const fb = fbAlloc(bref);
+  if (fb == 0) {
+    backingCapacityExceeded = true;
+    return -ENOSPC;
+  }
+  const id = idrAllocCyclic(fb);
+  if (id < 0) {
+    inc(C_ENOSPC);
+    backingPut(fb);
+  }
+  return id;
+}
+
+/** FUSE_DEV_IOC_BACKING_CLOSE (spec §b.2): open files and inode fbs are unaffected. */
+export function backingClose(id: i32): i32 {
+  if (id <= 0) return -EINVAL;
+  const slot = idrFind(id);
+  if (slot == 0) return -ENOENT;
+  const fb = load<usize>(slot, 4);
+  idrRemoveSlot(slot);
+  const count = ctxLoad(CTX_IDR_COUNT) - 1;
+  ctxStore(CTX_IDR_COUNT, count);
+  setCounter(C_LIVE_IDS, count);
+  inc(C_BACKING_CLOSES);
+  backingPut(fb);
+  return 0;
+}
+
+/** FUSE_DEV_IOC_BACKING_CLOSE_ALL (spec §b.13, v2/v3): a fresh idr, the cursor back to the start. */
+export function backingCloseAll(): void {
+  const slots = <usize>idrMask + 1;
+  for (let i: usize = 0; i < slots; i++) {
+    const slot = idr + i * IDR_SLOT;
+    if (load<i32>(slot) != 0) {
+      const fb = load<usize>(slot, 4);
+      store<i32>(slot, 0);
+      store<usize>(slot, 0, 4);
+      backingPut(fb);
+    }
+  }
+  ctxStore(CTX_IDR_CURSOR, 0);
+  ctxStore(CTX_IDR_COUNT, 0);
+  setCounter(C_LIVE_IDS, 0);
+}
+
+/** fuse_backing_lookup: a reference only if the object is not already dying. Returns 0 if there is none. */
+export function backingLookup(id: i32): usize {
+  const slot = idrFind(id);
+  if (slot == 0) return 0;
+  const fb = load<usize>(slot, 4);
+  if (load<i32>(fb, FB_COUNT) == 0) return 0;
+  return backingGet(fb);
+}
+
+/** Live ids, for the invariant check. */
+export function liveIds(): i32 {
+  return ctxLoad(CTX_IDR_COUNT);
+}
+
+export function liveBackings(): i32 {
+  return ctxLoad(CTX_LIVE_BACKINGS);
+}

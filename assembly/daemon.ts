@@ -1,0 +1,69 @@
+// The daemon models: which backing id each passthrough open carries, and when the daemon closes ids.
+import { DAEMON_PER_OPEN, POLICY_LOOKUP } from "../src/abi";
+import { backingClose, backingOpen } from "./backing";
+import { CTX_DAEMON_GEN, ctxLoad, daemon, dinodeAt, policy } from "./ctx";
+import { DI_BREF, DI_GEN, DI_ID, DI_NOPEN, FF_DAEMON_GEN, FF_DAEMON_ID, FF_NODEID } from "./layout";
+
+/** A new inode instance: the daemon has no state for it yet. */
+export function daemonForgetInode(nodeid: u32): void {
+  const d = dinodeAt(nodeid);
+  store<i32>(d, 0, DI_ID);
+  store<i32>(d, 0, DI_NOPEN);
+  store<i32>(d, ctxLoad(CTX_DAEMON_GEN), DI_GEN);
+}
+
+/** The backing id the daemon puts in its open reply for `ff`. */
+export function daemonOpenBacking(nodeid: u32, ff: usize, bref: u32, brefPtr: usize): i32 {
+  if (policy == POLICY_LOOKUP) return 0; // "use the inode's backing"
+  const gen = ctxLoad(CTX_DAEMON_GEN);
+  store<i32>(ff, gen, FF_DAEMON_GEN);
+  if (daemon == DAEMON_PER_OPEN) {
+    let id = backingOpen(brefPtr);
+    if (id < 0) id = 0;
+    store<i32>(ff, id, FF_DAEMON_ID);
+    return id;
+  }
+  const d = dinodeAt(nodeid);
+  if (load<i32>(d, DI_GEN) != gen) { // a restarted daemon starts with no ids
+    store<i32>(d, gen, DI_GEN);
+    store<i32>(d, 0, DI_ID);
+    store<i32>(d, 0, DI_NOPEN);
+  }
+  let id = load<i32>(d, DI_ID);
+  if (id != 0 && load<u32>(d, DI_BREF) != bref) { // the file was replaced under the daemon: register the new one
+    backingClose(id);
+    id = 0;
+    store<i32>(d, 0, DI_ID);
+  }
+  if (id == 0) {
+    const newId = backingOpen(brefPtr);
+    if (newId > 0) {
+      id = newId;
+      store<i32>(d, id, DI_ID);
+      store<u32>(d, bref, DI_BREF);
+    }
+  }
+  store<i32>(d, load<i32>(d, DI_NOPEN) + 1, DI_NOPEN);
+  store<i32>(ff, id, FF_DAEMON_ID);
+  return id;
+}
+
+/** FUSE_RELEASE reaching the daemon. A restarted daemon ignores fhs it never handed out. */
+export function daemonRelease(ff: usize): void {
+  if (load<i32>(ff, FF_DAEMON_GEN) != ctxLoad(CTX_DAEMON_GEN)) return;
+  if (daemon == DAEMON_PER_OPEN) {
+    const id = load<i32>(ff, FF_DAEMON_ID);
+    if (id > 0) backingClose(id);
+    return;
+  }
+  const d = dinodeAt(load<u32>(ff, FF_NODEID));
+  const nopen = load<i32>(d, DI_NOPEN) - 1;
+  store<i32>(d, nopen, DI_NOPEN);
+  const id = load<i32>(d, DI_ID);
+  if (nopen == 0 && id != 0) {
+    backingClose(id);
+    store<i32>(d, 0, DI_ID);
+  }
+}
+
+

@@ -1,0 +1,134 @@
+// The exported surface of the core. The host (src/replay/wasm.ts) builds the backing-file table once, one
+// context per policy, and then hands over chunks of event columns; it never calls per event.
+import { C_OPEN_AT_END } from "../src/abi";
+import { liveBackings, liveIds, resetCapacityFlag } from "./backing";
+import { ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setBackingTable, setCounter } from "./ctx";
+import { heapAlloc } from "./heap";
+import { hasState } from "./iomode";
+import {
+  BR_DIGEST, BR_INODE, BR_SIZE, DIGEST_SIZE, FB_COUNT, FF_STATE, FI_ALIVE, FI_FB, FI_IOCACHECTR, FI_NFILES,
+  FI_WRITERS, FILE_OPEN, FUSE_I_BACKING, FUSE_I_CACHE_IO_MODE, I_INO, I_SB, INODE_SIZE, S_DEV, SB_SIZE,
+} from "./layout";
+import { evict, replayRows } from "./replay";
+
+// ---- the backing-file table (shared by every context) ----
+
+let backingInodes: usize = 0;
+let superBlocks: usize = 0;
+let digests: usize = 0;
+let brefTable: usize = 0;
+
+/** Room for the table: nBrefs file versions over nInodes backing inodes on nSbs file systems. 0 on failure. */
+export function backing_table_create(nBrefs: u32, nInodes: u32, nSbs: u32): usize {
+  brefTable = heapAlloc(<usize>max<u32>(nBrefs, 1) * BR_SIZE);
+  backingInodes = heapAlloc(<usize>max<u32>(nInodes, 1) * INODE_SIZE);
+  superBlocks = heapAlloc(<usize>max<u32>(nSbs, 1) * SB_SIZE);
+  digests = heapAlloc(<usize>max<u32>(nBrefs, 1) * DIGEST_SIZE);
+  if (brefTable == 0 || backingInodes == 0 || superBlocks == 0 || digests == 0) return 0;
+  setBackingTable(brefTable, nBrefs);
+  return brefTable;
+}
+
+export function backing_sb_set(sb: u32, dev: u32): void {
+  store<u32>(superBlocks + <usize>sb * SB_SIZE, dev, S_DEV);
+}
+
+export function backing_inode_set(inode: u32, sb: u32, ino: f64): void {
+  const p = backingInodes + <usize>inode * INODE_SIZE;
+  store<usize>(p, superBlocks + <usize>sb * SB_SIZE, I_SB);
+  store<u64>(p, <u64>ino, I_INO);
+}
+
+/** Points bref at its backing inode; returns where the host writes the 32-byte digest. */
+export function backing_file_set(bref: u32, inode: u32): usize {
+  const p = brefTable + <usize>bref * BR_SIZE;
+  const digest = digests + <usize>bref * DIGEST_SIZE;
+  store<usize>(p, backingInodes + <usize>inode * INODE_SIZE, BR_INODE);
+  store<usize>(p, digest, BR_DIGEST);
+  return digest;
+}
+
+// ---- event columns ----
+
+let columns: usize = 0;
+let columnCapacity: u32 = 0;
+
+/** Six columns of `capacity` rows: op (u8), then nodeid, fh, bref, oflags, fopen (u32). 0 on failure. */
+export function events_create(capacity: u32): usize {
+  columnCapacity = capacity;
+  columns = heapAlloc(<usize>capacity * 21 + 64 * 6);
+  return columns;
+}
+
+export function events_column(k: u32): usize {
+  const u8Bytes = (<usize>columnCapacity + 63) & ~(<usize>63);
+  const u32Bytes = (<usize>columnCapacity * 4 + 63) & ~(<usize>63);
+  return k == 0 ? columns : columns + u8Bytes + <usize>(k - 1) * u32Bytes;
+}
+
+// ---- contexts ----
+
+export function ctx_create(policy: i32, daemon: i32, maxInodes: u32, maxFiles: u32, maxBackings: u32, idMax: i32): usize {
+  return ctxCreate(policy, daemon, maxInodes, maxFiles, maxBackings, idMax);
+}
+
+export function ctx_counters(ctx: usize): usize {
+  return ctxCounters(ctx);
+}
+
+/** Replays the first n rows of the event columns; returns n, or fewer when the fuse_backing slab overflowed. */
+export function replay(ctx: usize, n: u32): u32 {
+  ctxEnter(ctx);
+  resetCapacityFlag();
+  return replayRows(
+    events_column(0), events_column(1), events_column(2), events_column(3), events_column(4), events_column(5), n,
+  );
+}
+
+/** Counts files still open into C_OPEN_AT_END. */
+export function ctx_finish(ctx: usize): void {
+  ctxEnter(ctx);
+  let open: i64 = 0;
+  for (let fh: u32 = 0; fh < maxFiles; fh++) if (load<i32>(fileAt(fh), FF_STATE) == FILE_OPEN) open++;
+  setCounter(C_OPEN_AT_END, open);
+}
+
+/** Ends every inode instance with no open files, as umount does. */
+export function ctx_unmount(ctx: usize): void {
+  ctxEnter(ctx);
+  for (let nodeid: u32 = 0; nodeid < maxInodes; nodeid++) {
+    const fi = inodeAt(nodeid);
+    if (load<i32>(fi, FI_ALIVE) != 0 && load<i32>(fi, FI_NFILES) == 0) evict(nodeid);
+  }
+}
+
+/** The first inode that broke an invariant in the last ctx_violations call, or -1. */
+export let firstViolation: i32 = -1;
+
+/** Invariants of spec §a.3 / §b.9, as in the reference model: the number of broken ones. */
+export function ctx_violations(ctx: usize): u32 {
+  ctxEnter(ctx);
+  firstViolation = -1;
+  let broken: u32 = 0;
+  let held: i32 = 0;
+  for (let nodeid: u32 = 0; nodeid < maxInodes; nodeid++) {
+    const fi = inodeAt(nodeid);
+    const fb = load<usize>(fi, FI_FB);
+    if (fb != 0) held++;
+    if (load<i32>(fi, FI_NFILES) != 0) continue;
+    const lookupHold = hasState(fi, FUSE_I_BACKING);
+    let bad = load<i32>(fi, FI_IOCACHECTR) != (lookupHold ? -1 : 0);
+    bad = bad || ((fb != 0) != lookupHold);
+    bad = bad || (fb != 0 && load<i32>(fb, FB_COUNT) < 1);
+    bad = bad || hasState(fi, FUSE_I_CACHE_IO_MODE);
+    bad = bad || load<i32>(fi, FI_WRITERS) != 0;
+    if (bad) {
+      if (firstViolation < 0) firstViolation = <i32>nodeid;
+      broken++;
+    }
+  }
+  let open = false;
+  for (let fh: u32 = 0; fh < maxFiles; fh++) if (load<i32>(fileAt(fh), FF_STATE) == FILE_OPEN) open = true;
+  if (!open && liveBackings() != liveIds() + held) broken++;
+  return broken;
+}

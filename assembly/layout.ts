@@ -1,0 +1,75 @@
+// Object layouts in linear memory. Kernel objects use the x86_64 offsets of spec §f so the conflict check
+// performs the same dependent loads as the kernel; pointers are 32-bit (wasm32) but sit at the kernel's offsets.
+
+// struct file (6.15+), 192 B: the daemon's registered backing file.
+export const FILE_SIZE: usize = 192;
+export const F_INODE: usize = 32;
+
+// struct inode of the backing file system. Only i_sb and i_ino are read; the stride keeps the real footprint.
+export const INODE_SIZE: usize = 640;
+export const I_SB: usize = 40;
+export const I_INO: usize = 64;
+
+// struct super_block: s_dev follows the s_list head.
+export const SB_SIZE: usize = 64;
+export const S_DEV: usize = 16;
+
+// struct fuse_backing in its kmalloc-64 slab: file, cred, count, rcu head (spec §a.2). FB_DIGEST is the content
+// digest captured at BACKING_OPEN, which only the hypothetical P3 kernel would keep (spec §d).
+export const FB_SIZE: usize = 64;
+export const FB_FILE: usize = 0;
+export const FB_CRED: usize = 8;
+export const FB_COUNT: usize = 16;
+export const FB_DIGEST: usize = 40;
+export const FB_NEXT_FREE: usize = 48;
+
+// struct fuse_inode, regular-file part, one cache line. The embedded struct inode is not replicated: the open
+// path reaches the fuse-specific fields directly and touches only this line.
+export const FI_SIZE: usize = 64;
+export const FI_LOCK: usize = 0;
+export const FI_IOCACHECTR: usize = 4;
+export const FI_FB: usize = 8;
+export const FI_STATE: usize = 12;
+/** Model state: open files of this instance (any io mode). */
+export const FI_NFILES: usize = 16;
+/** Model state: open files that may write. */
+export const FI_WRITERS: usize = 20;
+/** Model state: the nodeid names a live inode instance. */
+export const FI_ALIVE: usize = 24;
+// fi->state bits.
+export const FUSE_I_CACHE_IO_MODE: i32 = 1 << 5;
+/** Backing attached at lookup (Amir's "long lived reference" patch). */
+export const FUSE_I_BACKING: i32 = 1 << 6;
+
+// struct fuse_file, the model's part.
+export const FF_SIZE: usize = 32;
+export const FF_STATE: usize = 0;
+export const FF_NODEID: usize = 4;
+export const FF_IOMODE: usize = 8;
+export const FF_MAY_WRITE: usize = 12;
+/** The per-file backing file's struct file (what the file's I/O reaches). */
+export const FF_PASSTHROUGH: usize = 16;
+export const FF_DAEMON_ID: usize = 20;
+export const FF_DAEMON_GEN: usize = 24;
+export const FILE_FREE: i32 = 0;
+export const FILE_OPEN: i32 = 1;
+/** The open returned EIO; its RELEASE already went to the daemon synchronously (spec §b.3). */
+export const FILE_FAILED: i32 = 2;
+/** FF_DAEMON_GEN of a file the daemon keeps no state for. */
+export const UNTRACKED: i32 = -1;
+
+// What the daemon remembers per nodeid (libfuse passthrough_hp: one backing id per inode).
+export const DI_SIZE: usize = 16;
+export const DI_ID: usize = 0;
+export const DI_BREF: usize = 4;
+export const DI_NOPEN: usize = 8;
+export const DI_GEN: usize = 12;
+
+// The backing-file table, shared by all contexts: per bref, the struct file's inode and the digest.
+export const BR_SIZE: usize = 8;
+export const BR_INODE: usize = 0;
+export const BR_DIGEST: usize = 4;
+export const DIGEST_SIZE: usize = 32;
+
+// The connection's idr: open addressing, 8 B slots of (id, fuse_backing pointer); id 0 marks a free slot.
+export const IDR_SLOT: usize = 8;

@@ -1,0 +1,36 @@
+// Building event columns from readable rows: for scenarios, tests and small tools, never for bulk traces.
+import type { EventColumns } from "./types.js";
+
+export interface EventRow {
+  op: number;
+  nodeid?: number;
+  fh?: number;
+  bref?: number;
+  oflags?: number;
+  fopen?: number;
+}
+
+export function emptyColumns(length: number): EventColumns {
+  return {
+    length,
+    op: new Uint8Array(length),
+    nodeid: new Uint32Array(length),
+    fh: new Uint32Array(length),
+    bref: new Uint32Array(length),
+    oflags: new Uint32Array(length),
+    fopen: new Uint32Array(length),
+  };
+}
+
+export function eventColumns(rows: readonly EventRow[]): EventColumns {
+  const ev = emptyColumns(rows.length);
+  rows.forEach((r, i) => {
+    ev.op[i] = r.op;
+    ev.nodeid[i] = r.nodeid ?? 0;
+    ev.fh[i] = r.fh ?? 0;
+    ev.bref[i] = r.bref ?? 0;
+    ev.oflags[i] = r.oflags ?? 0;
+    ev.fopen[i] = r.fopen ?? 0;
+  });
+  return ev;
+}

@@ -1,0 +1,149 @@
+import {
+  DAEMON_PER_INODE, DAEMON_PER_OPEN,
+  POLICY_DIGEST, POLICY_INODE, POLICY_LOOKUP, POLICY_PTR, POLICY_REUSE,
+} from "../abi.js";
+
+export const POLICIES = ["ptr", "inode", "digest", "reuse", "lookup"] as const;
+export type Policy = (typeof POLICIES)[number];
+export const POLICY_CODE: Record<Policy, number> = {
+  ptr: POLICY_PTR, inode: POLICY_INODE, digest: POLICY_DIGEST, reuse: POLICY_REUSE, lookup: POLICY_LOOKUP,
+};
+
+export const DAEMONS = ["per-inode", "per-open"] as const;
+export type DaemonModel = (typeof DAEMONS)[number];
+export const DAEMON_CODE: Record<DaemonModel, number> = {
+  "per-inode": DAEMON_PER_INODE, "per-open": DAEMON_PER_OPEN,
+};
+
+export const ENGINES = ["wasm", "js"] as const;
+export type EngineName = (typeof ENGINES)[number];
+
+/**
+ * One version of a backing file as the daemon would register it: the backing inode (st_dev, st_ino) and
+ * the sha256 of its bytes at that time. A file rewritten in place is a new entry with the same dev/ino
+ * and another digest; a re-downloaded file is a new entry with a new ino and the same digest.
+ */
+export interface BackingFile {
+  dev: number;
+  ino: number;
+  digest: Uint8Array;
+}
+
+/** A chunk of events as columns; row i of every column is one event (see OP_* in abi.ts). */
+export interface EventColumns {
+  length: number;
+  op: Uint8Array;
+  nodeid: Uint32Array;
+  fh: Uint32Array;
+  bref: Uint32Array;
+  oflags: Uint32Array;
+  fopen: Uint32Array;
+}
+
+export interface ReplayOptions {
+  policy: Policy;
+  daemon: DaemonModel;
+  /** nodeids are 0 … maxInodes-1; others are counted as anomalies. */
+  maxInodes: number;
+  /** fh slots are 0 … maxFiles-1; others are counted as anomalies. */
+  maxFiles: number;
+  /** Live fuse_backing objects the replay may hold at once; exceeding it stops the replay with an error. */
+  maxBackings: number;
+  /** Largest backing id the idr hands out before wrapping (default INT_MAX, as in the kernel). */
+  idMax?: number;
+}
+
+/** Counters of one policy's replay, named as in the results block (abi.ts C_*). */
+export interface Outcomes {
+  events: number;
+  opens: number;
+  pt_opens: number;
+  accepted: number;
+  cached_opens: number;
+  direct_opens: number;
+  ebusy: number;
+  etxtbsy: number;
+  einval: number;
+  enoent: number;
+  eio_mode: number;
+  eio: number;
+  diverged: number;
+  unsafe: number;
+  stale: number;
+  releases: number;
+  forgets: number;
+  restarts: number;
+  backing_opens: number;
+  backing_closes: number;
+  enospc: number;
+  live_backings: number;
+  peak_backings: number;
+  live_ids: number;
+  peak_ids: number;
+  backing_frees: number;
+  lock_acquisitions: number;
+  lock_spins: number;
+  anomalies: number;
+  anomaly_unknown_op: number;
+  anomaly_nodeid_range: number;
+  anomaly_fh_range: number;
+  anomaly_bref_range: number;
+  anomaly_release_unopened: number;
+  anomaly_fh_in_use: number;
+  anomaly_forget_busy: number;
+  anomaly_forget_unknown: number;
+  open_at_end: number;
+}
+
+/** Order matches the C_* indices in abi.ts. */
+export const OUTCOME_NAMES: readonly (keyof Outcomes)[] = [
+  "events", "opens", "pt_opens", "accepted", "cached_opens", "direct_opens", "ebusy", "etxtbsy", "einval",
+  "enoent", "eio_mode", "eio", "diverged", "unsafe", "stale", "releases", "forgets", "restarts",
+  "backing_opens", "backing_closes", "enospc", "live_backings", "peak_backings", "live_ids", "peak_ids",
+  "backing_frees", "lock_acquisitions", "lock_spins", "anomalies", "anomaly_unknown_op",
+  "anomaly_nodeid_range", "anomaly_fh_range", "anomaly_bref_range", "anomaly_release_unopened",
+  "anomaly_fh_in_use", "anomaly_forget_busy", "anomaly_forget_unknown", "open_at_end",
+];
+
+export function outcomesFromCounters(counters: ArrayLike<number | bigint>): Outcomes {
+  const out = {} as Outcomes;
+  OUTCOME_NAMES.forEach((name, i) => { out[name] = Number(counters[i]); });
+  return out;
+}
+
+/** One policy's replay state machine (the reference model implements it per policy). */
+export interface Replay {
+  readonly policy: Policy;
+  /** Replays a chunk of events. Throws ReplayCapacityError if the fuse_backing slab overflows. */
+  feed(events: EventColumns): void;
+  /** The counters so far, with the files still open counted in `open_at_end`. */
+  outcomes(): Outcomes;
+  /** Ends every inode instance with no open files, as umount does (drops lookup-held backings). */
+  unmount(): void;
+  /** Broken state invariants (spec §a.3, §b.9), as readable lines; empty when all hold. */
+  invariantViolations(): string[];
+}
+
+export type OutcomesByPolicy = Partial<Record<Policy, Outcomes>>;
+
+export interface SessionOptions extends Omit<ReplayOptions, "policy"> {
+  policies: readonly Policy[];
+}
+
+/** Several policies replaying the same events; what the CLI and the benchmarks drive. */
+export interface ReplaySession {
+  readonly engine: EngineName;
+  readonly policies: readonly Policy[];
+  feed(events: EventColumns): void;
+  outcomes(): OutcomesByPolicy;
+  unmount(): void;
+  /** Broken invariants of every policy, each line prefixed with the policy. */
+  invariantViolations(): string[];
+}
+
+export class ReplayCapacityError extends Error {
+  constructor(readonly maxBackings: number) {
+    super(`more than ${maxBackings} live fuse_backing objects: replay again with a larger --max-backings`);
+    this.name = "ReplayCapacityError";
+  }
+}

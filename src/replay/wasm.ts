@@ -1,0 +1,144 @@
+// The host side of the AssemblyScript core: builds the backing-file table and one context per policy in the
+// core's linear memory, then copies each chunk of event columns in once and replays it under every policy.
+import { readFileSync } from "node:fs";
+import { COUNTER_SLOTS, ID_MAX_DEFAULT } from "../abi.js";
+import {
+  DAEMON_CODE, POLICY_CODE, ReplayCapacityError, outcomesFromCounters,
+  type BackingFile, type EventColumns, type OutcomesByPolicy, type Policy, type ReplaySession, type SessionOptions,
+} from "./types.js";
+
+interface CoreExports {
+  backing_table_create(nBrefs: number, nInodes: number, nSbs: number): number;
+  backing_sb_set(sb: number, dev: number): void;
+  backing_inode_set(inode: number, sb: number, ino: number): void;
+  backing_file_set(bref: number, inode: number): number;
+  events_create(capacity: number): number;
+  events_column(k: number): number;
+  ctx_create(policy: number, daemon: number, maxInodes: number, maxFiles: number, maxBackings: number, idMax: number): number;
+  ctx_counters(ctx: number): number;
+  replay(ctx: number, n: number): number;
+  ctx_finish(ctx: number): void;
+  ctx_unmount(ctx: number): void;
+  ctx_violations(ctx: number): number;
+  firstViolation: WebAssembly.Global;
+}
+
+export type WasmBuild = "release" | "debug";
+
+const modules = new Map<WasmBuild, WebAssembly.Module>();
+
+/** The compiled core (compiled once per process). */
+export function coreModule(build: WasmBuild = "release"): WebAssembly.Module {
+  let mod = modules.get(build);
+  if (mod === undefined) {
+    const file = new URL(build === "release" ? "../../build/fbreplay.wasm" : "../../build/fbreplay.debug.wasm", import.meta.url);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      throw new Error(`${file.pathname}: the wasm core is not built; run \`npm run build\``);
+    }
+    mod = new WebAssembly.Module(new Uint8Array(bytes));
+    modules.set(build, mod);
+  }
+  return mod;
+}
+
+/** Events copied into wasm memory per call: large enough that per-call cost vanishes (perf notes). */
+export const DEFAULT_CHUNK_ROWS = 1 << 20;
+
+export class WasmReplaySession implements ReplaySession {
+  readonly engine = "wasm" as const;
+  readonly policies: readonly Policy[];
+  private readonly core: CoreExports;
+  private readonly memory: WebAssembly.Memory;
+  private readonly contexts: number[] = [];
+  private readonly capacity: number;
+
+  constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = DEFAULT_CHUNK_ROWS) {
+    this.policies = options.policies;
+    this.memory = new WebAssembly.Memory({ initial: 1 });
+    const instance = new WebAssembly.Instance(coreModule(build), { env: { memory: this.memory } });
+    this.core = instance.exports as unknown as CoreExports;
+    this.capacity = chunkRows;
+    this.loadBackingTable(table);
+    const idMax = options.idMax ?? ID_MAX_DEFAULT;
+    for (const policy of this.policies) {
+      const ctx = this.core.ctx_create(POLICY_CODE[policy], DAEMON_CODE[options.daemon], options.maxInodes, options.maxFiles, options.maxBackings, idMax);
+      if (ctx === 0) throw new Error(`wasm core: out of memory creating the ${policy} context (${options.maxInodes} inodes, ${options.maxFiles} files, ${options.maxBackings} backings)`);
+      this.contexts.push(ctx);
+    }
+    if (this.core.events_create(this.capacity) === 0) throw new Error(`wasm core: out of memory for ${this.capacity} event rows`);
+  }
+
+  private loadBackingTable(table: readonly BackingFile[]): void {
+    const devs = new Map<number, number>();
+    const inodes = new Map<string, number>();
+    for (const f of table) {
+      if (!devs.has(f.dev)) devs.set(f.dev, devs.size);
+      const key = `${f.dev}:${f.ino}`;
+      if (!inodes.has(key)) inodes.set(key, inodes.size);
+    }
+    if (this.core.backing_table_create(table.length, inodes.size, devs.size) === 0) {
+      throw new Error(`wasm core: out of memory for ${table.length} backing files`);
+    }
+    for (const [dev, sb] of devs) this.core.backing_sb_set(sb, dev);
+    for (const [key, inode] of inodes) {
+      const [dev, ino] = key.split(":").map(Number);
+      this.core.backing_inode_set(inode, devs.get(dev)!, ino);
+    }
+    table.forEach((f, bref) => {
+      const digest = this.core.backing_file_set(bref, inodes.get(`${f.dev}:${f.ino}`)!);
+      new Uint8Array(this.memory.buffer, digest, 32).set(f.digest.subarray(0, 32));
+    });
+  }
+
+  feed(ev: EventColumns): void {
+    for (let start = 0; start < ev.length; start += this.capacity) {
+      const n = Math.min(this.capacity, ev.length - start);
+      this.copyIn(ev, start, n);
+      this.contexts.forEach((ctx) => {
+        if (this.core.replay(ctx, n) !== n) throw new ReplayCapacityError(this.options.maxBackings);
+      });
+    }
+  }
+
+  private copyIn(ev: EventColumns, start: number, n: number): void {
+    const buf = this.memory.buffer;
+    const core = this.core;
+    const end = start + n;
+    new Uint8Array(buf, core.events_column(0), n).set(ev.op.subarray(start, end));
+    new Uint32Array(buf, core.events_column(1), n).set(ev.nodeid.subarray(start, end));
+    new Uint32Array(buf, core.events_column(2), n).set(ev.fh.subarray(start, end));
+    new Uint32Array(buf, core.events_column(3), n).set(ev.bref.subarray(start, end));
+    new Uint32Array(buf, core.events_column(4), n).set(ev.oflags.subarray(start, end));
+    new Uint32Array(buf, core.events_column(5), n).set(ev.fopen.subarray(start, end));
+  }
+
+  private counters(ctx: number): BigInt64Array {
+    return new BigInt64Array(this.memory.buffer, this.core.ctx_counters(ctx), COUNTER_SLOTS);
+  }
+
+  outcomes(): OutcomesByPolicy {
+    const out: OutcomesByPolicy = {};
+    this.policies.forEach((policy, i) => {
+      this.core.ctx_finish(this.contexts[i]);
+      out[policy] = outcomesFromCounters(this.counters(this.contexts[i]));
+    });
+    return out;
+  }
+
+  unmount(): void {
+    for (const ctx of this.contexts) this.core.ctx_unmount(ctx);
+  }
+
+  invariantViolations(): string[] {
+    const lines: string[] = [];
+    this.policies.forEach((policy, i) => {
+      const broken = this.core.ctx_violations(this.contexts[i]);
+      if (broken > 0) lines.push(`${policy}: ${broken} invariant violations (first at nodeid ${this.core.firstViolation.value})`);
+    });
+    return lines;
+  }
+}
+
