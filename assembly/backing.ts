@@ -57,6 +57,7 @@ function fbFree(fb: usize): void {
 }
 
 export function backingPut(fb: usize): void {
+  assert(load<i32>(fb, FB_COUNT) > 0, "fuse_backing put with count 0");
   const count = load<i32>(fb, FB_COUNT) - 1;
   store<i32>(fb, count, FB_COUNT);
   if (count == 0) fbFree(fb);

@@ -84,6 +84,7 @@ function uncachedIoStart(fi: usize, fb: usize): i32 {
     if (oldfb == 0) store<usize>(fi, fb, FI_FB); // consumes the lookup reference
     else backingPut(fb); // a put inside the spinlock, as in the kernel
   }
+  assert(load<usize>(fi, FI_FB) == 0 || load<i32>(fi, FI_IOCACHECTR) < 0, "fb set with iocachectr >= 0");
   spinUnlock(fi);
   return err;
 }
@@ -91,6 +92,7 @@ function uncachedIoStart(fi: usize, fb: usize): i32 {
 // spec §b.9: the epoch ends when iocachectr climbs back to 0; the fb reference is dropped after unlocking.
 function uncachedIoEnd(fi: usize): void {
   spinLock(fi);
+  assert(load<i32>(fi, FI_IOCACHECTR) < 0, "uncached io end with iocachectr >= 0");
   const ctr = load<i32>(fi, FI_IOCACHECTR) + 1;
   store<i32>(fi, ctr, FI_IOCACHECTR);
   let oldfb: usize = 0;
@@ -124,6 +126,7 @@ function cachedIoOpen(fi: usize, ff: usize): i32 {
 // spec §b.8 step 2, CACHED case.
 function cachedIoRelease(fi: usize, ff: usize): void {
   spinLock(fi);
+  assert(load<i32>(fi, FI_IOCACHECTR) > 0, "cached release with iocachectr <= 0");
   const ctr = load<i32>(fi, FI_IOCACHECTR) - 1;
   store<i32>(fi, ctr, FI_IOCACHECTR);
   if (ctr == 0) setState(fi, FUSE_I_CACHE_IO_MODE, false);

@@ -58,7 +58,10 @@ export class WasmReplaySession implements ReplaySession {
   constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = DEFAULT_CHUNK_ROWS) {
     this.policies = options.policies;
     this.memory = new WebAssembly.Memory({ initial: 1 });
-    const instance = new WebAssembly.Instance(coreModule(build), { env: { memory: this.memory } });
+    const abort = (message: number, file: number, line: number, column: number) => {
+      throw new Error(`wasm core assertion failed: ${this.readString(message)} at ${this.readString(file)}:${line}:${column}`);
+    };
+    const instance = new WebAssembly.Instance(coreModule(build), { env: { memory: this.memory, abort } });
     this.core = instance.exports as unknown as CoreExports;
     this.capacity = chunkRows;
     this.loadBackingTable(table);
@@ -69,6 +72,13 @@ export class WasmReplaySession implements ReplaySession {
       this.contexts.push(ctx);
     }
     if (this.core.events_create(this.capacity) === 0) throw new Error(`wasm core: out of memory for ${this.capacity} event rows`);
+  }
+
+  /** An AssemblyScript string (UTF-16, byte length stored just before it), for assertion messages. */
+  private readString(ptr: number): string {
+    if (ptr === 0) return "?";
+    const bytes = new Uint32Array(this.memory.buffer, ptr - 4, 1)[0];
+    return String.fromCharCode(...new Uint16Array(this.memory.buffer, ptr, bytes >>> 1));
   }
 
   private loadBackingTable(table: readonly BackingFile[]): void {
