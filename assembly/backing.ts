@@ -4,34 +4,44 @@ import {
   C_PEAK_IDS, EINVAL, ENOENT, ENOSPC,
 } from "../src/abi";
 import {
-  CTX_FB_FREE, CTX_FB_USED, CTX_IDR_COUNT, CTX_IDR_CURSOR, CTX_LIVE_BACKINGS, ctxLoad, ctxStore, fbSlab,
-  fileSlab, idMax, idr, idrMask, inc, maxBackings, raisePeak, setCounter,
+  CTX_FB_FREE, CTX_FB_SEG, CTX_FB_USED, CTX_FILE_SEG, CTX_IDR_COUNT, CTX_IDR_CURSOR, CTX_LIVE_BACKINGS, ctxLoad,
+  ctxStore, idMax, idr, idrMask, inc, raisePeak, setCounter, setIdr,
 } from "./ctx";
+import { heapAlloc } from "./heap";
 import { BR_DIGEST, BR_INODE, F_INODE, FB_COUNT, FB_DIGEST, FB_FILE, FB_NEXT_FREE, FB_SIZE, FILE_SIZE, IDR_SLOT } from "./layout";
 
-/** Set when the slab is full: the replay stops and the host reports it (never a silent wrong count). */
+/** Set when memory cannot grow: the replay stops and the host reports it (never a silent wrong count). */
 export let backingCapacityExceeded = false;
 
 export function resetCapacityFlag(): void {
   backingCapacityExceeded = false;
 }
 
-// ---- fuse_backing slab: a free list threaded through freed objects, each paired with its struct file ----
+// ---- fuse_backing slab: segments carved from the heap, a free list threaded through freed objects ----
+
+/** Objects per slab segment. A freed fuse_backing keeps its struct file, as both come back together. */
+const SEGMENT_OBJECTS: u32 = 4096;
 
 function fbAlloc(bref: usize): usize {
   let fb = <usize>ctxLoad(CTX_FB_FREE);
   if (fb != 0) {
     ctxStore(CTX_FB_FREE, load<i32>(fb, FB_NEXT_FREE));
   } else {
-    const used = <u32>ctxLoad(CTX_FB_USED);
-    if (used >= maxBackings) return 0;
+    let used = <u32>ctxLoad(CTX_FB_USED);
+    if (ctxLoad(CTX_FB_SEG) == 0 || used == SEGMENT_OBJECTS) {
+      const fbSeg = heapAlloc(<usize>SEGMENT_OBJECTS * FB_SIZE);
+      const fileSeg = heapAlloc(<usize>SEGMENT_OBJECTS * FILE_SIZE);
+      if (fbSeg == 0 || fileSeg == 0) return 0;
+      ctxStore(CTX_FB_SEG, <i32>fbSeg);
+      ctxStore(CTX_FILE_SEG, <i32>fileSeg);
+      used = 0;
+    }
     ctxStore(CTX_FB_USED, used + 1);
-    fb = fbSlab + <usize>used * FB_SIZE;
+    fb = <usize>ctxLoad(CTX_FB_SEG) + <usize>used * FB_SIZE;
+    store<usize>(fb, <usize>ctxLoad(CTX_FILE_SEG) + <usize>used * FILE_SIZE, FB_FILE);
   }
-  const index = (fb - fbSlab) / FB_SIZE;
-  const file = fileSlab + index * FILE_SIZE;
+  const file = load<usize>(fb, FB_FILE);
   store<usize>(file, load<usize>(bref, BR_INODE), F_INODE);
-  store<usize>(fb, file, FB_FILE);
   store<i32>(fb, 1, FB_COUNT);
   store<usize>(fb, load<usize>(bref, BR_DIGEST), FB_DIGEST);
   const live = ctxLoad(CTX_LIVE_BACKINGS) + 1;
@@ -86,6 +96,22 @@ function idrFind(id: i32): usize {
   }
 }
 
+/** Doubles the table when it would pass half full, so probe chains stay short. 0 when memory is exhausted. */
+function idrReserve(count: i32): bool {
+  const slots = <usize>idrMask + 1;
+  if (<usize>(count + 1) * 2 <= slots) return true;
+  const oldTable = idr;
+  const table = heapAlloc(slots * 2 * IDR_SLOT);
+  if (table == 0) return false;
+  setIdr(table, <u32>(slots * 2 - 1));
+  for (let i: usize = 0; i < slots; i++) {
+    const slot = oldTable + i * IDR_SLOT;
+    const id = load<i32>(slot);
+    if (id != 0) idrInsert(id, load<usize>(slot, 4));
+  }
+  return true;
+}
+
 function idrInsert(id: i32, fb: usize): void {
   let slot = idrSlot(id);
   while (load<i32>(slot) != 0) slot = idrNext(slot);
@@ -121,6 +147,10 @@ function idrRemoveSlot(slot: usize): void {
 function idrAllocCyclic(fb: usize): i32 {
   const count = ctxLoad(CTX_IDR_COUNT);
   if (count >= idMax) return -ENOSPC;
+  if (!idrReserve(count)) {
+    backingCapacityExceeded = true;
+    return -ENOSPC;
+  }
   let id = ctxLoad(CTX_IDR_CURSOR);
   do {
     id = id >= idMax ? 1 : id + 1;

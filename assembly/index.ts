@@ -11,40 +11,49 @@ import {
 } from "./layout";
 import { evict, replayRows } from "./replay";
 
-// ---- the backing-file table (shared by every context) ----
+// ---- the backing-file table (shared by every context; it grows as a trace extends it) ----
 
-let backingInodes: usize = 0;
-let superBlocks: usize = 0;
-let digests: usize = 0;
 let brefTable: usize = 0;
+let brefCapacity: u32 = 0;
+let brefCount: u32 = 0;
 
-/** Room for the table: nBrefs file versions over nInodes backing inodes on nSbs file systems. 0 on failure. */
-export function backing_table_create(nBrefs: u32, nInodes: u32, nSbs: u32): usize {
-  brefTable = heapAlloc(<usize>max<u32>(nBrefs, 1) * BR_SIZE);
-  backingInodes = heapAlloc(<usize>max<u32>(nInodes, 1) * INODE_SIZE);
-  superBlocks = heapAlloc(<usize>max<u32>(nSbs, 1) * SB_SIZE);
-  digests = heapAlloc(<usize>max<u32>(nBrefs, 1) * DIGEST_SIZE);
-  if (brefTable == 0 || backingInodes == 0 || superBlocks == 0 || digests == 0) return 0;
-  setBackingTable(brefTable, nBrefs);
-  return brefTable;
+/** Room for `capacity` file versions in all; entries already added are kept. False when memory is exhausted. */
+export function backing_reserve(capacity: u32): bool {
+  if (capacity <= brefCapacity) return true;
+  const table = heapAlloc(<usize>capacity * BR_SIZE);
+  if (table == 0) return false;
+  if (brefCount > 0) memory.copy(table, brefTable, <usize>brefCount * BR_SIZE);
+  brefTable = table;
+  brefCapacity = capacity;
+  return true;
 }
 
-export function backing_sb_set(sb: u32, dev: u32): void {
-  store<u32>(superBlocks + <usize>sb * SB_SIZE, dev, S_DEV);
+/** A backing file system's super_block; 0 when memory is exhausted. */
+export function backing_sb_new(dev: u32): usize {
+  const sb = heapAlloc(SB_SIZE);
+  if (sb != 0) store<u32>(sb, dev, S_DEV);
+  return sb;
 }
 
-export function backing_inode_set(inode: u32, sb: u32, ino: f64): void {
-  const p = backingInodes + <usize>inode * INODE_SIZE;
-  store<usize>(p, superBlocks + <usize>sb * SB_SIZE, I_SB);
-  store<u64>(p, <u64>ino, I_INO);
+/** A backing inode (one per st_dev/st_ino: comparing them is comparing file_inode()); 0 when out of memory. */
+export function backing_inode_new(sb: usize, ino: f64): usize {
+  const inode = heapAlloc(INODE_SIZE);
+  if (inode == 0) return 0;
+  store<usize>(inode, sb, I_SB);
+  store<u64>(inode, <u64>ino, I_INO);
+  return inode;
 }
 
-/** Points bref at its backing inode; returns where the host writes the 32-byte digest. */
-export function backing_file_set(bref: u32, inode: u32): usize {
-  const p = brefTable + <usize>bref * BR_SIZE;
-  const digest = digests + <usize>bref * DIGEST_SIZE;
-  store<usize>(p, backingInodes + <usize>inode * INODE_SIZE, BR_INODE);
+/** Appends a file version of `inode` as the next bref; returns where the host writes its 32-byte digest. */
+export function backing_file_add(inode: usize): usize {
+  if (brefCount >= brefCapacity) return 0;
+  const digest = heapAlloc(DIGEST_SIZE);
+  if (digest == 0) return 0;
+  const p = brefTable + <usize>brefCount * BR_SIZE;
+  store<usize>(p, inode, BR_INODE);
   store<usize>(p, digest, BR_DIGEST);
+  brefCount++;
+  setBackingTable(brefTable, brefCount);
   return digest;
 }
 
@@ -68,15 +77,15 @@ export function events_column(k: u32): usize {
 
 // ---- contexts ----
 
-export function ctx_create(policy: i32, daemon: i32, maxInodes: u32, maxFiles: u32, maxBackings: u32, idMax: i32): usize {
-  return ctxCreate(policy, daemon, maxInodes, maxFiles, maxBackings, idMax);
+export function ctx_create(policy: i32, daemon: i32, maxInodes: u32, maxFiles: u32, idMax: i32): usize {
+  return ctxCreate(policy, daemon, maxInodes, maxFiles, idMax);
 }
 
 export function ctx_counters(ctx: usize): usize {
   return ctxCounters(ctx);
 }
 
-/** Replays the first n rows of the event columns; returns n, or fewer when the fuse_backing slab overflowed. */
+/** Replays the first n rows of the event columns; returns n, or fewer when memory could not grow. */
 export function replay(ctx: usize, n: u32): u32 {
   ctxEnter(ctx);
   resetCapacityFlag();

@@ -31,7 +31,7 @@ function agree(rows: EventRow[], options: SessionOptions, build: WasmBuild): voi
 }
 
 describe("the wasm core agrees with the reference model", () => {
-  const base = { policies: POLICIES, maxInodes: WORLD_INODES, maxFiles: WORLD_FILES, maxBackings: 256 };
+  const base = { policies: POLICIES, maxInodes: WORLD_INODES, maxFiles: WORLD_FILES };
 
   it("on every counter, for 2,500 generated sequences (release build)", () => {
     fc.assert(

@@ -23,14 +23,18 @@ interface DaemonInode { id: number; bref: number; nopen: number; gen: number }
 const UNTRACKED = -1;
 
 /** Distinct backing inodes become distinct objects, so comparing them is comparing file_inode() pointers. */
-export function backingFileObjects(table: readonly BackingFile[]): BackingFileObject[] {
-  const inodes = new Map<string, BackingInode>();
-  return table.map((f) => {
-    const key = `${f.dev}:${f.ino}`;
-    let inode = inodes.get(key);
-    if (inode === undefined) inodes.set(key, (inode = { dev: f.dev, ino: f.ino }));
-    return { inode, digest: f.digest };
-  });
+class BackingTable {
+  readonly files: BackingFileObject[] = [];
+  private readonly inodes = new Map<string, BackingInode>();
+
+  add(table: readonly BackingFile[]): void {
+    for (const f of table) {
+      const key = `${f.dev}:${f.ino}`;
+      let inode = this.inodes.get(key);
+      if (inode === undefined) this.inodes.set(key, (inode = { dev: f.dev, ino: f.ino }));
+      this.files.push({ inode, digest: f.digest });
+    }
+  }
 }
 
 export class ReferenceReplay implements Replay {
@@ -38,7 +42,7 @@ export class ReferenceReplay implements Replay {
   private readonly conn: FuseConn;
   private readonly policyCode: number;
   private readonly daemonCode: number;
-  private readonly files: BackingFileObject[];
+  private readonly backing = new BackingTable();
   private readonly inodes: FuseInode[] = [];
   private readonly fuseFiles: FuseFile[] = [];
   private readonly daemonInodes: DaemonInode[] = [];
@@ -48,8 +52,8 @@ export class ReferenceReplay implements Replay {
   constructor(table: readonly BackingFile[], readonly options: ReplayOptions) {
     this.policyCode = POLICY_CODE[options.policy];
     this.daemonCode = DAEMON_CODE[options.daemon];
-    this.files = backingFileObjects(table);
-    this.conn = new FuseConn(this.policyCode, options.idMax ?? ID_MAX_DEFAULT, options.maxBackings, this.c);
+    this.backing.add(table);
+    this.conn = new FuseConn(this.policyCode, options.idMax ?? ID_MAX_DEFAULT, this.c);
     for (let i = 0; i < options.maxInodes; i++) {
       this.inodes.push({ iocachectr: 0, fb: null, cacheIoMode: false, lookupBacking: false, alive: false, nfiles: 0, writers: 0 });
       this.daemonInodes.push({ id: 0, bref: 0, nopen: 0, gen: 0 });
@@ -60,6 +64,12 @@ export class ReferenceReplay implements Replay {
   }
 
   get policy() { return this.options.policy; }
+
+  private get files(): BackingFileObject[] { return this.backing.files; }
+
+  addBacking(files: readonly BackingFile[]): void {
+    this.backing.add(files);
+  }
 
   feed(ev: EventColumns): void {
     for (let i = 0; i < ev.length; i++) {

@@ -9,7 +9,6 @@ import {
   IOM_CACHED, IOM_NONE, IOM_UNCACHED,
   POLICY_DIGEST, POLICY_INODE, POLICY_LOOKUP, POLICY_REUSE,
 } from "../abi.js";
-import { ReplayCapacityError } from "../replay/types.js";
 
 /** The backing inode: one object per (st_dev, st_ino), so identity comparison is file_inode() comparison. */
 export interface BackingInode { readonly dev: number; readonly ino: number }
@@ -69,7 +68,6 @@ export class FuseConn {
   constructor(
     readonly policy: number,
     private readonly idMax: number,
-    private readonly maxBackings: number,
     readonly c: Float64Array,
   ) {}
 
@@ -87,7 +85,6 @@ export class FuseConn {
   backingOpen(file: BackingFileObject): number {
     const c = this.c;
     c[C_BACKING_OPENS]++;
-    if (this.liveBackings >= this.maxBackings) throw new ReplayCapacityError(this.maxBackings);
     const fb: FuseBacking = { file, count: 1 };
     this.liveBackings++;
     c[C_LIVE_BACKINGS] = this.liveBackings;

@@ -18,6 +18,10 @@ export class ReferenceSession implements ReplaySession {
     this.replays = options.policies.map((policy) => new ReferenceReplay(table, { ...options, policy }));
   }
 
+  addBacking(files: readonly BackingFile[]): void {
+    for (const r of this.replays) r.addBacking(files);
+  }
+
   feed(events: EventColumns): void {
     for (const r of this.replays) r.feed(events);
   }

@@ -47,8 +47,6 @@ export interface ReplayOptions {
   maxInodes: number;
   /** fh slots are 0 … maxFiles-1; others are counted as anomalies. */
   maxFiles: number;
-  /** Live fuse_backing objects the replay may hold at once; exceeding it stops the replay with an error. */
-  maxBackings: number;
   /** Largest backing id the idr hands out before wrapping (default INT_MAX, as in the kernel). */
   idMax?: number;
 }
@@ -114,7 +112,9 @@ export function outcomesFromCounters(counters: ArrayLike<number | bigint>): Outc
 /** One policy's replay state machine (the reference model implements it per policy). */
 export interface Replay {
   readonly policy: Policy;
-  /** Replays a chunk of events. Throws ReplayCapacityError if the fuse_backing slab overflows. */
+  /** Appends file versions to the backing table: the first gets the next bref. */
+  addBacking(files: readonly BackingFile[]): void;
+  /** Replays a chunk of events. Throws ReplayMemoryError if the core's memory cannot grow. */
   feed(events: EventColumns): void;
   /** The counters so far, with the files still open counted in `open_at_end`. */
   outcomes(): Outcomes;
@@ -134,6 +134,8 @@ export interface SessionOptions extends Omit<ReplayOptions, "policy"> {
 export interface ReplaySession {
   readonly engine: EngineName;
   readonly policies: readonly Policy[];
+  /** Appends file versions to the backing table: the first gets the next bref. */
+  addBacking(files: readonly BackingFile[]): void;
   feed(events: EventColumns): void;
   outcomes(): OutcomesByPolicy;
   unmount(): void;
@@ -141,9 +143,10 @@ export interface ReplaySession {
   invariantViolations(): string[];
 }
 
-export class ReplayCapacityError extends Error {
-  constructor(readonly maxBackings: number) {
-    super(`more than ${maxBackings} live fuse_backing objects: replay again with a larger --max-backings`);
-    this.name = "ReplayCapacityError";
+/** The wasm core's linear memory could not grow: the replay stops rather than report partial counts. */
+export class ReplayMemoryError extends Error {
+  constructor(what: string) {
+    super(`wasm core: out of memory (${what})`);
+    this.name = "ReplayMemoryError";
   }
 }

@@ -3,18 +3,18 @@
 import { readFileSync } from "node:fs";
 import { COUNTER_SLOTS, ID_MAX_DEFAULT } from "../abi.js";
 import {
-  DAEMON_CODE, POLICY_CODE, ReplayCapacityError, outcomesFromCounters,
+  DAEMON_CODE, POLICY_CODE, ReplayMemoryError, outcomesFromCounters,
   type BackingFile, type EventColumns, type OutcomesByPolicy, type Policy, type ReplaySession, type SessionOptions,
 } from "./types.js";
 
 interface CoreExports {
-  backing_table_create(nBrefs: number, nInodes: number, nSbs: number): number;
-  backing_sb_set(sb: number, dev: number): void;
-  backing_inode_set(inode: number, sb: number, ino: number): void;
-  backing_file_set(bref: number, inode: number): number;
+  backing_reserve(capacity: number): number;
+  backing_sb_new(dev: number): number;
+  backing_inode_new(sb: number, ino: number): number;
+  backing_file_add(inode: number): number;
   events_create(capacity: number): number;
   events_column(k: number): number;
-  ctx_create(policy: number, daemon: number, maxInodes: number, maxFiles: number, maxBackings: number, idMax: number): number;
+  ctx_create(policy: number, daemon: number, maxInodes: number, maxFiles: number, idMax: number): number;
   ctx_counters(ctx: number): number;
   replay(ctx: number, n: number): number;
   ctx_finish(ctx: number): void;
@@ -54,6 +54,11 @@ export class WasmReplaySession implements ReplaySession {
   private readonly memory: WebAssembly.Memory;
   private readonly contexts: number[] = [];
   private readonly capacity: number;
+  /** Backing-table interning: super_block per st_dev, inode per (st_dev, st_ino), as wasm pointers. */
+  private readonly superBlocks = new Map<number, number>();
+  private readonly backingInodes = new Map<string, number>();
+  private brefCount = 0;
+  private brefCapacity = 0;
 
   constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = DEFAULT_CHUNK_ROWS) {
     this.policies = options.policies;
@@ -64,14 +69,14 @@ export class WasmReplaySession implements ReplaySession {
     const instance = new WebAssembly.Instance(coreModule(build), { env: { memory: this.memory, abort } });
     this.core = instance.exports as unknown as CoreExports;
     this.capacity = chunkRows;
-    this.loadBackingTable(table);
     const idMax = options.idMax ?? ID_MAX_DEFAULT;
     for (const policy of this.policies) {
-      const ctx = this.core.ctx_create(POLICY_CODE[policy], DAEMON_CODE[options.daemon], options.maxInodes, options.maxFiles, options.maxBackings, idMax);
-      if (ctx === 0) throw new Error(`wasm core: out of memory creating the ${policy} context (${options.maxInodes} inodes, ${options.maxFiles} files, ${options.maxBackings} backings)`);
+      const ctx = this.core.ctx_create(POLICY_CODE[policy], DAEMON_CODE[options.daemon], options.maxInodes, options.maxFiles, idMax);
+      if (ctx === 0) throw new ReplayMemoryError(`the ${policy} context for ${options.maxInodes} inodes and ${options.maxFiles} files`);
       this.contexts.push(ctx);
     }
-    if (this.core.events_create(this.capacity) === 0) throw new Error(`wasm core: out of memory for ${this.capacity} event rows`);
+    if (this.core.events_create(this.capacity) === 0) throw new ReplayMemoryError(`${this.capacity} event rows`);
+    this.addBacking(table);
   }
 
   /** An AssemblyScript string (UTF-16, byte length stored just before it), for assertion messages. */
@@ -81,26 +86,24 @@ export class WasmReplaySession implements ReplaySession {
     return String.fromCharCode(...new Uint16Array(this.memory.buffer, ptr, bytes >>> 1));
   }
 
-  private loadBackingTable(table: readonly BackingFile[]): void {
-    const devs = new Map<number, number>();
-    const inodes = new Map<string, number>();
-    for (const f of table) {
-      if (!devs.has(f.dev)) devs.set(f.dev, devs.size);
+  addBacking(files: readonly BackingFile[]): void {
+    const core = this.core;
+    if (this.brefCount + files.length > this.brefCapacity) {
+      const capacity = Math.max(this.brefCount + files.length, this.brefCapacity * 2, 1024);
+      if (!core.backing_reserve(capacity)) throw new ReplayMemoryError(`a backing table of ${capacity} files`);
+      this.brefCapacity = capacity;
+    }
+    for (const f of files) {
+      let sb = this.superBlocks.get(f.dev);
+      if (sb === undefined) this.superBlocks.set(f.dev, (sb = core.backing_sb_new(f.dev)));
       const key = `${f.dev}:${f.ino}`;
-      if (!inodes.has(key)) inodes.set(key, inodes.size);
-    }
-    if (this.core.backing_table_create(table.length, inodes.size, devs.size) === 0) {
-      throw new Error(`wasm core: out of memory for ${table.length} backing files`);
-    }
-    for (const [dev, sb] of devs) this.core.backing_sb_set(sb, dev);
-    for (const [key, inode] of inodes) {
-      const [dev, ino] = key.split(":").map(Number);
-      this.core.backing_inode_set(inode, devs.get(dev)!, ino);
-    }
-    table.forEach((f, bref) => {
-      const digest = this.core.backing_file_set(bref, inodes.get(`${f.dev}:${f.ino}`)!);
+      let inode = this.backingInodes.get(key);
+      if (inode === undefined) this.backingInodes.set(key, (inode = core.backing_inode_new(sb, f.ino)));
+      const digest = core.backing_file_add(inode);
+      if (sb === 0 || inode === 0 || digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
       new Uint8Array(this.memory.buffer, digest, 32).set(f.digest.subarray(0, 32));
-    });
+      this.brefCount++;
+    }
   }
 
   feed(ev: EventColumns): void {
@@ -108,7 +111,7 @@ export class WasmReplaySession implements ReplaySession {
       const n = Math.min(this.capacity, ev.length - start);
       this.copyIn(ev, start, n);
       this.contexts.forEach((ctx) => {
-        if (this.core.replay(ctx, n) !== n) throw new ReplayCapacityError(this.options.maxBackings);
+        if (this.core.replay(ctx, n) !== n) throw new ReplayMemoryError("fuse_backing objects and ids");
       });
     }
   }

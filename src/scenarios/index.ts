@@ -81,7 +81,7 @@ export function runScenarios(engine: EngineName, policies: readonly Policy[] = P
   const violations: string[] = [];
   for (const s of SCENARIOS) {
     const session = createSession(engine, SCENARIO_BACKING, {
-      policies, daemon: s.daemon, maxInodes: 4, maxFiles: 4, maxBackings: 16,
+      policies, daemon: s.daemon, maxInodes: 4, maxFiles: 4,
     });
     session.feed(eventColumns(scenarioEvents(s)));
     violations.push(...session.invariantViolations().map((v) => `${s.name} ${v}`));

@@ -1,0 +1,63 @@
+// The trace stage's data: what a .fbt file holds once decoded. See traces/FORMAT.md for the bytes.
+import type { BackingFile, EventColumns } from "../replay/types.js";
+
+export const TRACE_FORMAT = "fbreplay-trace";
+export const TRACE_VERSION = 1;
+
+export interface TraceHeader {
+  format: typeof TRACE_FORMAT;
+  version: number;
+  /** Where the events came from: {"format": "synth" | "libfuse-debug" | "strace" | ..., ...details}. */
+  source: { format: string; [key: string]: unknown };
+  /** What ran, in words (a command line, a synth parameter summary). */
+  workload: string;
+  recorder: { name: string; version: string };
+  /** `uname -r` of the host that recorded it ("" when not known). */
+  host_kernel: string;
+  /** ISO 8601 creation time. */
+  created: string;
+}
+
+/** A backing file version as stored in a trace: bref = its index in the trace's backing table. */
+export interface TraceBackingFile extends BackingFile {
+  size: number;
+  path: string;
+}
+
+/**
+ * One chunk of events. Besides the columns the core replays, `pid` (the opener) and `dt` (microseconds since the
+ * previous event of the trace; 0 for the first) are kept for inspection and time ordering.
+ */
+export interface TraceChunk extends EventColumns {
+  pid: Uint32Array;
+  dt: Uint32Array;
+  /** Microseconds from the trace's start to this chunk's first event. */
+  t0: number;
+}
+
+/** Written last; a reader checks it against what it decoded. */
+export interface TraceFooter {
+  events: number;
+  chunks: number;
+  backing_files: number;
+  /** Largest nodeid and fh in the events, -1 when there are none: sizes the replay's tables. */
+  max_nodeid: number;
+  max_fh: number;
+  /** Microseconds from the first event to the last. */
+  duration_us: number;
+  /** CRC-32 of each chunk's column bytes, in chunk order. */
+  chunk_crc32: number[];
+}
+
+/** What a reader yields after the header, in file order. */
+export type TraceItem =
+  | { kind: "backing"; first: number; files: TraceBackingFile[] }
+  | { kind: "chunk"; index: number; chunk: TraceChunk };
+
+/** Bad input: one line naming the file and where. */
+export class TraceError extends Error {
+  constructor(readonly file: string, readonly where: string, reason: string) {
+    super(`${file}: ${where}: ${reason}`);
+    this.name = "TraceError";
+  }
+}
