@@ -138,6 +138,8 @@ export interface ReplaySession {
   addBacking(files: readonly BackingFile[]): void;
   feed(events: EventColumns): void;
   outcomes(): OutcomesByPolicy;
+  /** Wall time spent replaying under each policy so far, in nanoseconds (the copy into wasm memory excluded). */
+  elapsedNs(): Partial<Record<Policy, number>>;
   unmount(): void;
   /** Broken invariants of every policy, each line prefixed with the policy. */
   invariantViolations(): string[];

@@ -53,6 +53,7 @@ export class WasmReplaySession implements ReplaySession {
   private readonly core: CoreExports;
   private readonly memory: WebAssembly.Memory;
   private readonly contexts: number[] = [];
+  private readonly elapsed: number[] = [];
   private readonly capacity: number;
   /** Backing-table interning: super_block per st_dev, inode per (st_dev, st_ino), as wasm pointers. */
   private readonly superBlocks = new Map<number, number>();
@@ -74,6 +75,7 @@ export class WasmReplaySession implements ReplaySession {
       const ctx = this.core.ctx_create(POLICY_CODE[policy], DAEMON_CODE[options.daemon], options.maxInodes, options.maxFiles, idMax);
       if (ctx === 0) throw new ReplayMemoryError(`the ${policy} context for ${options.maxInodes} inodes and ${options.maxFiles} files`);
       this.contexts.push(ctx);
+      this.elapsed.push(0);
     }
     if (this.core.events_create(this.capacity) === 0) throw new ReplayMemoryError(`${this.capacity} event rows`);
     this.addBacking(table);
@@ -110,8 +112,11 @@ export class WasmReplaySession implements ReplaySession {
     for (let start = 0; start < ev.length; start += this.capacity) {
       const n = Math.min(this.capacity, ev.length - start);
       this.copyIn(ev, start, n);
-      this.contexts.forEach((ctx) => {
-        if (this.core.replay(ctx, n) !== n) throw new ReplayMemoryError("fuse_backing objects and ids");
+      this.contexts.forEach((ctx, i) => {
+        const begin = process.hrtime.bigint();
+        const done = this.core.replay(ctx, n);
+        this.elapsed[i] += Number(process.hrtime.bigint() - begin);
+        if (done !== n) throw new ReplayMemoryError("fuse_backing objects and ids");
       });
     }
   }
@@ -139,6 +144,10 @@ export class WasmReplaySession implements ReplaySession {
       out[policy] = outcomesFromCounters(this.counters(this.contexts[i]));
     });
     return out;
+  }
+
+  elapsedNs(): Partial<Record<Policy, number>> {
+    return Object.fromEntries(this.policies.map((p, i) => [p, this.elapsed[i]]));
   }
 
   unmount(): void {

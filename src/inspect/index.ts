@@ -1,0 +1,117 @@
+// `fbreplay inspect`: what a trace contains, read in one streaming pass with per-nodeid typed arrays.
+import { OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE, OP_RESTART } from "../abi.js";
+import type { TraceSource } from "../replay/drive.js";
+
+export interface TraceStats {
+  path: string;
+  source: string;
+  workload: string;
+  recorder: string;
+  host_kernel: string;
+  created: string;
+  events: number;
+  events_by_kind: Record<string, number>;
+  opens: number;
+  releases: number;
+  /** Opens of an inode that already had an open file: where conflicting backings can meet. */
+  overlapping_opens: number;
+  /** Nodeids named again after a FORGET (a new inode instance, possibly another file). */
+  nodeid_reuse: number;
+  backing_files: number;
+  /** Distinct (st_dev, st_ino). */
+  backing_inodes: number;
+  /** Distinct content digests. */
+  digests: number;
+  /** Digests held by several backing inodes (re-downloads, copies). */
+  shared_digests: number;
+  duration_ns: number;
+}
+
+const KIND: Record<number, string> = { [OP_OPEN]: "open", [OP_RELEASE]: "release", [OP_FORGET]: "forget", [OP_LOOKUP]: "lookup", [OP_RESTART]: "restart" };
+
+export async function inspectTrace(source: TraceSource): Promise<TraceStats> {
+  const byOp = new Float64Array(256);
+  const openPerNode = new Int32Array(source.footer.max_nodeid + 1);
+  const forgotten = new Uint8Array(source.footer.max_nodeid + 1);
+  const nodeOfFh = new Int32Array(source.footer.max_fh + 1).fill(-1);
+  let overlapping = 0;
+  let reuse = 0;
+  const inodes = new Set<string>();
+  const inodesByDigest = new Map<string, Set<string>>();
+  let backingFiles = 0;
+
+  for await (const item of source.items()) {
+    if (item.kind === "backing") {
+      for (const f of item.files) {
+        const inode = `${f.dev}:${f.ino}`;
+        inodes.add(inode);
+        const digest = Buffer.from(f.digest).toString("hex");
+        let set = inodesByDigest.get(digest);
+        if (set === undefined) inodesByDigest.set(digest, (set = new Set()));
+        set.add(inode);
+      }
+      backingFiles += item.files.length;
+      continue;
+    }
+    const { op, nodeid, fh, length } = item.chunk;
+    for (let i = 0; i < length; i++) {
+      const o = op[i];
+      byOp[o]++;
+      const n = nodeid[i];
+      if (o === OP_OPEN || o === OP_LOOKUP) {
+        if (forgotten[n] === 1) {
+          forgotten[n] = 0;
+          reuse++;
+        }
+        if (o === OP_OPEN) {
+          if (openPerNode[n] > 0) overlapping++;
+          openPerNode[n]++;
+          nodeOfFh[fh[i]] = n;
+        }
+      } else if (o === OP_RELEASE) {
+        const owner = nodeOfFh[fh[i]];
+        if (owner >= 0) {
+          openPerNode[owner]--;
+          nodeOfFh[fh[i]] = -1;
+        }
+      } else if (o === OP_FORGET) {
+        forgotten[n] = 1;
+      }
+    }
+  }
+  const eventsByKind: Record<string, number> = {};
+  byOp.forEach((count, o) => { if (count > 0) eventsByKind[KIND[o] ?? `op${o}`] = count; });
+  const { header, footer } = source;
+  return {
+    path: source.path,
+    source: header.source.format,
+    workload: header.workload,
+    recorder: `${header.recorder.name} ${header.recorder.version}`,
+    host_kernel: header.host_kernel,
+    created: header.created,
+    events: footer.events,
+    events_by_kind: eventsByKind,
+    opens: byOp[OP_OPEN],
+    releases: byOp[OP_RELEASE],
+    overlapping_opens: overlapping,
+    nodeid_reuse: reuse,
+    backing_files: backingFiles,
+    backing_inodes: inodes.size,
+    digests: inodesByDigest.size,
+    shared_digests: [...inodesByDigest.values()].filter((s) => s.size > 1).length,
+    duration_ns: footer.duration_us * 1000,
+  };
+}
+
+export function formatTraceStats(s: TraceStats): string {
+  const rows: [string, string | number][] = [
+    ["trace", s.path], ["source", s.source], ["workload", s.workload], ["recorder", s.recorder],
+    ["host kernel", s.host_kernel || "unknown"], ["created", s.created], ["events", s.events],
+    ...Object.entries(s.events_by_kind).map(([k, v]): [string, number] => [`  ${k}`, v]),
+    ["overlapping opens", s.overlapping_opens], ["nodeid reuse after FORGET", s.nodeid_reuse],
+    ["backing files", s.backing_files], ["backing inodes", s.backing_inodes], ["digests", s.digests],
+    ["digests shared by inodes", s.shared_digests], ["duration", `${(s.duration_ns / 1e9).toFixed(3)} s`],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n");
+}

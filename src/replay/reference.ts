@@ -1,0 +1,48 @@
+// The reference model behind the session interface.
+import { ReferenceReplay } from "../model/index.js";
+import type { BackingFile, EventColumns, OutcomesByPolicy, Policy, ReplaySession, SessionOptions } from "./types.js";
+
+/** The reference model behind the session interface: one ReferenceReplay per policy. */
+export class ReferenceSession implements ReplaySession {
+  readonly engine = "js" as const;
+  readonly policies: readonly Policy[];
+  private readonly replays: ReferenceReplay[];
+  private readonly elapsed: number[];
+
+  constructor(table: readonly BackingFile[], options: SessionOptions) {
+    this.policies = options.policies;
+    this.replays = options.policies.map((policy) => new ReferenceReplay(table, { ...options, policy }));
+    this.elapsed = options.policies.map(() => 0);
+  }
+
+  addBacking(files: readonly BackingFile[]): void {
+    for (const r of this.replays) r.addBacking(files);
+  }
+
+  feed(events: EventColumns): void {
+    this.replays.forEach((r, i) => {
+      const start = process.hrtime.bigint();
+      r.feed(events);
+      this.elapsed[i] += Number(process.hrtime.bigint() - start);
+    });
+  }
+
+  elapsedNs(): Partial<Record<Policy, number>> {
+    return Object.fromEntries(this.policies.map((p, i) => [p, this.elapsed[i]]));
+  }
+
+  outcomes(): OutcomesByPolicy {
+    const out: OutcomesByPolicy = {};
+    for (const r of this.replays) out[r.policy] = r.outcomes();
+    return out;
+  }
+
+  unmount(): void {
+    for (const r of this.replays) r.unmount();
+  }
+
+  invariantViolations(): string[] {
+    return this.replays.flatMap((r) => r.invariantViolations().map((line) => `${r.policy}: ${line}`));
+  }
+}
+
