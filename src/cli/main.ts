@@ -2,8 +2,16 @@
 // fbreplay's command line: it parses arguments and wires the stages together, nothing else.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ENGINES, POLICIES, type EngineName, type Policy } from "../replay/index.js";
+import { formatTraceStats, inspectTrace } from "../inspect/index.js";
+import {
+  DAEMONS, ENGINES, POLICIES, formatReplayTable, replayTrace,
+  type DaemonModel, type EngineName, type Policy, type ReplayReport,
+} from "../replay/index.js";
 import { formatScenarioTable, runScenarios } from "../scenarios/index.js";
+import { describeSynth, synth, validateSynthOptions, type SynthOptions } from "../synth/index.js";
+import { TraceWriter, openTrace } from "../trace/index.js";
+import { TraceError } from "../trace/types.js";
+import { Progress } from "./progress.js";
 
 const HELP = `fbreplay: what each FUSE passthrough conflict policy does to a workload, and what it costs
 
@@ -12,12 +20,45 @@ usage: fbreplay <command> [options]
 commands:
   scenarios      replay the conflict scenarios S1–S5 of the kernel spec (§d) under every policy and
                  print the policy × scenario table
+  replay TRACE…  replay traces under every policy, with injected restarts, re-downloads, replacements
+  inspect TRACE  what a trace holds: events by kind, overlapping opens, nodeid reuse, backing files
+  synth          write a seeded synthetic trace
   help           this text
 
 options of scenarios:
   --json                 print {"<scenario>": {"<policy>": {result, internal, unsafe, stale}}}
   --engine wasm|js       the AssemblyScript core (default) or the TypeScript reference model
   --policy P,...         policies to run (default: ${POLICIES.join(",")})
+
+options of replay:
+  --policy P,...         policies (default: all)
+  --engine wasm|js       (default wasm)
+  --daemon per-inode|per-open
+                         which backing id each open carries (default per-inode, like passthrough_hp)
+  --restart-every N      a daemon restart (fd kept, ids forgotten) before every N-th replayed event
+  --restart-at E,...     daemon restarts before these replayed event indices
+  --close-all            restarts also run BACKING_CLOSE_ALL (otherwise old ids stay registered)
+  --redownload-rate P    per open, probability the file was deleted and re-downloaded (new inode, same bytes)
+  --replace-rate P       per open, probability the file was replaced by new content (new inode)
+  --scale K              replay K copies over disjoint inode namespaces, interleaved (default 1)
+  --seed S               seed of the injections (default 1): same trace + options + seed = same counts
+  --json                 print the results as JSON (one object per trace; an array for several traces)
+
+options of inspect:
+  --json                 {"events", "opens", "releases", "overlapping_opens", "nodeid_reuse",
+                          "backing_inodes", "digests", "shared_digests", "duration_ns", ...}
+
+options of synth:
+  --events N             events to write (required)
+  --seed S               seed (required); same options and seed = identical trace
+  -o, --output FILE      the trace file to write (required)
+  --inodes N             distinct files (default 100000)
+  --skew X               Zipf exponent of file popularity (default 0.9)
+  --max-open N           concurrent open files (default 4096)
+  --write-fraction P     opens that may write (default 0.1)
+  --replace-rate P       per open: replaced since its last open (default 0.001)
+  --redownload-rate P    per open: deleted and re-downloaded (default 0.001)
+  --forget-rate P        per event: FORGET of an idle inode, its nodeid reused (default 0.01)
 
 policies:
   ptr     mainline: the new open's fuse_backing must be the inode's cached object
@@ -26,7 +67,8 @@ policies:
   reuse   FOPEN_PASSTHROUGH_INODE_CACHE: reuse the inode's cached backing, ignore the id (RFC 2/2)
   lookup  backing attached at LOOKUP, opens reply with backing id 0 (P4b, Amir's variant)
 
-exit status: 0 on success, 2 on bad usage or bad input, 1 on an internal error.`;
+exit status: 0 on success, 2 on bad usage or bad input (one line naming the file and where),
+130 when interrupted (a partial replay is printed, marked as such), 1 on an internal error.`;
 
 class UsageError extends Error {}
 
@@ -65,16 +107,162 @@ function scenariosCommand(args: string[]): number {
   return 0;
 }
 
+function parseNumber(value: string | undefined, name: string, check: (n: number) => boolean, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} ${value}: expected ${what}`);
+  return n;
+}
+const count = (v: string | undefined, name: string) => parseNumber(v, name, (n) => Number.isInteger(n) && n >= 1, "an integer >= 1");
+const rate = (v: string | undefined, name: string) => parseNumber(v, name, (n) => n >= 0 && n <= 1, "a probability in [0, 1]");
+const seed = (v: string | undefined, name: string) => parseNumber(v, name, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, "an integer in [0, 2^32)");
+
+/** Ctrl-C stops at the next chunk boundary; a second Ctrl-C exits at once. */
+function onInterrupt(): () => boolean {
+  let interrupted = false;
+  process.once("SIGINT", () => {
+    interrupted = true;
+    process.stderr.write("\nfbreplay: interrupted, stopping at the next chunk (Ctrl-C again to quit now)\n");
+    process.once("SIGINT", () => process.exit(130));
+  });
+  return () => interrupted;
+}
+
+async function replayCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      policy: { type: "string" }, engine: { type: "string" }, daemon: { type: "string" },
+      "restart-every": { type: "string" }, "restart-at": { type: "string" }, "close-all": { type: "boolean", default: false },
+      "redownload-rate": { type: "string" }, "replace-rate": { type: "string" }, scale: { type: "string" },
+      seed: { type: "string" }, json: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
+  const restartAt = values["restart-at"]?.split(",").map((v) => parseNumber(v, "restart-at", (n) => Number.isInteger(n) && n >= 0, "event indices >= 0")!);
+  const plan = {
+    engine: parseEngine(values.engine),
+    policies: parseList(values.policy, POLICIES, "policy"),
+    daemon: parseList(values.daemon, DAEMONS, "daemon")[0] as DaemonModel,
+    restartEvery: count(values["restart-every"], "restart-every"),
+    restartAt: restartAt?.sort((a, b) => a - b),
+    closeAll: values["close-all"],
+    redownloadRate: rate(values["redownload-rate"], "redownload-rate"),
+    replaceRate: rate(values["replace-rate"], "replace-rate"),
+    scale: count(values.scale, "scale"),
+    seed: seed(values.seed, "seed") ?? 1,
+  };
+  if (values.daemon !== undefined && values.daemon.includes(",")) throw new UsageError("--daemon takes one daemon model");
+  const interrupted = onInterrupt();
+  const reports: ReplayReport[] = [];
+  for (const path of positionals) {
+    const trace = await openTrace(path);
+    const progress = new Progress(`replay ${path}`, trace.footer.events);
+    try {
+      reports.push(await replayTrace(trace, plan, { onProgress: (p) => progress.update(p.done), interrupted }));
+    } finally {
+      progress.done();
+    }
+    if (interrupted()) break;
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${reports.map(formatReplayTable).join("\n\n")}\n`);
+  }
+  if (reports.some((r) => !r.complete) || interrupted()) {
+    process.stderr.write("fbreplay: interrupted: the counts above cover only the events replayed\n");
+    return 130;
+  }
+  return 0;
+}
+
+async function inspectCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } }, strict: true });
+  if (positionals.length !== 1) throw new UsageError("inspect takes one trace file");
+  const stats = await inspectTrace(await openTrace(positionals[0]));
+  process.stdout.write(values.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatTraceStats(stats)}\n`);
+  return 0;
+}
+
+async function synthCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      events: { type: "string" }, seed: { type: "string" }, output: { type: "string", short: "o" },
+      inodes: { type: "string" }, skew: { type: "string" }, "max-open": { type: "string" },
+      "write-fraction": { type: "string" }, "replace-rate": { type: "string" }, "redownload-rate": { type: "string" },
+      "forget-rate": { type: "string" },
+    },
+    strict: true,
+  });
+  if (values.events === undefined || values.seed === undefined || values.output === undefined) {
+    throw new UsageError("synth needs --events N, --seed S and -o FILE");
+  }
+  const options: SynthOptions = {
+    events: count(values.events, "events")!,
+    seed: seed(values.seed, "seed")!,
+    inodes: count(values.inodes, "inodes"),
+    skew: parseNumber(values.skew, "skew", (n) => n >= 0 && n <= 10, "a number in [0, 10]"),
+    maxOpenFiles: count(values["max-open"], "max-open"),
+    writeFraction: rate(values["write-fraction"], "write-fraction"),
+    replaceRate: rate(values["replace-rate"], "replace-rate"),
+    redownloadRate: rate(values["redownload-rate"], "redownload-rate"),
+    forgetRate: rate(values["forget-rate"], "forget-rate"),
+  };
+  for (const key of Object.keys(options) as (keyof SynthOptions)[]) if (options[key] === undefined) delete options[key];
+  const problem = validateSynthOptions(options);
+  if (problem !== null) throw new UsageError(problem);
+  const writer = await TraceWriter.create(values.output, {
+    source: { format: "synth", options },
+    workload: describeSynth(options),
+    recorder: { name: "fbreplay synth", version: version() },
+    host_kernel: "",
+    created: new Date().toISOString(),
+  });
+  const interrupted = onInterrupt();
+  const progress = new Progress(`synth ${values.output}`, options.events);
+  let written = 0;
+  try {
+    for (const item of synth(options)) {
+      if (interrupted()) {
+        await writer.abort();
+        process.stderr.write(`fbreplay: interrupted: ${values.output} not written\n`);
+        return 130;
+      }
+      if (item.backing) writer.addBacking(item.backing);
+      if (item.chunk) {
+        await writer.writeChunk(item.chunk);
+        written += item.chunk.length;
+        progress.update(written);
+      }
+    }
+    const footer = await writer.close();
+    progress.done();
+    process.stderr.write(`wrote ${values.output}: ${footer.events} events, ${footer.backing_files} backing files\n`);
+    return 0;
+  } catch (err) {
+    progress.done();
+    await writer.abort();
+    throw err;
+  }
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case "scenarios": return scenariosCommand(rest);
+      case "replay": return await replayCommand(rest);
+      case "inspect": return await inspectCommand(rest);
+      case "synth": return await synthCommand(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(`${HELP}\n`);
         return 0;
@@ -85,8 +273,12 @@ export function main(argv: string[]): number {
         throw new UsageError(`unknown command '${command}'; see 'fbreplay --help'`);
     }
   } catch (err) {
-    const e = err as Error & { code?: string };
-    if (err instanceof UsageError || e.code?.startsWith("ERR_PARSE_ARGS")) {
+    const e = err as Error & { code?: string; path?: string; syscall?: string };
+    if (e.path !== undefined && e.syscall !== undefined) { // a file that cannot be opened or read is bad input
+      process.stderr.write(`fbreplay: ${e.path}: ${e.message.replace(/^\w+: /, "").replace(/, \w+ '.*'$/, "")}\n`);
+      return 2;
+    }
+    if (err instanceof UsageError || err instanceof TraceError || e.code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`fbreplay: ${e.message}\n`);
       return 2;
     }
@@ -95,4 +287,4 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -41,6 +41,8 @@ export interface ReplayReport {
   complete: boolean;
   injected: { scale: number; restarts: number; redownloads: number; replacements: number; seed: number };
   policies: Partial<Record<Policy, PolicyReport>>;
+  /** The whole run: reading, decoding, injecting and replaying every policy; peak RSS of the process so far. */
+  resources: { wall_s: number; events_per_s: number; peak_rss_mb: number };
 }
 
 export interface ReplayProgress {
@@ -56,6 +58,7 @@ export interface DriveOptions {
 }
 
 export async function replayTrace(source: TraceSource, plan: ReplayPlan, drive: DriveOptions = {}): Promise<ReplayReport> {
+  const started = process.hrtime.bigint();
   const injector = new Injector(plan);
   const K = injector.scale;
   const options: SessionOptions = {
@@ -112,6 +115,16 @@ export async function replayTrace(source: TraceSource, plan: ReplayPlan, drive: 
     complete,
     injected: { scale: K, ...injector.counts, seed: plan.seed ?? 1 },
     policies,
+    resources: resources(started, events),
+  };
+}
+
+function resources(started: bigint, events: number): ReplayReport["resources"] {
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  return {
+    wall_s: Number(wall.toFixed(3)),
+    events_per_s: Math.round(events / wall),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }
 
@@ -141,6 +154,8 @@ export function formatReplayTable(report: ReplayReport): string {
     `replayed ${report.events} events on ${report.engine}, daemon ${report.daemon}, scale ${inj.scale}, ` +
       `${inj.restarts} restarts, ${inj.redownloads} re-downloads, ${inj.replacements} replacements (seed ${inj.seed})` +
       (report.complete ? "" : " — INTERRUPTED, counts are partial"),
+    `${report.resources.wall_s} s in all (${(report.resources.events_per_s / 1e6).toFixed(1)}M events/s over ` +
+      `${Object.keys(report.policies).length} policies), peak RSS ${report.resources.peak_rss_mb} MB`,
   ];
   return [...head, "", line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
 }
