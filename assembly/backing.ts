@@ -8,7 +8,8 @@ import {
   ctxStore, idMax, idr, idrMask, inc, raisePeak, setCounter, setIdr,
 } from "./ctx";
 import { heapAlloc } from "./heap";
-import { BR_DIGEST, BR_INODE, F_INODE, FB_COUNT, FB_DIGEST, FB_FILE, FB_NEXT_FREE, FB_SIZE, FILE_SIZE, IDR_SLOT } from "./layout";
+import { igrab, iput } from "./icache";
+import { BR_DIGEST, F_INODE, FB_COUNT, FB_DIGEST, FB_FILE, FB_NEXT_FREE, FB_SIZE, FILE_SIZE, IDR_SLOT } from "./layout";
 
 /** Set when memory cannot grow: the replay stops and the host reports it (never a silent wrong count). */
 export let backingCapacityExceeded = false;
@@ -23,6 +24,8 @@ export function resetCapacityFlag(): void {
 const SEGMENT_OBJECTS: u32 = 4096;
 
 function fbAlloc(bref: usize): usize {
+  const inode = igrab(bref);
+  if (inode == 0) return 0;
   let fb = <usize>ctxLoad(CTX_FB_FREE);
   if (fb != 0) {
     ctxStore(CTX_FB_FREE, load<i32>(fb, FB_NEXT_FREE));
@@ -31,7 +34,10 @@ function fbAlloc(bref: usize): usize {
     if (ctxLoad(CTX_FB_SEG) == 0 || used == SEGMENT_OBJECTS) {
       const fbSeg = heapAlloc(<usize>SEGMENT_OBJECTS * FB_SIZE);
       const fileSeg = heapAlloc(<usize>SEGMENT_OBJECTS * FILE_SIZE);
-      if (fbSeg == 0 || fileSeg == 0) return 0;
+      if (fbSeg == 0 || fileSeg == 0) {
+        iput(inode);
+        return 0;
+      }
       ctxStore(CTX_FB_SEG, <i32>fbSeg);
       ctxStore(CTX_FILE_SEG, <i32>fileSeg);
       used = 0;
@@ -41,7 +47,7 @@ function fbAlloc(bref: usize): usize {
     store<usize>(fb, <usize>ctxLoad(CTX_FILE_SEG) + <usize>used * FILE_SIZE, FB_FILE);
   }
   const file = load<usize>(fb, FB_FILE);
-  store<usize>(file, load<usize>(bref, BR_INODE), F_INODE);
+  store<usize>(file, inode, F_INODE);
   store<i32>(fb, 1, FB_COUNT);
   store<usize>(fb, load<usize>(bref, BR_DIGEST), FB_DIGEST);
   const live = ctxLoad(CTX_LIVE_BACKINGS) + 1;
@@ -52,6 +58,7 @@ function fbAlloc(bref: usize): usize {
 }
 
 function fbFree(fb: usize): void {
+  iput(load<usize>(load<usize>(fb, FB_FILE), F_INODE));
   store<i32>(fb, ctxLoad(CTX_FB_FREE), FB_NEXT_FREE);
   ctxStore(CTX_FB_FREE, <i32>fb);
   const live = ctxLoad(CTX_LIVE_BACKINGS) - 1;

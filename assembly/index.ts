@@ -2,59 +2,36 @@
 // context per policy, and then hands over chunks of event columns; it never calls per event.
 import { C_OPEN_AT_END } from "../src/abi";
 import { liveBackings, liveIds, resetCapacityFlag } from "./backing";
-import { ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setBackingTable, setCounter } from "./ctx";
+import { ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setCounter } from "./ctx";
 import { heapAlloc } from "./heap";
 import { hasState } from "./iomode";
 import {
-  BR_DIGEST, BR_INODE, BR_SIZE, DIGEST_SIZE, FB_COUNT, FF_STATE, FI_ALIVE, FI_FB, FI_IOCACHECTR, FI_NFILES,
-  FI_WRITERS, FILE_OPEN, FUSE_I_BACKING, FUSE_I_CACHE_IO_MODE, I_INO, I_SB, INODE_SIZE, S_DEV, SB_SIZE,
+  FB_COUNT, FF_STATE, FI_ALIVE, FI_FB, FI_IOCACHECTR, FI_NFILES, FI_WRITERS, FILE_OPEN, FUSE_I_BACKING,
+  FUSE_I_CACHE_IO_MODE,
 } from "./layout";
+import { backingFileAdd, backingInodeDefine, backingReserve, superBlockNew } from "./icache";
 import { evict, replayRows } from "./replay";
 
 // ---- the backing-file table (shared by every context; it grows as a trace extends it) ----
 
-let brefTable: usize = 0;
-let brefCapacity: u32 = 0;
-let brefCount: u32 = 0;
-
-/** Room for `capacity` file versions in all; entries already added are kept. False when memory is exhausted. */
-export function backing_reserve(capacity: u32): bool {
-  if (capacity <= brefCapacity) return true;
-  const table = heapAlloc(<usize>capacity * BR_SIZE);
-  if (table == 0) return false;
-  if (brefCount > 0) memory.copy(table, brefTable, <usize>brefCount * BR_SIZE);
-  brefTable = table;
-  brefCapacity = capacity;
-  return true;
+/** Room for `inodes` backing inodes and `files` file versions in all; entries already added are kept. */
+export function backing_reserve(inodes: u32, files: u32): bool {
+  return backingReserve(inodes, files);
 }
 
 /** A backing file system's super_block; 0 when memory is exhausted. */
 export function backing_sb_new(dev: u32): usize {
-  const sb = heapAlloc(SB_SIZE);
-  if (sb != 0) store<u32>(sb, dev, S_DEV);
-  return sb;
+  return superBlockNew(dev);
 }
 
-/** A backing inode (one per st_dev/st_ino: comparing them is comparing file_inode()); 0 when out of memory. */
-export function backing_inode_new(sb: usize, ino: f64): usize {
-  const inode = heapAlloc(INODE_SIZE);
-  if (inode == 0) return 0;
-  store<usize>(inode, sb, I_SB);
-  store<u64>(inode, <u64>ino, I_INO);
-  return inode;
+/** Names backing inode `index` (one per st_dev/st_ino: comparing them is comparing file_inode()). */
+export function backing_inode_define(index: u32, sb: usize, ino: f64): void {
+  backingInodeDefine(index, sb, ino);
 }
 
-/** Appends a file version of `inode` as the next bref; returns where the host writes its 32-byte digest. */
-export function backing_file_add(inode: usize): usize {
-  if (brefCount >= brefCapacity) return 0;
-  const digest = heapAlloc(DIGEST_SIZE);
-  if (digest == 0) return 0;
-  const p = brefTable + <usize>brefCount * BR_SIZE;
-  store<usize>(p, inode, BR_INODE);
-  store<usize>(p, digest, BR_DIGEST);
-  brefCount++;
-  setBackingTable(brefTable, brefCount);
-  return digest;
+/** Appends a file version of backing inode `index` as the next bref; returns where its 32-byte digest goes. */
+export function backing_file_add(index: u32): usize {
+  return backingFileAdd(index);
 }
 
 // ---- event columns ----

@@ -5,10 +5,21 @@
 export const FILE_SIZE: usize = 192;
 export const F_INODE: usize = 32;
 
-// struct inode of the backing file system. Only i_sb and i_ino are read; the stride keeps the real footprint.
+// struct inode of the backing file system, in memory only while a struct file references it (as in the kernel's
+// inode cache). Only i_sb and i_ino are read; the stride keeps the real footprint.
 export const INODE_SIZE: usize = 640;
 export const I_SB: usize = 40;
 export const I_INO: usize = 64;
+export const I_COUNT: usize = 336;
+/** Model state: the inode's index in the host's table of (st_dev, st_ino), and the free-list link. */
+export const I_MODEL_INDEX: usize = 344;
+export const I_NEXT_FREE: usize = 348;
+
+// The table of backing inodes the trace names, by index: the live object (or 0), its super_block, its number.
+export const IT_SIZE: usize = 16;
+export const IT_OBJECT: usize = 0;
+export const IT_SB: usize = 4;
+export const IT_INO: usize = 8;
 
 // struct super_block: s_dev follows the s_list head.
 export const SB_SIZE: usize = 64;
@@ -65,9 +76,9 @@ export const DI_BREF: usize = 4;
 export const DI_NOPEN: usize = 8;
 export const DI_GEN: usize = 12;
 
-// The backing-file table, shared by all contexts: per bref, the struct file's inode and the digest.
+// The backing-file table, shared by all contexts: per bref, its backing inode's index and the digest.
 export const BR_SIZE: usize = 8;
-export const BR_INODE: usize = 0;
+export const BR_INODE_INDEX: usize = 0;
 export const BR_DIGEST: usize = 4;
 export const DIGEST_SIZE: usize = 32;
 

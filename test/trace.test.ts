@@ -517,3 +517,37 @@ describe("bad input", () => {
     await expectTraceError(covering, `footer (byte ${footer.start})`, new RegExp(`unexpected values after the footer: ${extra.length} bytes`));
   });
 });
+
+describe("synth → write → read", () => {
+  it("gives back exactly the events and backing files synth generated, for any seed and size", async () => {
+    const { synth } = await import("../src/synth/index.js");
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 30_000 }), fc.nat(), fc.integer({ min: 100, max: 5000 }), async (events, seed, chunkRows) => {
+      const options = { events, seed, inodes: 500, chunkRows, replaceRate: 0.02, redownloadRate: 0.02, forgetRate: 0.05 };
+      const path = tmpFile();
+      const w = await TraceWriter.create(path, HEADER);
+      for (const item of synth(options)) {
+        if (item.backing) w.addBacking(item.backing);
+        if (item.chunk) await w.writeChunk(item.chunk);
+      }
+      await w.close();
+      const expected = [...synth(options)];
+      const reader = await openTrace(path);
+      const got: TraceItem[] = [];
+      for await (const item of reader.items()) got.push(item);
+      const expectedBacking = expected.flatMap((i) => i.backing ?? []);
+      const gotBacking = got.flatMap((i) => (i.kind === "backing" ? i.files : []));
+      expect(gotBacking).toEqual(expectedBacking);
+      const expectedChunks = expected.flatMap((i) => (i.chunk ? [i.chunk] : []));
+      const gotChunks = got.flatMap((i) => (i.kind === "chunk" ? [i.chunk] : []));
+      expect(gotChunks.length).toBe(expectedChunks.length);
+      gotChunks.forEach((c, k) => {
+        for (const col of ["op", "nodeid", "fh", "bref", "oflags", "fopen", "pid", "dt"] as const) {
+          expect(Buffer.from(c[col].buffer, c[col].byteOffset, c[col].byteLength).equals(Buffer.from(expectedChunks[k][col].buffer, expectedChunks[k][col].byteOffset, expectedChunks[k][col].byteLength)), col).toBe(true);
+        }
+        expect(c.t0).toBe(expectedChunks[k].t0);
+      });
+      expect(reader.footer.events).toBe(events);
+      await rm(path);
+    }), { numRuns: 25 });
+  });
+});

@@ -57,8 +57,10 @@ export class Injector {
   private emitted = 0;
   /** Session bref of the current version of each (trace bref, copy). */
   private current = new Int32Array(1024);
-  /** Trace file versions: the base of every injected version. */
-  private readonly traceFiles: BackingFile[] = [];
+  /** Device and digest of every trace file version (the base of injected versions), kept compact. */
+  private traceDev = new Float64Array(1024);
+  private traceDigest = new Uint8Array(1024 * 32);
+  private traceFileCount = 0;
   private sessionBrefs = 0;
   /** Injected versions per trace file, to give new inodes distinct numbers. */
   private versions = 0;
@@ -80,8 +82,7 @@ export class Injector {
   addTraceBacking(files: readonly BackingFile[]): BackingFile[] {
     const out: BackingFile[] = [];
     for (const f of files) {
-      const b = this.traceFiles.length;
-      this.traceFiles.push(f);
+      const b = this.rememberTraceFile(f);
       for (let k = 0; k < this.scale; k++) {
         // Each copy lives on its own (synthetic) device, so copies never share a backing inode.
         out.push(k === 0 ? f : { dev: f.dev + k * 0x10000, ino: f.ino, digest: f.digest });
@@ -89,6 +90,21 @@ export class Injector {
       }
     }
     return out;
+  }
+
+  private rememberTraceFile(f: BackingFile): number {
+    const b = this.traceFileCount++;
+    if (b >= this.traceDev.length) {
+      const dev = new Float64Array(this.traceDev.length * 2);
+      dev.set(this.traceDev);
+      this.traceDev = dev;
+      const digest = new Uint8Array(this.traceDigest.length * 2);
+      digest.set(this.traceDigest);
+      this.traceDigest = digest;
+    }
+    this.traceDev[b] = f.dev;
+    this.traceDigest.set(f.digest.subarray(0, 32), b * 32);
+    return b;
   }
 
   private setCurrent(slot: number, bref: number): void {
@@ -109,15 +125,14 @@ export class Injector {
 
   /** A new version of trace file `b` in copy `k`: a new inode; same bytes for a re-download. */
   private newVersion(b: number, k: number, sameBytes: boolean, backing: BackingFile[]): number {
-    const base = this.traceFiles[b];
     this.versions++;
-    let digest = base.digest;
+    let digest = this.traceDigest.slice(b * 32, b * 32 + 32);
     if (!sameBytes) {
       digest = new Uint8Array(32);
       for (let i = 0; i < 32; i++) digest[i] = Math.floor(this.rng() * 256);
     }
     // Injected inodes live on a device of their own, so they never collide with a traced inode.
-    backing.push({ dev: base.dev + k * 0x10000 + 0x8000, ino: this.versions, digest });
+    backing.push({ dev: this.traceDev[b] + k * 0x10000 + 0x8000, ino: this.versions, digest });
     this.setCurrent(b * this.scale + k, this.sessionBrefs);
     return this.sessionBrefs++;
   }
@@ -147,7 +162,7 @@ export class Injector {
         const op = ev.op[i];
         const b = ev.bref[i];
         let bref = b * K + k < this.current.length ? this.current[b * K + k] : 0x7fffffff;
-        if (op === OP_OPEN && b < this.traceFiles.length) {
+        if (op === OP_OPEN && b < this.traceFileCount) {
           const r = redownload > 0 || replace > 0 ? this.rng() : 1;
           if (r < redownload) {
             bref = this.newVersion(b, k, true, backing);
@@ -156,7 +171,7 @@ export class Injector {
             bref = this.newVersion(b, k, false, backing);
             this.counts.replacements++;
           }
-        } else if (b >= this.traceFiles.length) {
+        } else if (b >= this.traceFileCount) {
           bref = 0x7fffffff; // a missing entry stays missing, so the core counts it as an anomaly
         }
         out.op[n] = op;

@@ -8,10 +8,10 @@ import {
 } from "./types.js";
 
 interface CoreExports {
-  backing_reserve(capacity: number): number;
+  backing_reserve(inodes: number, files: number): number;
   backing_sb_new(dev: number): number;
-  backing_inode_new(sb: number, ino: number): number;
-  backing_file_add(inode: number): number;
+  backing_inode_define(index: number, sb: number, ino: number): void;
+  backing_file_add(index: number): number;
   events_create(capacity: number): number;
   events_column(k: number): number;
   ctx_create(policy: number, daemon: number, maxInodes: number, maxFiles: number, idMax: number): number;
@@ -55,9 +55,11 @@ export class WasmReplaySession implements ReplaySession {
   private readonly contexts: number[] = [];
   private readonly elapsed: number[] = [];
   private readonly capacity: number;
-  /** Backing-table interning: super_block per st_dev, inode per (st_dev, st_ino), as wasm pointers. */
+  /** Backing-table interning: a super_block pointer per st_dev, an inode index per (st_dev, st_ino). */
   private readonly superBlocks = new Map<number, number>();
-  private readonly backingInodes = new Map<string, number>();
+  private readonly inodeIndex = new Map<number, Map<number, number>>();
+  private inodeCount = 0;
+  private inodeCapacity = 0;
   private brefCount = 0;
   private brefCapacity = 0;
 
@@ -90,21 +92,37 @@ export class WasmReplaySession implements ReplaySession {
 
   addBacking(files: readonly BackingFile[]): void {
     const core = this.core;
-    if (this.brefCount + files.length > this.brefCapacity) {
-      const capacity = Math.max(this.brefCount + files.length, this.brefCapacity * 2, 1024);
-      if (!core.backing_reserve(capacity)) throw new ReplayMemoryError(`a backing table of ${capacity} files`);
-      this.brefCapacity = capacity;
-    }
+    this.reserve(this.inodeCount + files.length, this.brefCount + files.length);
     for (const f of files) {
       let sb = this.superBlocks.get(f.dev);
-      if (sb === undefined) this.superBlocks.set(f.dev, (sb = core.backing_sb_new(f.dev)));
-      const key = `${f.dev}:${f.ino}`;
-      let inode = this.backingInodes.get(key);
-      if (inode === undefined) this.backingInodes.set(key, (inode = core.backing_inode_new(sb, f.ino)));
-      const digest = core.backing_file_add(inode);
-      if (sb === 0 || inode === 0 || digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
+      if (sb === undefined) {
+        sb = core.backing_sb_new(f.dev);
+        if (sb === 0) throw new ReplayMemoryError(`super_block of device ${f.dev}`);
+        this.superBlocks.set(f.dev, sb);
+      }
+      let byIno = this.inodeIndex.get(f.dev);
+      if (byIno === undefined) this.inodeIndex.set(f.dev, (byIno = new Map()));
+      let index = byIno.get(f.ino);
+      if (index === undefined) {
+        index = this.inodeCount++;
+        byIno.set(f.ino, index);
+        core.backing_inode_define(index, sb, f.ino);
+      }
+      const digest = core.backing_file_add(index);
+      if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
       new Uint8Array(this.memory.buffer, digest, 32).set(f.digest.subarray(0, 32));
       this.brefCount++;
+    }
+  }
+
+  /** Room in the core's tables, grown by doubling so a trace that extends its table often stays cheap. */
+  private reserve(inodes: number, files: number): void {
+    if (inodes <= this.inodeCapacity && files <= this.brefCapacity) return;
+    const grow = (need: number, have: number) => (need <= have ? have : Math.max(need, have * 2, 1024));
+    this.inodeCapacity = grow(inodes, this.inodeCapacity);
+    this.brefCapacity = grow(files, this.brefCapacity);
+    if (!this.core.backing_reserve(this.inodeCapacity, this.brefCapacity)) {
+      throw new ReplayMemoryError(`a backing table of ${this.brefCapacity} files`);
     }
   }
 

@@ -27,7 +27,7 @@ export interface SynthOptions {
   directIoFraction?: number;
   /** Fraction of opens the daemon answers with no FOPEN flag (cached). Default 0. */
   cachedFraction?: number;
-  /** Rows per chunk (the last chunk may be shorter). Default 1 << 20. */
+  /** Rows per chunk (the last chunk may be shorter). Default 1 << 18: small enough that the chunks a replay has in flight stay a few MB, large enough that per-chunk costs vanish. */
   chunkRows?: number;
   /** Mean time between events in microseconds (exponential gaps, rounded to whole µs). Default 5. */
   meanGapUs?: number;
@@ -47,7 +47,7 @@ export const SYNTH_DEFAULTS: Omit<ResolvedSynthOptions, "events" | "seed"> = {
   forgetRate: 0.01,
   directIoFraction: 0,
   cachedFraction: 0,
-  chunkRows: 1 << 20,
+  chunkRows: 1 << 18,
   meanGapUs: 5,
 };
 
