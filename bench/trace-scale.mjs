@@ -1,5 +1,6 @@
-// Trace size and memory at scale: synth N events to a file, replay it under every policy, and record bytes per
-// event, wall time and peak RSS of each process (GNU time's maximum resident set size).
+// Trace size and memory at scale: synth N events to a file, replay it under every policy (plainly, then with injected
+// restarts and re-downloads), and record bytes per event, wall time and peak RSS of each process (GNU time's
+// maximum resident set size).
 // Usage: node bench/trace-scale.mjs [EVENTS ...]   (default: 10000000 100000000; needs `npm run build`)
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -17,8 +18,10 @@ try {
     const file = join(dir, `synth-${events}.fbt`);
     const synth = spawnTimed(["synth", "--events", String(events), "--seed", "1", "-o", file]);
     const bytes = statSync(file).size;
-    const replay = spawnTimed(["replay", file, "--json", "--restart-every", String(Math.floor(events / 10)), "--redownload-rate", "0.001"]);
+    const replay = spawnTimed(["replay", file, "--json"]);
     const report = JSON.parse(replay.stdout);
+    const injectedRun = spawnTimed(["replay", file, "--json", "--restart-every", String(Math.floor(events / 10)), "--redownload-rate", "0.001"]);
+    const injected = JSON.parse(injectedRun.stdout);
     const row = {
       events,
       trace_bytes: bytes,
@@ -30,6 +33,14 @@ try {
         policies: Object.keys(report.policies).length,
         events_replayed_per_policy: report.events,
         ns_per_event: Object.fromEntries(Object.entries(report.policies).map(([p, o]) => [p, Number(o.ns_per_event.toFixed(1))])),
+      },
+      replay_injected: {
+        options: "--restart-every events/10 --redownload-rate 0.001",
+        wall_s: injectedRun.wall,
+        peak_rss_mb: injectedRun.rssMb,
+        restarts: injected.injected.restarts,
+        redownloads: injected.injected.redownloads,
+        ns_per_event: Object.fromEntries(Object.entries(injected.policies).map(([p, o]) => [p, Number(o.ns_per_event.toFixed(1))])),
       },
     };
     results.push(row);

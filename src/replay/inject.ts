@@ -65,6 +65,8 @@ export class Injector {
   /** Injected versions per trace file, to give new inodes distinct numbers. */
   private versions = 0;
   readonly counts = { restarts: 0, redownloads: 0, replacements: 0 };
+  /** Reused output columns: a rewritten chunk is consumed (copied into the core) before the next one. */
+  private out = emptyColumns(0);
 
   constructor(private readonly options: InjectOptions) {
     this.scale = options.scale ?? 1;
@@ -137,7 +139,7 @@ export class Injector {
     return this.sessionBrefs++;
   }
 
-  /** Rewrites one trace chunk. */
+  /** Rewrites one trace chunk. The result is valid until the next call (its columns are reused). */
   rewrite(ev: EventColumns): Injected {
     const backing: BackingFile[] = [];
     if (this.passthrough) {
@@ -148,7 +150,8 @@ export class Injector {
     const redownload = this.options.redownloadRate ?? 0;
     const replace = this.options.replaceRate ?? 0;
     const restartFlags = this.options.closeAll ? RESTART_CLOSE_ALL : 0;
-    let out = emptyColumns(ev.length * K + 16);
+    if (this.out.length < ev.length * K + 16) this.out = emptyColumns(ev.length * K + 16);
+    let out = this.out;
     let n = 0;
     for (let i = 0; i < ev.length; i++) {
       for (let k = 0; k < K; k++) {
@@ -184,6 +187,7 @@ export class Injector {
         this.emitted++;
       }
     }
+    this.out = out;
     return { backing, events: slice(out, n) };
   }
 }
