@@ -8,6 +8,8 @@
 // - a `backing` item precedes the first chunk naming any bref in it; the first item is the initial table;
 // - exactly `events` rows, the last ones closing whatever is still open, so a trace ends with no file open.
 // A trace of one event is a bare LOOKUP, the only valid single event that leaves nothing open.
+import { emptyColumns } from "../replay/events.js";
+import { chunkFromColumns } from "../trace/index.js";
 import type { TraceBackingFile, TraceChunk } from "../trace/types.js";
 import { resolveSynthOptions, validateSynthOptions, type SynthOptions } from "./options.js";
 import { SPARE_NODEIDS, Workload } from "./workload.js";
@@ -60,16 +62,5 @@ export function describeSynth(options: SynthOptions): string {
 }
 
 function emptyChunk(length: number): TraceChunk {
-  return {
-    length,
-    op: new Uint8Array(length),
-    nodeid: new Uint32Array(length),
-    fh: new Uint32Array(length),
-    bref: new Uint32Array(length),
-    oflags: new Uint32Array(length),
-    fopen: new Uint32Array(length),
-    pid: new Uint32Array(length),
-    dt: new Uint32Array(length),
-    t0: 0,
-  };
+  return chunkFromColumns(emptyColumns(length));
 }

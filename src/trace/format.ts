@@ -184,9 +184,10 @@ export function footerOf(v: Record<string, unknown>): TraceFooter {
   };
 }
 
-export function backingFileOf(v: Record<string, unknown>): TraceBackingFile {
-  // msgpackr hands bins out as Buffers; a plain Uint8Array is what the rest of the code expects.
-  return { dev: v.dev as number, ino: v.ino as number, digest: new Uint8Array(v.digest as Uint8Array), size: v.size as number, path: v.path as string };
+/** `digest` receives a copy of the bytes: msgpackr's Buffers share (and pin) the whole block they were read from. */
+export function backingFileOf(v: Record<string, unknown>, digest: Uint8Array): TraceBackingFile {
+  digest.set(v.digest as Uint8Array);
+  return { dev: v.dev as number, ino: v.ino as number, digest, size: v.size as number, path: v.path as string };
 }
 
 // ---- Chunk checks ----

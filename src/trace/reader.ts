@@ -7,7 +7,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import { Unpackr } from "msgpackr";
 import {
-  COLUMNS, MAX_SMALL_VALUE, TRAILER_SIZE, TraceTotals, backingFileOf, checkBackingFile, checkChunkEvents, checkFooter,
+  COLUMNS, DIGEST_BYTES, MAX_SMALL_VALUE, TRAILER_SIZE, TraceTotals, backingFileOf, checkBackingFile, checkChunkEvents, checkFooter,
   checkHeader, chunkCrc32, decodeTrailer, footerOf, headerOf, isUint, oneLine, scanChunk, type ColumnName,
 } from "./format.js";
 import { TraceError, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader, type TraceItem } from "./types.js";
@@ -249,10 +249,12 @@ function backingOf(fields: Map<string, unknown>, tableSize: number): TraceBackin
   const files = fields.get("files");
   if (first !== tableSize) throw new Malformed(`first is ${describe(first)}, but the backing table has ${tableSize} entries here`);
   if (!Array.isArray(files)) throw new Malformed(`files is ${describe(files)}, expected an array`);
+  // One buffer for the extension's digests: a separate ArrayBuffer per 32-byte digest costs ~1 KB each.
+  const digests = new Uint8Array(files.length * DIGEST_BYTES);
   return files.map((f: unknown, i) => {
     const bad = checkBackingFile(f);
     if (bad !== undefined) throw new Malformed(`backing file ${tableSize + i}: ${bad}`);
-    return backingFileOf(f as Record<string, unknown>);
+    return backingFileOf(f as Record<string, unknown>, digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES));
   });
 }
 
