@@ -130,3 +130,28 @@ describe("bad input: one line naming the file and where, exit status 2", () => {
     refused(["replay"], /replay needs at least one trace file/);
   });
 });
+
+describe("interruption", () => {
+  it("a replay stopped between chunks is reported as incomplete, with the counts of what was replayed", async () => {
+    const { synth } = await import("../src/synth/index.js");
+    const { TraceWriter, openTrace } = await import("../src/trace/index.js");
+    const { replayTrace } = await import("../src/replay/index.js");
+    const path = join(dir, "chunks.fbt");
+    const w = await TraceWriter.create(path, { source: { format: "synth" }, workload: "test", recorder: { name: "test", version: "1" }, host_kernel: "", created: "" });
+    for (const item of synth({ events: 50_000, seed: 1, inodes: 500, chunkRows: 10_000 })) {
+      if (item.backing) w.addBacking(item.backing);
+      if (item.chunk) await w.writeChunk(item.chunk);
+    }
+    await w.close();
+    let chunks = 0;
+    const report = await replayTrace(await openTrace(path), { engine: "wasm", policies: ["ptr"], daemon: "per-inode" }, {
+      onProgress: () => { chunks++; },
+      interrupted: () => chunks >= 2,
+    });
+    expect(report.complete).toBe(false);
+    expect(report.events).toBe(20_000);
+    expect(report.policies.ptr!.events).toBe(20_000);
+    const whole = await replayTrace(await openTrace(path), { engine: "wasm", policies: ["ptr"], daemon: "per-inode" });
+    expect(whole).toMatchObject({ complete: true, events: 50_000 });
+  });
+});

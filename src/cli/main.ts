@@ -155,10 +155,13 @@ async function replayCommand(args: string[]): Promise<number> {
     seed: seed(values.seed, "seed") ?? 1,
   };
   if (values.daemon !== undefined && values.daemon.includes(",")) throw new UsageError("--daemon takes one daemon model");
+  // Every header and trailer is checked before any replay starts, so a bad file named last fails at once.
+  const traces = [];
+  for (const path of positionals) traces.push(await openTrace(path));
   const interrupted = onInterrupt();
   const reports: ReplayReport[] = [];
-  for (const path of positionals) {
-    const trace = await openTrace(path);
+  for (const trace of traces) {
+    const { path } = trace;
     const progress = new Progress(`replay ${path}`, trace.footer.events);
     try {
       reports.push(await replayTrace(trace, plan, { onProgress: (p) => progress.update(p.done), interrupted }));
