@@ -2,7 +2,11 @@
 // fbreplay's command line: it parses arguments and wires the stages together, nothing else.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { release } from "node:os";
+import { rmSync } from "node:fs";
+import { IngestError, ingestLibfuseDebug, type IngestSummary } from "../ingest/index.js";
 import { formatTraceStats, inspectTrace } from "../inspect/index.js";
+import { RecordError, record } from "../record/index.js";
 import {
   DAEMONS, ENGINES, POLICIES, formatReplayTable, replayTrace,
   type DaemonModel, type EngineName, type Policy, type ReplayReport,
@@ -23,6 +27,8 @@ commands:
   replay TRACE…  replay traces under every policy, with injected restarts, re-downloads, replacements
   inspect TRACE  what a trace holds: events by kind, overlapping opens, nodeid reuse, backing files
   synth          write a seeded synthetic trace
+  ingest         turn a libfuse debug log (-d) into a trace
+  record         run a command on a bindfs mount and record its opens into a trace
   help           this text
 
 options of scenarios:
@@ -59,6 +65,22 @@ options of synth:
   --replace-rate P       per open: replaced since its last open (default 0.001)
   --redownload-rate P    per open: deleted and re-downloaded (default 0.001)
   --forget-rate P        per event: FORGET of an idle inode, its nodeid reused (default 0.01)
+
+options of ingest:
+  --from libfuse-debug   the log format (libfuse 2 high-level, libfuse 3 low-level, "dev "-prefixed; .gz read as a stream)
+  LOG                    the log file
+  --source-dir DIR       the daemon's source directory: backing identity and sha256 from DIR + the FUSE path
+  --identities FILE      identities taken at open time by \`fbreplay record\` (JSON lines)
+  --strict               fail on the first malformed line (otherwise they are counted and reported)
+  -o, --output FILE      the trace to write (required)
+
+options of record:  fbreplay record [--src DIR] [--keep DIR] -o TRACE -- CMD ARGS...
+  --src DIR              copied into the scratch source before mounting (default: start empty)
+  --daemon bindfs        the FUSE daemon (only bindfs for now)
+  --keep DIR             keep the raw captures (daemon.log, identities.jsonl, workload.strace) in DIR
+  -o, --output FILE      the trace to write (required)
+  Needs root, /dev/fuse, bindfs, fusermount3 and strace: scripts/install-fuse.sh installs them. The mount is
+  always taken down, also when CMD fails or on Ctrl-C; no trace is written then.
 
 policies:
   ptr     mainline: the new open's fuse_backing must be the inode's cached object
@@ -253,6 +275,73 @@ async function synthCommand(args: string[]): Promise<number> {
   }
 }
 
+function ingestSummaryLine(output: string, s: IngestSummary): string {
+  const malformed = s.malformed > 0 && s.firstMalformed
+    ? `; ${s.malformed} malformed lines, first at line ${s.firstMalformed.line}: ${s.firstMalformed.reason}`
+    : "";
+  return `wrote ${output}: ${s.events} events (${s.opens} opens, ${s.releases} releases, ${s.forgets} forgets), ` +
+    `${s.backingFiles} backing files from ${s.lines} log lines${malformed}`;
+}
+
+async function ingestCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      from: { type: "string" }, "source-dir": { type: "string" }, identities: { type: "string" },
+      strict: { type: "boolean", default: false }, output: { type: "string", short: "o" },
+    },
+    strict: true,
+  });
+  if (values.from !== "libfuse-debug") throw new UsageError(values.from === undefined ? "ingest needs --from libfuse-debug" : `unknown log format '${values.from}' (supported: libfuse-debug)`);
+  if (positionals.length !== 1 || values.output === undefined) throw new UsageError("ingest needs one LOG and -o TRACE");
+  const progress = new Progress(`ingest ${positionals[0]}`, 0, "bytes");
+  const summary = await ingestLibfuseDebug({
+    log: positionals[0], output: values.output, sourceDir: values["source-dir"], identities: values.identities,
+    strict: values.strict, workload: `libfuse debug log ${positionals[0]}`, hostKernel: "",
+    recorder: { name: "fbreplay ingest", version: version() },
+    onProgress: (done: number, total: number) => progress.update(done, total),
+  });
+  progress.done();
+  process.stderr.write(`${ingestSummaryLine(values.output, summary)}\n`);
+  return 0;
+}
+
+async function recordCommand(args: string[]): Promise<number> {
+  const split = args.indexOf("--");
+  if (split < 0 || split === args.length - 1) throw new UsageError("record needs the command after --: fbreplay record -o TRACE -- CMD ARGS...");
+  const { values } = parseArgs({
+    args: args.slice(0, split),
+    options: {
+      src: { type: "string" }, daemon: { type: "string" }, keep: { type: "string" }, output: { type: "string", short: "o" },
+    },
+    strict: true,
+  });
+  if (values.output === undefined) throw new UsageError("record needs -o TRACE");
+  if (values.daemon !== undefined && values.daemon !== "bindfs") throw new UsageError(`unknown daemon '${values.daemon}' (supported: bindfs)`);
+  const command = args.slice(split + 1);
+  const capture = await record({ src: values.src, command, workDir: values.keep });
+  try {
+    if (capture.interrupted) {
+      process.stderr.write("fbreplay: interrupted: the mount is down, no trace written\n");
+      return 130;
+    }
+    if (capture.exitCode !== 0) {
+      process.stderr.write(`fbreplay: ${command[0]} exited with status ${capture.exitCode}: the mount is down, no trace written\n`);
+      return 1;
+    }
+    const summary = await ingestLibfuseDebug({
+      log: capture.daemonLog, identities: capture.identities, output: values.output, strict: true,
+      workload: command.join(" "), hostKernel: release(),
+      recorder: { name: "fbreplay record (bindfs -d)", version: version() },
+    });
+    process.stderr.write(`${ingestSummaryLine(values.output, summary)}\n`);
+    return 0;
+  } finally {
+    if (values.keep === undefined) rmSync(capture.workDir, { recursive: true, force: true });
+  }
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
@@ -266,6 +355,8 @@ export async function main(argv: string[]): Promise<number> {
       case "replay": return await replayCommand(rest);
       case "inspect": return await inspectCommand(rest);
       case "synth": return await synthCommand(rest);
+      case "ingest": return await ingestCommand(rest);
+      case "record": return await recordCommand(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(`${HELP}\n`);
         return 0;
@@ -281,7 +372,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`fbreplay: ${e.path}: ${e.message.replace(/^\w+: /, "").replace(/, \w+ '.*'$/, "")}\n`);
       return 2;
     }
-    if (err instanceof UsageError || err instanceof TraceError || e.code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof TraceError || err instanceof IngestError || err instanceof RecordError || e.code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`fbreplay: ${e.message}\n`);
       return 2;
     }

@@ -4,9 +4,10 @@ export class Progress {
   private readonly start = process.hrtime.bigint();
   private lastDraw = 0;
 
-  constructor(private readonly label: string, private readonly total: number) {}
+  constructor(private readonly label: string, private total: number, private readonly unit = "events") {}
 
-  update(done: number): void {
+  update(done: number, total = this.total): void {
+    this.total = total;
     if (!this.enabled) return;
     const now = Date.now();
     if (now - this.lastDraw < 100 && done < this.total) return;
@@ -16,7 +17,7 @@ export class Progress {
     const width = 30;
     const bar = "#".repeat(Math.round(fraction * width)).padEnd(width, ".");
     const rate = seconds > 0 ? done / seconds / 1e6 : 0;
-    process.stderr.write(`\r${this.label} [${bar}] ${(fraction * 100).toFixed(1)}% ${(done / 1e6).toFixed(1)}M/${(this.total / 1e6).toFixed(1)}M events ${rate.toFixed(1)}M/s `);
+    process.stderr.write(`\r${this.label} [${bar}] ${(fraction * 100).toFixed(1)}% ${(done / 1e6).toFixed(1)}M/${(this.total / 1e6).toFixed(1)}M ${this.unit} ${rate.toFixed(1)}M/s `);
   }
 
   done(): void {

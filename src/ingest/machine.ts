@@ -1,0 +1,442 @@
+// The log → events state machine: one instance reads one pass over the log, line by line, and emits trace rows.
+//
+// What it tracks, and why:
+// - Requests pending a reply, by `unique`: multithreaded daemons interleave requests, and an operation happened
+//   only if its reply says success. Lines between a header and its reply (high-level libfuse only) belong to the
+//   most recent pending request they can belong to, which is exact for single-threaded daemons and a best guess
+//   for multithreaded ones.
+// - Inode instances: a daemon nodeid is looked up (each successful LOOKUP/CREATE/MKNOD/MKDIR/SYMLINK/LINK reply
+//   naming it in a `NODEID:` line adds one) and forgotten (`FORGET n/count` subtracts); at zero the instance
+//   ends, and a later lookup of the same nodeid is a new instance, as in the kernel. Instances get compact trace
+//   nodeids at their first open, reused after their FORGET.
+// - Open files: daemon fh → compact trace fh slot, reused after release (bindfs fhs are fd numbers).
+import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
+import { emptyColumns } from "../replay/events.js";
+import { chunkFromColumns, type TraceChunk } from "../trace/index.js";
+import { parseLine, splitPaths, type LogLine } from "./parse.js";
+import { PathTracker } from "./paths.js";
+
+export const O_TRUNC = 0o1000;
+/** Flags recorded for opens whose flags the log does not show (low-level logs): read-only, or O_RDWR|O_CREAT. */
+export const UNKNOWN_OPEN_FLAGS = 0;
+export const UNKNOWN_CREATE_FLAGS = 0o102;
+
+/** Opcodes whose reply is an entry (the kernel counts one lookup of the nodeid it names). */
+const ENTRY_OPCODES = new Set(["LOOKUP", "CREATE", "MKNOD", "MKDIR", "SYMLINK", "LINK"]);
+
+export interface Counts {
+  lines: number;
+  malformed: number;
+  firstMalformed?: { line: number; text: string; reason: string };
+  requests: number;
+  opens: number;
+  releases: number;
+  failedOpens: number;
+  forgets: number;
+  events: number;
+  unmatchedReleases: number;
+  openAtEnd: number;
+}
+
+/** What an open knows to pick its backing file version. */
+export interface OpenContext {
+  unique: string;
+  /** The fuse path at open time (high-level logs), else undefined. */
+  path?: string;
+  /** The file object (PathTracker id) the path named, -1 without a path. */
+  object: number;
+  /** Stable id of the inode instance: the identity of last resort for opens without a path. */
+  instance: number;
+}
+
+export interface MachineOptions {
+  /** Path and line number go into malformed-line errors. */
+  log: string;
+  strict: boolean;
+  chunkRows: number;
+  /** The bref of the backing version this open passes through to; undefined: a dry pass, nothing is emitted. */
+  backing?: (open: OpenContext) => number;
+  /** Throws the error for a malformed line in strict mode. */
+  fail: (line: number, reason: string) => Error;
+}
+
+interface Request {
+  unique: string;
+  opcode: string;
+  nodeid: string;
+  pid: number;
+  /** From `open flags:` / `create flags:` lines. */
+  flags?: number;
+  path?: string;
+  /** The daemon's fh, from `open[fh]` / `create[fh]`. */
+  fh?: string;
+  /** The nodeid of an entry reply, from `NODEID: n`. */
+  entry?: string;
+  /** RELEASE: the file was already released from its `release[fh]` line. */
+  released?: boolean;
+  /** unlink / rename / link lines seen while this request was the latest: applied when it succeeds. */
+  pathOps?: LogLine[];
+}
+
+interface Instance {
+  id: number;
+  /** Daemon nodeid, null for a low-level CREATE whose nodeid the log does not show (until a RELEASE binds it). */
+  nodeid: string | null;
+  lookups: number;
+  /** Trace nodeid, -1 until the first open. */
+  slot: number;
+  nopen: number;
+  /** nlookup reached zero; the FORGET is emitted once no file of it is open. */
+  ended: boolean;
+}
+
+interface OpenFile {
+  fh: number;
+  inst: Instance;
+  daemonFh: string;
+}
+
+/** Compact ids 0, 1, … with reuse of freed ones (lowest-numbered reuse is not needed, LIFO is fine). */
+class SlotAllocator {
+  private next = 0;
+  private readonly free: number[] = [];
+  take(): number {
+    return this.free.pop() ?? this.next++;
+  }
+  give(slot: number): void {
+    this.free.push(slot);
+  }
+}
+
+/** Event rows into chunks of `rows`; full chunks wait in `ready` for the writer. Time: 1 µs per event. */
+class Emitter {
+  events = 0;
+  readonly ready: TraceChunk[] = [];
+  private chunk: TraceChunk;
+  private n = 0;
+
+  constructor(private readonly rows: number, private readonly dry: boolean) {
+    this.chunk = this.fresh();
+  }
+
+  push(op: number, nodeid: number, fh: number, bref: number, oflags: number, fopen: number, pid: number): void {
+    this.events++;
+    if (this.dry) return;
+    const c = this.chunk;
+    const i = this.n++;
+    c.op[i] = op;
+    c.nodeid[i] = nodeid;
+    c.fh[i] = fh;
+    c.bref[i] = bref;
+    c.oflags[i] = oflags;
+    c.fopen[i] = fopen;
+    c.pid[i] = pid;
+    // libfuse logs carry no timestamps: events are 1 µs apart, the first at 0 (event k at k µs).
+    c.dt[i] = this.events === 1 ? 0 : 1;
+    if (this.n === this.rows) this.seal();
+  }
+
+  /** Moves the rows so far into `ready`. */
+  seal(): void {
+    if (this.n === 0) return;
+    const n = this.n;
+    const c = this.chunk;
+    this.ready.push({
+      length: n, t0: this.events - n,
+      op: c.op.subarray(0, n), nodeid: c.nodeid.subarray(0, n), fh: c.fh.subarray(0, n), bref: c.bref.subarray(0, n),
+      oflags: c.oflags.subarray(0, n), fopen: c.fopen.subarray(0, n), pid: c.pid.subarray(0, n), dt: c.dt.subarray(0, n),
+    });
+    this.chunk = this.fresh();
+    this.n = 0;
+  }
+
+  private fresh(): TraceChunk {
+    const rows = this.dry ? 0 : this.rows;
+    return chunkFromColumns(emptyColumns(rows), new Uint32Array(rows), new Uint32Array(rows));
+  }
+}
+
+export class Machine {
+  readonly counts: Counts = {
+    lines: 0, malformed: 0, requests: 0, opens: 0, releases: 0, failedOpens: 0, forgets: 0, events: 0,
+    unmatchedReleases: 0, openAtEnd: 0,
+  };
+  readonly paths = new PathTracker();
+  readonly emitter: Emitter;
+
+  private readonly pending = new Map<string, Request>();
+  /** Pending requests in arrival order: detail lines go to the latest one that can own them. */
+  private readonly recent: Request[] = [];
+  /** The current instance of each daemon nodeid. */
+  private readonly instances = new Map<string, Instance>();
+  private instanceIds = 0;
+  private readonly byFh = new Map<string, OpenFile>();
+  /** Open files per daemon nodeid, oldest first: how low-level RELEASEs (no fh in the log) are matched. */
+  private readonly byNodeid = new Map<string, OpenFile[]>();
+  /** Files from low-level CREATEs, whose nodeid the log does not show, oldest first. */
+  private readonly unbound: OpenFile[] = [];
+  private syntheticFh = 0;
+  private readonly nodeSlots = new SlotAllocator();
+  private readonly fhSlots = new SlotAllocator();
+  /** A FORGET request header whose `FORGET n/count` line may follow (high-level) or not (low-level). */
+  private pendingForget: { nodeid: string | null; seen: boolean } | null = null;
+  /** The line being read, for malformed-line reports from deeper down. */
+  private lineNo = 0;
+  private text = "";
+
+  constructor(private readonly o: MachineOptions) {
+    this.emitter = new Emitter(o.chunkRows, o.backing === undefined);
+  }
+
+  line(text: string, lineNo: number): void {
+    this.counts.lines++;
+    this.lineNo = lineNo;
+    this.text = text;
+    const l = parseLine(text);
+    if (l.kind === "request" || l.kind === "reply") this.settleForget();
+    switch (l.kind) {
+      case "request": return this.request(l, lineNo);
+      case "reply": return this.reply(l, lineNo, text);
+      case "open":
+      case "create": return this.openLine(l, lineNo, text);
+      case "release": return this.releaseLine(l.fh, lineNo, text);
+      case "nodeid": return this.nodeidLine(l.nodeid, lineNo, text);
+      case "forget":
+        if (this.pendingForget !== null) this.pendingForget.seen = true;
+        return this.forget(l.nodeid, l.count);
+      case "unlink":
+      case "rename":
+      case "link": {
+        // Printed before the operation runs; it happened only if the request that printed it succeeds. libfuse 2
+        // also renames inside UNLINK and RENAME (to .fuse_hidden… when the target is open) and unlinks inside
+        // RELEASE, so these go to whichever request is latest.
+        const req = this.recent[this.recent.length - 1];
+        if (req !== undefined) (req.pathOps ??= []).push(l);
+        return;
+      }
+      case "malformed": return this.malformed(lineNo, text, l.reason);
+      case "other": return;
+    }
+  }
+
+  /** End of log: pending releases happen, files still open are released (counted in openAtEnd). */
+  finish(): void {
+    this.settleForget();
+    for (const req of this.recent) {
+      if (req.opcode === "RELEASE" && !req.released) this.releaseByNodeid(req);
+    }
+    for (const file of [...this.byFh.values()]) {
+      this.counts.openAtEnd++;
+      this.close(file, 0);
+    }
+    this.emitter.seal();
+    this.counts.events = this.emitter.events;
+  }
+
+  private malformed(line: number, text: string, reason: string): void {
+    this.counts.malformed++;
+    this.counts.firstMalformed ??= { line, text: text.length > 200 ? `${text.slice(0, 200)}…` : text, reason };
+    if (this.o.strict) throw this.o.fail(line, reason);
+  }
+
+  private request(l: Extract<LogLine, { kind: "request" }>, lineNo: number): void {
+    this.counts.requests++;
+    // FORGET and BATCH_FORGET get no reply.
+    if (l.opcode === "FORGET" || l.opcode === "BATCH_FORGET") {
+      this.pendingForget = { nodeid: l.opcode === "FORGET" ? l.nodeid : null, seen: false };
+      return;
+    }
+    if (this.pending.has(l.unique)) {
+      this.malformed(lineNo, `unique: ${l.unique}`, `unique ${l.unique} reused while its request is pending`);
+      this.drop(this.pending.get(l.unique)!);
+    }
+    const req: Request = { unique: l.unique, opcode: l.opcode, nodeid: l.nodeid, pid: l.pid };
+    this.pending.set(l.unique, req);
+    this.recent.push(req);
+  }
+
+  private drop(req: Request): void {
+    this.pending.delete(req.unique);
+    const i = this.recent.lastIndexOf(req);
+    if (i >= 0) this.recent.splice(i, 1);
+  }
+
+  /** The latest pending request that `ok` accepts. */
+  private latest(ok: (r: Request) => boolean): Request | undefined {
+    for (let i = this.recent.length - 1; i >= 0; i--) if (ok(this.recent[i])) return this.recent[i];
+    return undefined;
+  }
+
+  private reply(l: Extract<LogLine, { kind: "reply" }>, lineNo: number, text: string): void {
+    const req = this.pending.get(l.unique);
+    if (req === undefined) return this.malformed(lineNo, text, `reply for unknown unique ${l.unique}`);
+    this.drop(req);
+    const ok = l.error === 0;
+    if (ok && req.entry !== undefined && ENTRY_OPCODES.has(req.opcode)) this.lookup(req.entry);
+    if (ok) for (const op of req.pathOps ?? []) this.pathOp(op);
+    switch (req.opcode) {
+      case "OPEN":
+        if (ok) this.open(req, req.nodeid, false);
+        else this.counts.failedOpens++;
+        return;
+      case "CREATE":
+        // The header's nodeid is the parent directory's; the file's is in the NODEID line (high-level only).
+        if (ok) this.open(req, req.entry ?? null, true);
+        else this.counts.failedOpens++;
+        return;
+      case "RELEASE":
+        if (!req.released) this.releaseByNodeid(req);
+        return;
+    }
+  }
+
+  private pathOp(op: LogLine): void {
+    if (op.kind === "unlink") return this.paths.unlink(op.path);
+    if (op.kind !== "rename" && op.kind !== "link") return;
+    const two = splitPaths(op.paths, (p) => this.paths.has(p));
+    if (two === undefined) return;
+    if (op.kind === "link") this.paths.link(two[0], two[1]);
+    else this.paths.rename(two[0], two[1], op.flags);
+  }
+
+  private openLine(l: Extract<LogLine, { kind: "open" | "create" }>, lineNo: number, text: string): void {
+    const opcode = l.kind === "open" ? "OPEN" : "CREATE";
+    // `open flags: …` is printed before the call, `open[fh] flags: …` after it succeeded.
+    const req = this.latest((r) => r.opcode === opcode && (l.fh === undefined ? r.path === undefined : r.fh === undefined));
+    if (req === undefined) return this.malformed(lineNo, text, `${l.kind} line outside a pending ${opcode} request`);
+    req.flags = l.flags;
+    req.path = l.path;
+    if (l.fh !== undefined) req.fh = l.fh;
+  }
+
+  private releaseLine(fh: string, lineNo: number, text: string): void {
+    const req = this.latest((r) => r.opcode === "RELEASE" && !r.released);
+    if (req === undefined) return this.malformed(lineNo, text, "release line outside a pending RELEASE request");
+    req.released = true;
+    const file = this.byFh.get(fh);
+    if (file === undefined) {
+      this.counts.unmatchedReleases++;
+      return;
+    }
+    this.counts.releases++;
+    this.close(file, req.pid);
+  }
+
+  private nodeidLine(nodeid: string, lineNo: number, text: string): void {
+    const req = this.latest((r) => ENTRY_OPCODES.has(r.opcode) && r.entry === undefined);
+    if (req === undefined) return this.malformed(lineNo, text, "NODEID line outside a pending entry request (LOOKUP, CREATE, …)");
+    req.entry = nodeid;
+  }
+
+  /** A FORGET header with no `FORGET n/count` line after it (low-level logs): the kernel forgets all lookups. */
+  private settleForget(): void {
+    const f = this.pendingForget;
+    this.pendingForget = null;
+    if (f !== null && !f.seen && f.nodeid !== null) this.forget(f.nodeid, null);
+  }
+
+  private newInstance(nodeid: string | null): Instance {
+    const inst: Instance = { id: this.instanceIds++, nodeid, lookups: 0, slot: -1, nopen: 0, ended: false };
+    if (nodeid !== null) this.instances.set(nodeid, inst);
+    return inst;
+  }
+
+  private lookup(nodeid: string): void {
+    if (nodeid === "0") return; // a negative entry
+    const inst = this.instances.get(nodeid) ?? this.newInstance(nodeid);
+    inst.lookups++;
+  }
+
+  /** Subtracts `count` lookups (all of them when null); the instance ends at zero. */
+  private forget(nodeid: string, count: number | null): void {
+    // A RELEASE of this nodeid still waiting for its reply was sent before the FORGET (open files pin the inode).
+    for (const req of [...this.recent]) {
+      if (req.opcode === "RELEASE" && !req.released && req.nodeid === nodeid) {
+        req.released = true;
+        this.releaseByNodeid(req);
+      }
+    }
+    const inst = this.instances.get(nodeid);
+    if (inst === undefined) return;
+    inst.lookups = count === null ? 0 : inst.lookups - count;
+    if (inst.lookups > 0) return;
+    this.instances.delete(nodeid);
+    inst.ended = true;
+    if (inst.nopen === 0) this.emitForget(inst);
+  }
+
+  private emitForget(inst: Instance): void {
+    if (inst.slot < 0) return; // never opened: the trace never named it
+    this.emitter.push(OP_FORGET, inst.slot, 0, 0, 0, 0, 0);
+    this.counts.forgets++;
+    this.nodeSlots.give(inst.slot);
+    inst.slot = -1;
+  }
+
+  private open(req: Request, nodeid: string | null, create: boolean): void {
+    this.counts.opens++;
+    const flags = req.flags ?? (create ? UNKNOWN_CREATE_FLAGS : UNKNOWN_OPEN_FLAGS);
+    // An open with O_TRUNC (and any CREATE) starts a new version of the file at that path.
+    let object = -1;
+    if (req.path !== undefined) {
+      object = create || (flags & O_TRUNC) !== 0 ? this.paths.replace(req.path) : this.paths.object(req.path);
+    }
+    const inst = nodeid === null ? this.newInstance(null) : (this.instances.get(nodeid) ?? this.newInstance(nodeid));
+    // Without an fh in the log (low-level), each open gets a synthetic one, never reused.
+    const daemonFh = req.fh ?? `#${this.syntheticFh++}`;
+    const stale = this.byFh.get(daemonFh);
+    if (stale !== undefined) {
+      this.malformed(this.lineNo, this.text, `daemon fh ${daemonFh} opened again while still open: its RELEASE is missing`);
+      this.counts.releases++;
+      this.close(stale, req.pid);
+    }
+    if (inst.slot < 0) inst.slot = this.nodeSlots.take();
+    const bref = this.o.backing?.({ unique: req.unique, path: req.path, object, instance: inst.id }) ?? 0;
+    const file: OpenFile = { fh: this.fhSlots.take(), inst, daemonFh };
+    this.byFh.set(daemonFh, file);
+    if (inst.nodeid === null) this.unbound.push(file);
+    else this.filesOf(inst.nodeid).push(file);
+    inst.nopen++;
+    this.emitter.push(OP_OPEN, inst.slot, file.fh, bref, flags, FOPEN_PASSTHROUGH, req.pid);
+  }
+
+  private filesOf(nodeid: string): OpenFile[] {
+    let list = this.byNodeid.get(nodeid);
+    if (list === undefined) this.byNodeid.set(nodeid, (list = []));
+    return list;
+  }
+
+  /**
+   * A RELEASE with no fh in the log (low-level): the oldest open file of the nodeid. Failing that, the oldest file
+   * from a CREATE whose nodeid was not shown, which this RELEASE tells us.
+   */
+  private releaseByNodeid(req: Request): void {
+    req.released = true;
+    let file: OpenFile | undefined = this.byNodeid.get(req.nodeid)?.[0];
+    if (file === undefined && this.unbound.length > 0) {
+      file = this.unbound[0];
+      file.inst.nodeid = req.nodeid;
+      this.unbound.shift();
+      this.filesOf(req.nodeid).push(file);
+      if (!this.instances.has(req.nodeid)) this.instances.set(req.nodeid, file.inst);
+    }
+    if (file === undefined) {
+      this.counts.unmatchedReleases++;
+      return;
+    }
+    this.counts.releases++;
+    this.close(file, req.pid);
+  }
+
+  private close(file: OpenFile, pid: number): void {
+    this.byFh.delete(file.daemonFh);
+    const { inst } = file;
+    const list = inst.nodeid === null ? this.unbound : this.byNodeid.get(inst.nodeid)!;
+    list.splice(list.indexOf(file), 1);
+    if (list.length === 0 && inst.nodeid !== null) this.byNodeid.delete(inst.nodeid);
+    this.emitter.push(OP_RELEASE, inst.slot, file.fh, 0, 0, 0, pid);
+    this.fhSlots.give(file.fh);
+    inst.nopen--;
+    if (inst.ended && inst.nopen === 0) this.emitForget(inst);
+  }
+}

@@ -1,0 +1,78 @@
+// One line of a libfuse debug log (`-d`), classified. libfuse prints three kinds of lines:
+// - request headers (fuse_lowlevel.c, every version): `unique: U, opcode: NAME (N), nodeid: X, insize: S, pid: P`;
+// - replies (fuse_lowlevel.c): `   unique: U, success, outsize: S` or `   unique: U, error: -E (text), outsize: S`;
+// - in the high-level library (fuse.c) only, lines about the operation in between: `open[fh] flags: 0x… /path`,
+//   `release[fh] flags: …`, `NODEID: n`, `FORGET n/count`, `unlink /path`, `rename /a /b`, ….
+// Newer libfuse prefixes headers and replies with `dev ` (the /dev/fuse channel, as opposed to io_uring); both
+// forms are accepted. Numbers that may be 64-bit (unique, nodeid, fh) stay decimal strings: low-level daemons use
+// pointers as nodeids, beyond 2^53.
+
+export type LogLine =
+  | { kind: "request"; unique: string; opcode: string; nodeid: string; pid: number }
+  | { kind: "reply"; unique: string; error: number }
+  /** `open flags: F /p` before the call (fh undefined) or `open[fh] flags: F /p` after a successful one. */
+  | { kind: "open" | "create"; fh?: string; flags: number; path: string }
+  | { kind: "release"; fh: string }
+  | { kind: "nodeid"; nodeid: string }
+  | { kind: "forget"; nodeid: string; count: number }
+  | { kind: "unlink"; path: string }
+  /** Two paths separated by a space (split by the caller, which knows the existing paths); flags of RENAME2. */
+  | { kind: "rename" | "link"; paths: string; flags: number }
+  | { kind: "malformed"; reason: string }
+  | { kind: "other" };
+
+const REQUEST = /^\s*(?:dev )?unique: (\d+), opcode: ([A-Z0-9_?]+) \((\d+)\), nodeid: (\d+), insize: (\d+), pid: (\d+)(?:,.*)?$/;
+const REPLY = /^\s*(?:dev )?unique: (\d+), (?:success|error: (-?\d+) \(.*\)), outsize: (\d+)$/;
+// libfuse 2 prints flags as 0x%x, libfuse 3 as %#x (which prints a bare 0 for zero); fh is %lli in libfuse 2.
+const FLAGS = "(0x[0-9a-fA-F]+|\\d+)";
+const OPEN = new RegExp(`^\\s*(open|create)(?:\\[(-?\\d+)\\])? flags: ${FLAGS} (.+)$`);
+const RELEASE = /^\s*release(?:\+flush)?\[(-?\d+)\] flags: /;
+const NODEID = /^\s*NODEID: (\d+)$/;
+const FORGET = /^\s*FORGET (\d+)\/(\d+)$/;
+const UNLINK = /^unlink (\/.*)$/;
+// libfuse 3 appends RENAME2's flags (`rename %s %s 0x%x`).
+const RENAME = /^(rename|link) (\/.*?)(?: (0x[0-9a-fA-F]+|\d+))?$/;
+// The create line before the call ends with the mode and umask: `create flags: 0x8241 /b.txt 0100644 umask=0022`.
+const CREATE_MODE = / 0[0-7]* umask=0[0-7]*$/;
+// Lines starting like these are libfuse's own; if they do not parse, the log is damaged.
+const PROTOCOL = /^\s*(?:dev )?unique:|^\s*(?:open|create|release(?:\+flush)?)\[|^\s*NODEID:|^\s*FORGET /;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
+
+function parseFlags(s: string): number {
+  return Number(s) >>> 0;
+}
+
+export function parseLine(line: string): LogLine {
+  let m = REQUEST.exec(line);
+  if (m) return { kind: "request", unique: m[1], opcode: m[2], nodeid: m[4], pid: Number(m[6]) >>> 0 };
+  if ((m = REPLY.exec(line))) return { kind: "reply", unique: m[1], error: m[2] === undefined ? 0 : Number(m[2]) };
+  if ((m = OPEN.exec(line))) {
+    const kind = m[1] as "open" | "create";
+    const path = kind === "create" && m[2] === undefined ? m[4].replace(CREATE_MODE, "") : m[4];
+    return { kind, fh: m[2], flags: parseFlags(m[3]), path };
+  }
+  if ((m = RELEASE.exec(line))) return { kind: "release", fh: m[1] };
+  if ((m = NODEID.exec(line))) return { kind: "nodeid", nodeid: m[1] };
+  if ((m = FORGET.exec(line))) return { kind: "forget", nodeid: m[1], count: Number(m[2]) };
+  if ((m = UNLINK.exec(line))) return { kind: "unlink", path: m[1] };
+  if ((m = RENAME.exec(line))) return { kind: m[1] as "rename" | "link", paths: m[2], flags: m[3] === undefined ? 0 : parseFlags(m[3]) };
+  if (CONTROL.test(line)) return { kind: "malformed", reason: "control characters (not a text log line)" };
+  if (PROTOCOL.test(line)) {
+    const what = /unique:/.test(line) ? "request or reply line" : "libfuse line";
+    return { kind: "malformed", reason: `${what} does not parse` };
+  }
+  return { kind: "other" };
+}
+
+/**
+ * Splits `/a /b` into its two paths. Paths may contain spaces, so every ` /` is a candidate; the first whose left
+ * side is a path we know of wins, else the first.
+ */
+export function splitPaths(paths: string, known: (path: string) => boolean): [string, string] | undefined {
+  const cuts: number[] = [];
+  for (let i = paths.indexOf(" /"); i >= 0; i = paths.indexOf(" /", i + 1)) cuts.push(i);
+  if (cuts.length === 0) return undefined;
+  const cut = cuts.find((i) => known(paths.slice(0, i))) ?? cuts[0];
+  return [paths.slice(0, cut), paths.slice(cut + 1)];
+}

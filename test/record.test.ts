@@ -1,0 +1,94 @@
+// `fbreplay record` on a real FUSE mount (bindfs): the trace it writes, and that no mount is ever left behind.
+import { spawn, spawnSync } from "node:child_process";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const CLI = "dist/cli/main.js";
+
+function fuseProblem(): string | null {
+  try {
+    accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
+  } catch {
+    return "/dev/fuse is missing or not accessible";
+  }
+  if (process.getuid?.() !== 0) return "not root";
+  return null; // missing tools are not a reason to skip: scripts/install-fuse.sh installs them, and CI runs it
+
+}
+
+const problem = fuseProblem();
+if (problem !== null) console.log(`record tests skipped: ${problem}`);
+
+/** Mounts made by the recorder that are still there. */
+function recorderMounts(): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.includes("fbreplay-record-"));
+}
+
+function fbreplay(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env });
+}
+
+describe.skipIf(problem !== null)("fbreplay record (real FUSE mount)", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "fbreplay-record-test-"));
+    writeFileSync(join(dir, "a.txt"), "alpha\n");
+    writeFileSync(join(dir, "b.txt"), "beta\n");
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("records every open and release of a workload, with backing identities and digests", () => {
+    const out = join(dir, "w.fbt");
+    const workload = "cat a.txt b.txt > c.txt; exec 3<a.txt; cat a.txt > /dev/null; exec 3<&-; mv c.txt a.txt; cat a.txt > /dev/null; rm b.txt";
+    const r = fbreplay(["record", "--src", dir, "-o", out, "--", "sh", "-c", workload]);
+    expect(r.stderr).toMatch(/^wrote .*w\.fbt: \d+ events/m);
+    expect(r.status).toBe(0);
+    expect(recorderMounts()).toEqual([]);
+    const stats = JSON.parse(fbreplay(["inspect", out, "--json"]).stdout);
+    // opens: a.txt, b.txt (cat), c.txt (create), a.txt (fd 3), a.txt (cat), a.txt again after the rename (cat).
+    expect(stats.opens).toBe(6);
+    expect(stats.releases).toBe(6);
+    expect(stats.overlapping_opens).toBeGreaterThanOrEqual(1);
+    expect(stats.backing_inodes).toBeGreaterThanOrEqual(3);
+    const replay = JSON.parse(fbreplay(["replay", out, "--json"]).stdout);
+    expect(replay.policies.ptr.anomalies).toBe(0);
+    expect(replay.policies.ptr.opens).toBe(6);
+  });
+
+  it("takes the mount down and writes no trace when the command fails", () => {
+    const out = join(dir, "fail.fbt");
+    const r = fbreplay(["record", "-o", out, "--", "sh", "-c", "echo x > f; exit 3"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/exited with status 3: the mount is down, no trace written/);
+    expect(existsSync(out)).toBe(false);
+    expect(recorderMounts()).toEqual([]);
+  });
+
+  it("takes the mount down when interrupted", async () => {
+    const out = join(dir, "int.fbt");
+    const child = spawn(process.execPath, [CLI, "record", "-o", out, "--", "sleep", "30"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => { stderr += d; });
+    const deadline = Date.now() + 15_000;
+    while (recorderMounts().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(recorderMounts().length).toBe(1);
+    child.kill("SIGINT");
+    const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    expect(status).toBe(130);
+    expect(stderr).toMatch(/interrupted: the mount is down, no trace written/);
+    expect(existsSync(out)).toBe(false);
+    expect(recorderMounts()).toEqual([]);
+  });
+});
+
+it("names the missing prerequisites in one line", () => {
+  const empty = mkdtempSync(join(tmpdir(), "fbreplay-nopath-"));
+  const r = fbreplay(["record", "-o", join(empty, "x.fbt"), "--", "true"], { ...process.env, PATH: empty });
+  rmSync(empty, { recursive: true, force: true });
+  expect(r.status).toBe(2);
+  const lines = r.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^fbreplay: record needs .*bindfs, fusermount3, strace.*: run scripts\/install-fuse\.sh as root$/);
+});
