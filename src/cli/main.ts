@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { release } from "node:os";
 import { rmSync } from "node:fs";
-import { IngestError, ingestLibfuseDebug, type IngestSummary } from "../ingest/index.js";
+import { IngestError, ingestLibfuseDebug, ingestStrace, type IngestSummary } from "../ingest/index.js";
 import { formatTraceStats, inspectTrace } from "../inspect/index.js";
 import { RecordError, record } from "../record/index.js";
 import {
@@ -67,7 +67,9 @@ options of synth:
   --forget-rate P        per event: FORGET of an idle inode, its nodeid reused (default 0.01)
 
 options of ingest:
-  --from libfuse-debug   the log format (libfuse 2 high-level, libfuse 3 low-level, "dev "-prefixed; .gz read as a stream)
+  --from libfuse-debug   a daemon's -d log (libfuse 2 high-level, libfuse 3 low-level, "dev "-prefixed; .gz as a stream)
+  --from strace          a workload's \`strace -f -tt -y\` log of a FUSE mount (needs --mount DIR)
+  --mount DIR            with --from strace: the mount point; only files below it count
   LOG                    the log file
   --source-dir DIR       the daemon's source directory: backing identity and sha256 from DIR + the FUSE path
   --identities FILE      identities taken at open time by \`fbreplay record\` (JSON lines)
@@ -288,13 +290,24 @@ async function ingestCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      from: { type: "string" }, "source-dir": { type: "string" }, identities: { type: "string" },
+      from: { type: "string" }, "source-dir": { type: "string" }, identities: { type: "string" }, mount: { type: "string" },
       strict: { type: "boolean", default: false }, output: { type: "string", short: "o" },
     },
     strict: true,
   });
-  if (values.from !== "libfuse-debug") throw new UsageError(values.from === undefined ? "ingest needs --from libfuse-debug" : `unknown log format '${values.from}' (supported: libfuse-debug)`);
+  if (values.from !== "libfuse-debug" && values.from !== "strace") {
+    throw new UsageError(values.from === undefined ? "ingest needs --from libfuse-debug or --from strace" : `unknown log format '${values.from}' (supported: libfuse-debug, strace)`);
+  }
   if (positionals.length !== 1 || values.output === undefined) throw new UsageError("ingest needs one LOG and -o TRACE");
+  if (values.from === "strace") {
+    if (values.mount === undefined) throw new UsageError("ingest --from strace needs --mount DIR (the FUSE mount the workload used)");
+    const summary = await ingestStrace({
+      log: positionals[0], output: values.output, mount: values.mount, strict: values.strict,
+      workload: `strace log ${positionals[0]}`, recorder: { name: "fbreplay ingest", version: version() },
+    });
+    process.stderr.write(`${ingestSummaryLine(values.output, summary)}\n`);
+    return 0;
+  }
   const progress = new Progress(`ingest ${positionals[0]}`, 0, "bytes");
   const summary = await ingestLibfuseDebug({
     log: positionals[0], output: values.output, sourceDir: values["source-dir"], identities: values.identities,

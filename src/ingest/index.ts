@@ -26,6 +26,7 @@ import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
+export { ingestStrace, type StraceIngestOptions } from "./strace.js";
 import { Machine, type Counts, type OpenContext } from "./machine.js";
 
 export interface IngestOptions {

@@ -97,7 +97,7 @@ interface OpenFile {
 }
 
 /** Compact ids 0, 1, … with reuse of freed ones (lowest-numbered reuse is not needed, LIFO is fine). */
-class SlotAllocator {
+export class SlotAllocator {
   private next = 0;
   private readonly free: number[] = [];
   take(): number {
@@ -109,7 +109,7 @@ class SlotAllocator {
 }
 
 /** Event rows into chunks of `rows`; full chunks wait in `ready` for the writer. Time: 1 µs per event. */
-class Emitter {
+export class Emitter {
   events = 0;
   readonly ready: TraceChunk[] = [];
   private chunk: TraceChunk;
