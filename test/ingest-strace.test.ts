@@ -47,17 +47,21 @@ describe("ingest --from strace", () => {
   it("follows descriptions through dup, fork, close-on-exec, shared tables, rename and unlink", async () => {
     const out = join(dir, `t${n++}.fbt`);
     const s = await ingestStrace({ log: "test/fixtures/fds.strace", mount: "/m", output: out });
-    // Opens on /m: a, b (child), b (thread), c. Not: /etc/passwd (off the mount), the failed open, the directory.
-    expect(s).toMatchObject({ opens: 4, failedOpens: 1, malformed: 1, firstMalformed: { line: 21 } });
+    // Opens on /m: a, b (child), d (child), b (thread), c. Not: /etc/passwd (off the mount), the failed open, the
+    // directory.
+    expect(s).toMatchObject({ opens: 5, failedOpens: 1, malformed: 1, firstMalformed: { line: 23 } });
     const { rows, backing, outcomes } = await load(out);
     const ops = rows.map((r) => r.op);
-    expect(ops.filter((o) => o === OP_OPEN)).toHaveLength(4);
-    expect(ops.filter((o) => o === OP_RELEASE)).toHaveLength(4);
+    expect(ops.filter((o) => o === OP_OPEN)).toHaveLength(5);
+    expect(ops.filter((o) => o === OP_RELEASE)).toHaveLength(5);
     // b is released by the child's execve (O_CLOEXEC), a only after the parent drops fds 5 and 10 (the child's
     // copy closed at its exit, the thread's F_DUPFD in the shared table); then b (thread's open) when fd 7 closes.
     const order = rows.filter((r) => r.op !== OP_FORGET).map((r) => `${r.op === OP_OPEN ? "open" : "release"}:${r.fh}`);
-    const [a, b1, b2, c] = rows.filter((r) => r.op === OP_OPEN);
-    expect(order).toEqual([`open:${a.fh}`, `open:${b1.fh}`, `release:${b1.fh}`, `open:${b2.fh}`, `release:${a.fh}`, `release:${b2.fh}`, `open:${c.fh}`, `release:${c.fh}`]);
+    const [a, b1, d, b2, c] = rows.filter((r) => r.op === OP_OPEN);
+    expect(order).toEqual([
+      `open:${a.fh}`, `open:${b1.fh}`, `release:${b1.fh}`, `open:${d.fh}`, `release:${d.fh}`, `open:${b2.fh}`,
+      `release:${a.fh}`, `release:${b2.fh}`, `open:${c.fh}`, `release:${c.fh}`,
+    ]);
     expect(a.pid).toBe(100);
     expect(b1.pid).toBe(101);
     expect(b1.oflags).toBe(1);
@@ -66,13 +70,13 @@ describe("ingest --from strace", () => {
     expect(forget).toBeGreaterThan(rows.findIndex((r) => r.op === OP_RELEASE && r.fh === b2.fh));
     expect(backing[c.bref].ino).not.toBe(backing[b1.bref].ino);
     expect(b1.bref).toBe(b2.bref);
-    expect(outcomes.ptr).toMatchObject({ anomalies: 0, opens: 4, open_at_end: 0 });
+    expect(outcomes.ptr).toMatchObject({ anomalies: 0, opens: 5, open_at_end: 0 });
   });
 
   it("strict stops at the first malformed line, naming it, and writes nothing", async () => {
     const out = join(dir, `t${n++}.fbt`);
     await expect(ingestStrace({ log: "test/fixtures/fds.strace", mount: "/m", output: out, strict: true }))
-      .rejects.toThrow(new IngestError("test/fixtures/fds.strace:21: not a strace -tt line"));
+      .rejects.toThrow(new IngestError("test/fixtures/fds.strace:23: not a strace -tt line"));
     await expect(openTrace(out)).rejects.toThrow();
   });
 

@@ -1,0 +1,38 @@
+// The bundled traces: each is a valid trace, replays without anomalies, and its counts in traces/README.md
+// (generated from traces/provenance.json) are what `fbreplay inspect` finds.
+import { readFileSync, statSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { inspectTrace } from "../src/inspect/index.js";
+import { replayTrace } from "../src/replay/index.js";
+import { openTrace } from "../src/trace/index.js";
+
+interface Entry { name: string; bytes: number; stats: Record<string, number> }
+const provenance = JSON.parse(readFileSync("traces/provenance.json", "utf8")) as { traces: Entry[] };
+const readme = readFileSync("traces/README.md", "utf8");
+
+describe("bundled traces", () => {
+  it("are at least five real workloads with 100k+ opens in all, each at most 10 MB", () => {
+    expect(provenance.traces.length).toBeGreaterThanOrEqual(5);
+    expect(provenance.traces.reduce((n, t) => n + t.stats.opens, 0)).toBeGreaterThanOrEqual(100_000);
+    for (const t of provenance.traces) expect(statSync(`traces/${t.name}.fbt`).size).toBeLessThanOrEqual(10 * 2 ** 20);
+  });
+
+  for (const t of provenance.traces) {
+    it(`${t.name}: inspect matches the provenance and the README, replay finds no anomaly`, async () => {
+      const path = `traces/${t.name}.fbt`;
+      const stats = await inspectTrace(await openTrace(path));
+      for (const key of ["events", "opens", "releases", "overlapping_opens", "nodeid_reuse", "backing_inodes", "digests", "shared_digests"]) {
+        expect(stats[key as keyof typeof stats], key).toBe(t.stats[key]);
+      }
+      expect(statSync(path).size).toBe(t.bytes);
+      const row = readme.split("\n").find((l) => l.startsWith(`| \`${t.name}.fbt\``));
+      expect(row, `README row for ${t.name}`).toBeDefined();
+      const cells = row!.split("|").map((c) => c.trim());
+      expect(cells.slice(3, 10).map(Number)).toEqual([stats.opens, stats.releases, stats.events, stats.overlapping_opens, stats.nodeid_reuse, stats.backing_inodes, stats.digests]);
+      const report = await replayTrace(await openTrace(path), { engine: "wasm", policies: ["ptr", "lookup"], daemon: "per-inode" });
+      expect(report.policies.ptr!.anomalies).toBe(0);
+      expect(report.policies.ptr!.open_at_end).toBe(0);
+      expect(report.policies.ptr!.opens).toBe(stats.opens);
+    });
+  }
+});
