@@ -4,7 +4,7 @@
 import { heapAlloc } from "./heap";
 import {
   BR_DIGEST, BR_INODE_INDEX, BR_SIZE, DIGEST_SIZE, I_COUNT, I_INO, I_MODEL_INDEX, I_NEXT_FREE, I_SB, INODE_SIZE,
-  IT_INO, IT_OBJECT, IT_SB, IT_SIZE, S_DEV, SB_SIZE,
+  IT_CONTENT, IT_INO, IT_OBJECT, IT_SB, IT_SIZE, S_DEV, SB_SIZE,
 } from "./layout";
 import { setBackingTable } from "./ctx";
 
@@ -67,6 +67,8 @@ export function backingFileAdd(index: u32): usize {
   const digest = digestSegment + <usize>digestsUsed * DIGEST_SIZE;
   digestsUsed++;
   const p = brefTable + <usize>brefCount * BR_SIZE;
+  const e = inodeTable + <usize>index * IT_SIZE;
+  if (load<usize>(e, IT_CONTENT) == 0) store<usize>(e, digest, IT_CONTENT); // until an event names a version
   store<u32>(p, index, BR_INODE_INDEX);
   store<usize>(p, digest, BR_DIGEST);
   brefCount++;
@@ -123,6 +125,18 @@ export function iput(inode: usize): void {
   store<usize>(inodeTable + <usize>load<u32>(inode, I_MODEL_INDEX) * IT_SIZE, 0, IT_OBJECT);
   store<usize>(inode, inodeFree, I_NEXT_FREE);
   inodeFree = inode;
+}
+
+/** File version `bref` is what its inode holds now (an event named it): later reads of that inode see it. */
+// @ts-ignore: decorator
+@inline export function noteContent(bref: usize): void {
+  store<usize>(inodeTable + <usize>load<u32>(bref, BR_INODE_INDEX) * IT_SIZE, load<usize>(bref, BR_DIGEST), IT_CONTENT);
+}
+
+/** The digest of what backing inode `inode` (a live object) holds now. */
+// @ts-ignore: decorator
+@inline export function currentContent(inode: usize): usize {
+  return load<usize>(inodeTable + <usize>load<u32>(inode, I_MODEL_INDEX) * IT_SIZE, IT_CONTENT);
 }
 
 /** Whether `inode` (a live object) is the backing inode of file version `bref`. */

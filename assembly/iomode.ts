@@ -9,7 +9,7 @@ import {
 } from "../src/abi";
 import { backingGet, backingLookup, backingPut } from "./backing";
 import { inc, policy } from "./ctx";
-import { isInodeOf } from "./icache";
+import { currentContent, isInodeOf } from "./icache";
 import {
   BR_DIGEST, F_INODE, FB_DIGEST, FB_FILE, FF_IOMODE, FF_MAY_WRITE, FF_PASSTHROUGH, FI_FB,
   FI_IOCACHECTR, FI_LOCK, FI_STATE, FI_WRITERS, FUSE_I_BACKING, FUSE_I_CACHE_IO_MODE,
@@ -158,7 +158,9 @@ function accountAccept(fi: usize, ff: usize, fb: usize, intended: usize): void {
     inc(C_DIVERGED);
     if (load<i32>(fi, FI_WRITERS) > 0 || load<i32>(ff, FF_MAY_WRITE) != 0) inc(C_UNSAFE);
   }
-  if (!isInodeOf(served, intended) && !digestEqual(load<usize>(fb, FB_DIGEST), load<usize>(intended, BR_DIGEST))) {
+  // Stale: another inode than the daemon's, holding other bytes now (a lookup-held inode rewritten in place since
+  // it was registered holds the current bytes, so its registration digest is not what counts).
+  if (!isInodeOf(served, intended) && !digestEqual(currentContent(served), load<usize>(intended, BR_DIGEST))) {
     inc(C_STALE);
   }
 }

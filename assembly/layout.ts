@@ -15,11 +15,13 @@ export const I_COUNT: usize = 336;
 export const I_MODEL_INDEX: usize = 344;
 export const I_NEXT_FREE: usize = 348;
 
-// The table of backing inodes the trace names, by index: the live object (or 0), its super_block, its number.
-export const IT_SIZE: usize = 16;
+// The table of backing inodes the trace names, by index: the live object (or 0), its super_block, its number, and
+// the digest of its current content (the latest version of it an event named).
+export const IT_SIZE: usize = 24;
 export const IT_OBJECT: usize = 0;
 export const IT_SB: usize = 4;
 export const IT_INO: usize = 8;
+export const IT_CONTENT: usize = 16;
 
 // struct super_block: s_dev follows the s_list head.
 export const SB_SIZE: usize = 64;

@@ -8,6 +8,7 @@ import {
 import { backingClose, backingCloseAll, backingCapacityExceeded, backingLookup, backingOpen } from "./backing";
 import { CTX_DAEMON_GEN, brefs, ctxLoad, ctxStore, fileAt, inc, inodeAt, maxFiles, maxInodes, nBrefs, policy } from "./ctx";
 import { daemonForgetInode, daemonOpenBacking, daemonRelease } from "./daemon";
+import { noteContent } from "./icache";
 import { fileIoOpen, fileIoRelease, hasState, lookupBackingAttach, lookupBackingDetach } from "./iomode";
 import {
   BR_SIZE, FF_DAEMON_GEN, FF_DAEMON_ID, FF_IOMODE, FF_MAY_WRITE, FF_NODEID, FF_PASSTHROUGH, FF_STATE, FI_ALIVE,
@@ -61,6 +62,7 @@ function onOpen(nodeid: u32, fh: u32, bref: u32, oflags: u32, fopen: u32): void 
   store<i32>(ff, 0, FF_DAEMON_ID);
   store<i32>(ff, UNTRACKED, FF_DAEMON_GEN);
   const intended = brefAt(bref);
+  noteContent(intended);
   let backingId = 0;
   let openFlags = fopen;
   if ((fopen & FOPEN_PASSTHROUGH) != 0) {
@@ -108,6 +110,7 @@ function onForget(nodeid: u32): void {
 function onLookup(nodeid: u32, bref: u32, fopen: u32): void {
   if (nodeid >= maxInodes) { anomaly(C_A_NODEID_RANGE); return; }
   if (bref >= nBrefs) { anomaly(C_A_BREF_RANGE); return; }
+  noteContent(brefAt(bref));
   if (load<i32>(inodeAt(nodeid), FI_ALIVE) == 0) lookup(nodeid, bref, fopen);
 }
 

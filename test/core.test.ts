@@ -96,6 +96,20 @@ describe.each(ENGINES)("%s engine", (engine) => {
     });
   });
 
+  it("judges staleness by what the served inode holds now, not what it held when registered", () => {
+    const d = (x: number) => new Uint8Array(32).fill(x);
+    const versions: BackingFile[] = [
+      { dev: 1, ino: 1, digest: d(1) }, // 0: A as looked up
+      { dev: 1, ino: 1, digest: d(2) }, // 1: A rewritten in place
+      { dev: 1, ino: 9, digest: d(2) }, // 2: A re-downloaded after the rewrite: same bytes as A holds now
+      { dev: 1, ino: 5, digest: d(3) }, // 3: A replaced by other content
+    ];
+    const s = createSession(engine, versions, { policies: ["lookup"], daemon: "per-inode", maxInodes: 2, maxFiles: 4 });
+    s.feed(eventColumns([open(1, 0, PT, 0), open(1, 1, PT, 1), open(1, 2, PT, 2), open(1, 3, PT, 3)]));
+    // All four are served the lookup-time inode; only the replacement makes that other bytes than intended.
+    expect(s.outcomes().lookup).toMatchObject({ accepted: 4, stale: 1 });
+  });
+
   it("counts unsafe only when an opener may write", () => {
     const redl: BackingFile[] = [TABLE[0], { dev: 1, ino: 9, digest: TABLE[0].digest }];
     const run = (oflags: number) => {

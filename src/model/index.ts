@@ -31,7 +31,8 @@ class BackingTable {
     for (const f of table) {
       const key = `${f.dev}:${f.ino}`;
       let inode = this.inodes.get(key);
-      if (inode === undefined) this.inodes.set(key, (inode = { dev: f.dev, ino: f.ino }));
+      // Until an event names a version, an inode holds its first one.
+      if (inode === undefined) this.inodes.set(key, (inode = { dev: f.dev, ino: f.ino, content: f.digest }));
       this.files.push({ inode, digest: f.digest });
     }
   }
@@ -105,6 +106,8 @@ export class ReferenceReplay implements Replay {
     ff.passthrough = null;
     ff.daemonId = 0;
     ff.daemonGen = UNTRACKED;
+    const intended = this.files[bref];
+    intended.inode.content = intended.digest;
     let backingId = 0;
     let openFlags = fopen;
     if ((fopen & FOPEN_PASSTHROUGH) !== 0) {
@@ -112,7 +115,7 @@ export class ReferenceReplay implements Replay {
       if (this.policyCode === POLICY_REUSE) openFlags |= FOPEN_PASSTHROUGH_INODE_CACHE;
       backingId = this.daemonOpenBacking(nodeid, ff, bref);
     }
-    const err = this.conn.fileIoOpen(fi, ff, backingId, openFlags, this.files[bref]);
+    const err = this.conn.fileIoOpen(fi, ff, backingId, openFlags, intended);
     if (err !== 0) {
       this.c[C_EIO]++;
       ff.state = FILE_FAILED;
@@ -151,6 +154,7 @@ export class ReferenceReplay implements Replay {
   private onLookup(nodeid: number, bref: number, fopen: number): void {
     if (nodeid >= this.inodes.length) return this.anomaly(C_A_NODEID_RANGE);
     if (bref >= this.files.length) return this.anomaly(C_A_BREF_RANGE);
+    this.files[bref].inode.content = this.files[bref].digest;
     if (!this.inodes[nodeid].alive) this.lookup(nodeid, bref, fopen);
   }
 

@@ -10,8 +10,11 @@ import {
   POLICY_DIGEST, POLICY_INODE, POLICY_LOOKUP, POLICY_REUSE,
 } from "../abi.js";
 
-/** The backing inode: one object per (st_dev, st_ino), so identity comparison is file_inode() comparison. */
-export interface BackingInode { readonly dev: number; readonly ino: number }
+/**
+ * The backing inode: one object per (st_dev, st_ino), so identity comparison is file_inode() comparison.
+ * `content` is the digest of what it holds now: the latest version of it an event named.
+ */
+export interface BackingInode { readonly dev: number; readonly ino: number; content: Uint8Array }
 
 /** The daemon's registered struct file: what f_inode points to, and the bytes at registration. */
 export interface BackingFileObject { readonly inode: BackingInode; readonly digest: Uint8Array }
@@ -263,7 +266,9 @@ export class FuseConn {
       c[C_DIVERGED]++;
       if (fi.writers > 0 || ff.mayWrite) c[C_UNSAFE]++;
     }
-    if (served.inode !== intended.inode && !digestEqual(served.digest, intended.digest)) c[C_STALE]++;
+    // Stale: another inode than the daemon's, holding other bytes now (a lookup-held inode rewritten in place since
+    // it was registered holds the current bytes, so its registration digest is not what counts).
+    if (served.inode !== intended.inode && !digestEqual(served.inode.content, intended.digest)) c[C_STALE]++;
   }
 
   /**
