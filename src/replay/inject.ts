@@ -1,6 +1,6 @@
 // Scenario injection and scaling, applied to a trace while it streams to a replay session. Deterministic from
 // the seed: the same trace and options always give the same events.
-import { OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../abi.js";
+import { OP_LOOKUP, OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../abi.js";
 import { emptyColumns } from "./events.js";
 import type { BackingFile, EventColumns } from "./types.js";
 
@@ -45,8 +45,8 @@ export interface Injected {
 }
 
 /**
- * Rewrites trace chunks for a session: `bref`s of trace file `b` in copy `k` become session brefs through
- * `current[b * scale + k]`, which a re-download or replacement moves to a freshly appended version.
+ * Rewrites trace chunks for a session: the `bref` of trace version `b` in copy `k` becomes a session bref on the
+ * current incarnation of its inode; a re-download or replacement starts a new incarnation.
  */
 export class Injector {
   readonly scale: number;
@@ -55,14 +55,24 @@ export class Injector {
   private nextRestartIndex = 0;
   /** Events rewritten so far (after scaling; injected restarts not counted). */
   private emitted = 0;
-  /** Session bref of the current version of each (trace bref, copy). */
-  private current = new Int32Array(1024);
-  /** Device and digest of every trace file version (the base of injected versions), kept compact. */
+  // Trace file versions, kept compact: device, inode number, digest, and which trace inode each belongs to.
   private traceDev = new Float64Array(1024);
+  private traceIno = new Float64Array(1024);
   private traceDigest = new Uint8Array(1024 * 32);
+  private traceInode = new Int32Array(1024);
   private traceFileCount = 0;
+  private readonly traceInodes = new Map<string, number>();
+  // A re-download or replacement gives a trace inode (in one copy) a new incarnation: a new backing inode that
+  // every later version of it lands on, so a file rewritten in place after its re-download stays on the new inode.
+  /** Per (trace inode, copy): its current incarnation, 0 for the traced inode itself. */
+  private incarnation = new Int32Array(1024);
+  /** Per (trace inode, copy): the inode number of its current incarnation. */
+  private incarnationIno = new Float64Array(1024);
+  /** Per (trace version, copy): the session bref made for it, and for which incarnation (-1: none yet). */
+  private current = new Int32Array(1024);
+  private currentFor = new Int32Array(1024).fill(-1);
   private sessionBrefs = 0;
-  /** Injected versions per trace file, to give new inodes distinct numbers. */
+  /** Injected incarnations so far: their inode numbers. */
   private versions = 0;
   readonly counts = { restarts: 0, redownloads: 0, replacements: 0 };
   /** Reused output columns: a rewritten chunk is consumed (copied into the core) before the next one. */
@@ -80,42 +90,53 @@ export class Injector {
     return this.scale === 1 && !o.restartEvery && this.restartAt.length === 0 && !o.redownloadRate && !o.replaceRate;
   }
 
-  /** Trace backing files appended in trace order; returns the session's copies. */
+  /** Trace backing files appended in trace order; returns the session's copies (their first incarnations). */
   addTraceBacking(files: readonly BackingFile[]): BackingFile[] {
     const out: BackingFile[] = [];
     for (const f of files) {
       const b = this.rememberTraceFile(f);
-      for (let k = 0; k < this.scale; k++) {
-        // Each copy lives on its own (synthetic) device, so copies never share a backing inode.
-        out.push(k === 0 ? f : { dev: f.dev + k * 0x10000, ino: f.ino, digest: f.digest });
-        this.setCurrent(b * this.scale + k, this.sessionBrefs++);
-      }
+      for (let k = 0; k < this.scale; k++) this.sessionBref(b, k, out);
     }
     return out;
   }
 
   private rememberTraceFile(f: BackingFile): number {
     const b = this.traceFileCount++;
-    if (b >= this.traceDev.length) {
-      const dev = new Float64Array(this.traceDev.length * 2);
-      dev.set(this.traceDev);
-      this.traceDev = dev;
+    this.traceDev = grownF64(this.traceDev, b + 1);
+    this.traceIno = grownF64(this.traceIno, b + 1);
+    this.traceInode = grownI32(this.traceInode, b + 1);
+    if ((b + 1) * 32 > this.traceDigest.length) {
       const digest = new Uint8Array(this.traceDigest.length * 2);
       digest.set(this.traceDigest);
       this.traceDigest = digest;
     }
     this.traceDev[b] = f.dev;
+    this.traceIno[b] = f.ino;
     this.traceDigest.set(f.digest.subarray(0, 32), b * 32);
+    const key = `${f.dev}:${f.ino}`;
+    let inode = this.traceInodes.get(key);
+    if (inode === undefined) this.traceInodes.set(key, (inode = this.traceInodes.size));
+    this.traceInode[b] = inode;
+    this.incarnation = grownI32(this.incarnation, (inode + 1) * this.scale);
+    this.incarnationIno = grownF64(this.incarnationIno, (inode + 1) * this.scale);
+    this.current = grownI32(this.current, (b + 1) * this.scale);
+    this.currentFor = grownI32(this.currentFor, (b + 1) * this.scale, -1);
     return b;
   }
 
-  private setCurrent(slot: number, bref: number): void {
-    if (slot >= this.current.length) {
-      const grown = new Int32Array(Math.max(slot + 1, this.current.length * 2));
-      grown.set(this.current);
-      this.current = grown;
-    }
-    this.current[slot] = bref;
+  /** The session bref of trace version `b` in copy `k` on its inode's current incarnation, made on first use. */
+  private sessionBref(b: number, k: number, backing: BackingFile[], digest?: Uint8Array): number {
+    const slot = b * this.scale + k;
+    const at = this.traceInode[b] * this.scale + k;
+    const n = this.incarnation[at];
+    if (this.currentFor[slot] === n && digest === undefined) return this.current[slot];
+    // Each copy lives on a device of its own, and injected incarnations on yet another, so none collide.
+    const dev = this.traceDev[b] + k * 0x10000 + (n === 0 ? 0 : 0x8000);
+    const ino = n === 0 ? this.traceIno[b] : this.incarnationIno[at];
+    backing.push({ dev, ino, digest: digest ?? this.traceDigest.slice(b * 32, b * 32 + 32) });
+    this.current[slot] = this.sessionBrefs;
+    this.currentFor[slot] = n;
+    return this.sessionBrefs++;
   }
 
   private restartDue(): boolean {
@@ -125,18 +146,15 @@ export class Injector {
     return this.nextRestartIndex < this.restartAt.length && this.restartAt[this.nextRestartIndex] === this.emitted;
   }
 
-  /** A new version of trace file `b` in copy `k`: a new inode; same bytes for a re-download. */
-  private newVersion(b: number, k: number, sameBytes: boolean, backing: BackingFile[]): number {
-    this.versions++;
-    let digest = this.traceDigest.slice(b * 32, b * 32 + 32);
-    if (!sameBytes) {
-      digest = new Uint8Array(32);
-      for (let i = 0; i < 32; i++) digest[i] = Math.floor(this.rng() * 256);
-    }
-    // Injected inodes live on a device of their own, so they never collide with a traced inode.
-    backing.push({ dev: this.traceDev[b] + k * 0x10000 + 0x8000, ino: this.versions, digest });
-    this.setCurrent(b * this.scale + k, this.sessionBrefs);
-    return this.sessionBrefs++;
+  /** Trace version `b`'s inode in copy `k` is re-downloaded (same bytes) or replaced (new bytes): a new inode. */
+  private newIncarnation(b: number, k: number, sameBytes: boolean, backing: BackingFile[]): number {
+    const at = this.traceInode[b] * this.scale + k;
+    this.incarnation[at]++;
+    this.incarnationIno[at] = ++this.versions;
+    if (sameBytes) return this.sessionBref(b, k, backing);
+    const digest = new Uint8Array(32);
+    for (let i = 0; i < 32; i++) digest[i] = Math.floor(this.rng() * 256);
+    return this.sessionBref(b, k, backing, digest);
   }
 
   /** Rewrites one trace chunk. The result is valid until the next call (its columns are reused). */
@@ -164,18 +182,22 @@ export class Injector {
         }
         const op = ev.op[i];
         const b = ev.bref[i];
-        let bref = b * K + k < this.current.length ? this.current[b * K + k] : 0x7fffffff;
-        if (op === OP_OPEN && b < this.traceFileCount) {
-          const r = redownload > 0 || replace > 0 ? this.rng() : 1;
-          if (r < redownload) {
-            bref = this.newVersion(b, k, true, backing);
-            this.counts.redownloads++;
-          } else if (r < redownload + replace) {
-            bref = this.newVersion(b, k, false, backing);
-            this.counts.replacements++;
+        let bref = 0;
+        if (op === OP_OPEN || op === OP_LOOKUP) {
+          if (b >= this.traceFileCount) {
+            bref = 0x7fffffff; // a missing entry stays missing, so the core counts it as an anomaly
+          } else {
+            const r = op === OP_OPEN && (redownload > 0 || replace > 0) ? this.rng() : 1;
+            if (r < redownload) {
+              bref = this.newIncarnation(b, k, true, backing);
+              this.counts.redownloads++;
+            } else if (r < redownload + replace) {
+              bref = this.newIncarnation(b, k, false, backing);
+              this.counts.replacements++;
+            } else {
+              bref = this.sessionBref(b, k, backing);
+            }
           }
-        } else if (b >= this.traceFileCount) {
-          bref = 0x7fffffff; // a missing entry stays missing, so the core counts it as an anomaly
         }
         out.op[n] = op;
         out.nodeid[n] = ev.nodeid[i] * K + k;
@@ -213,4 +235,18 @@ function slice(ev: EventColumns, n: number): EventColumns {
     oflags: ev.oflags.subarray(0, n),
     fopen: ev.fopen.subarray(0, n),
   };
+}
+
+function grownI32(a: Int32Array<ArrayBuffer>, need: number, fill = 0): Int32Array<ArrayBuffer> {
+  if (need <= a.length) return a;
+  const g = new Int32Array(Math.max(need, a.length * 2)).fill(fill);
+  g.set(a);
+  return g;
+}
+
+function grownF64(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuffer> {
+  if (need <= a.length) return a;
+  const g = new Float64Array(Math.max(need, a.length * 2));
+  g.set(a);
+  return g;
 }
