@@ -224,7 +224,7 @@ async function readIdentities(path: string): Promise<Map<string, Identity>> {
 }
 
 /** sha256 of a file, read in blocks. */
-function sha256File(path: string): Uint8Array {
+export function sha256File(path: string): Uint8Array {
   const hash = createHash("sha256");
   const fd = openSync(path, "r");
   const buf = Buffer.allocUnsafe(1 << 20);

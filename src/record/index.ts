@@ -2,11 +2,11 @@
 // the daemon's debug log, with the backing file's identity and sha256 taken as each open happens. The mount is
 // always taken down, whether the command succeeds, fails or is interrupted.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
-import { accessSync, closeSync, constants, cpSync, createWriteStream, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, type WriteStream } from "node:fs";
+import { accessSync, constants, cpSync, createWriteStream, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, type WriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { sha256File } from "../ingest/index.js";
 
 export interface RecordOptions {
   /** Copied into the scratch source before the mount; empty when absent. */
@@ -60,19 +60,6 @@ async function waitFor(condition: () => boolean, what: string, ms = 10_000): Pro
   }
 }
 
-/** sha256 of a file, read in blocks (files in the workloads are at most a few MB). */
-function sha256(path: string): string {
-  const hash = createHash("sha256");
-  const fd = openSync(path, "r");
-  const buf = Buffer.allocUnsafe(1 << 20);
-  try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
 const REQUEST = /^(?:dev )?unique: (\d+), opcode: (OPEN|CREATE) /;
 const OPENED = /^\s*(?:open|create)\[(\d+)\] flags: 0x[0-9a-f]+ (.*)$/;
 
@@ -98,7 +85,7 @@ function captureIdentities(daemon: ChildProcess, sourceDir: string, log: WriteSt
       const st = lstatSync(join(sourceDir, path), { bigint: true });
       identities.write(`${JSON.stringify({
         unique, fh: Number(opened[1]), path, dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size),
-        sha256: st.isFile() ? sha256(join(sourceDir, path)) : "0".repeat(64),
+        sha256: st.isFile() ? Buffer.from(sha256File(join(sourceDir, path))).toString("hex") : "0".repeat(64),
       })}\n`);
     } catch {
       // Gone already (unlinked right after the open): the ingest falls back to a synthetic identity.
