@@ -48,25 +48,9 @@ export interface IngestOptions {
   chunkRows?: number;
 }
 
-export interface IngestSummary {
-  lines: number;
-  malformed: number;
-  firstMalformed?: { line: number; text: string; reason: string };
-  /** Request headers in the log. */
-  requests: number;
-  /** Successful OPEN and CREATE replies: OP_OPEN events. */
-  opens: number;
-  /** RELEASEs matched to an open: OP_RELEASE events (besides the openAtEnd ones). */
-  releases: number;
-  failedOpens: number;
-  /** Inode instances ended with an OP_FORGET (only instances the trace opened are named). */
-  forgets: number;
-  events: number;
+/** What an ingest found (see Counts) and how many backing file versions the trace holds. */
+export interface IngestSummary extends Counts {
   backingFiles: number;
-  /** RELEASEs of an fh (or nodeid) with no successful open: not emitted. */
-  unmatchedReleases: number;
-  /** Files open when the log ends: an OP_RELEASE was appended for each. */
-  openAtEnd: number;
 }
 
 /** Bad input: one line, `path:line: reason` or `path: reason`. */
@@ -143,13 +127,7 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
 }
 
 function summaryOf(c: Counts, backingFiles: number): IngestSummary {
-  const s: IngestSummary = {
-    lines: c.lines, malformed: c.malformed, requests: c.requests, opens: c.opens, releases: c.releases,
-    failedOpens: c.failedOpens, forgets: c.forgets, events: c.events, backingFiles,
-    unmatchedReleases: c.unmatchedReleases, openAtEnd: c.openAtEnd,
-  };
-  if (c.firstMalformed !== undefined) s.firstMalformed = c.firstMalformed;
-  return s;
+  return { ...c, backingFiles };
 }
 
 function lineError(log: string): (line: number, reason: string) => Error {

@@ -24,17 +24,24 @@ export const UNKNOWN_CREATE_FLAGS = 0o102;
 /** Opcodes whose reply is an entry (the kernel counts one lookup of the nodeid it names). */
 const ENTRY_OPCODES = new Set(["LOOKUP", "CREATE", "MKNOD", "MKDIR", "SYMLINK", "LINK"]);
 
+/** What one pass over a log found. */
 export interface Counts {
   lines: number;
   malformed: number;
   firstMalformed?: { line: number; text: string; reason: string };
+  /** Request headers (libfuse) or system calls (strace) in the log. */
   requests: number;
+  /** Successful OPEN and CREATE replies (or opens): OP_OPEN events. */
   opens: number;
+  /** RELEASEs matched to an open: OP_RELEASE events (besides the openAtEnd ones). */
   releases: number;
   failedOpens: number;
+  /** Inode instances ended with an OP_FORGET (only instances the trace opened are named). */
   forgets: number;
   events: number;
+  /** RELEASEs of an fh (or nodeid) with no successful open: not emitted. */
   unmatchedReleases: number;
+  /** Files open when the log ends: an OP_RELEASE was appended for each. */
   openAtEnd: number;
 }
 
