@@ -61,7 +61,9 @@ export class Injector {
   private traceDigest = new Uint8Array(1024 * 32);
   private traceInode = new Int32Array(1024);
   private traceFileCount = 0;
-  private readonly traceInodes = new Map<string, number>();
+  /** Trace inode index by st_dev, then st_ino (numeric keys: a trace may name hundreds of thousands). */
+  private readonly traceInodes = new Map<number, Map<number, number>>();
+  private traceInodeCount = 0;
   // A re-download or replacement gives a trace inode (in one copy) a new incarnation: a new backing inode that
   // every later version of it lands on, so a file rewritten in place after its re-download stays on the new inode.
   /** Per (trace inode, copy): its current incarnation, 0 for the traced inode itself. */
@@ -92,6 +94,7 @@ export class Injector {
 
   /** Trace backing files appended in trace order; returns the session's copies (their first incarnations). */
   addTraceBacking(files: readonly BackingFile[]): BackingFile[] {
+    if (this.passthrough) return [...files]; // nothing will be rewritten: trace brefs are session brefs
     const out: BackingFile[] = [];
     for (const f of files) {
       const b = this.rememberTraceFile(f);
@@ -113,9 +116,10 @@ export class Injector {
     this.traceDev[b] = f.dev;
     this.traceIno[b] = f.ino;
     this.traceDigest.set(f.digest.subarray(0, 32), b * 32);
-    const key = `${f.dev}:${f.ino}`;
-    let inode = this.traceInodes.get(key);
-    if (inode === undefined) this.traceInodes.set(key, (inode = this.traceInodes.size));
+    let byIno = this.traceInodes.get(f.dev);
+    if (byIno === undefined) this.traceInodes.set(f.dev, (byIno = new Map()));
+    let inode = byIno.get(f.ino);
+    if (inode === undefined) byIno.set(f.ino, (inode = this.traceInodeCount++));
     this.traceInode[b] = inode;
     this.incarnation = grownI32(this.incarnation, (inode + 1) * this.scale);
     this.incarnationIno = grownF64(this.incarnationIno, (inode + 1) * this.scale);
