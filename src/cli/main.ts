@@ -299,22 +299,19 @@ async function ingestCommand(args: string[]): Promise<number> {
     throw new UsageError(values.from === undefined ? "ingest needs --from libfuse-debug or --from strace" : `unknown log format '${values.from}' (supported: libfuse-debug, strace)`);
   }
   if (positionals.length !== 1 || values.output === undefined) throw new UsageError("ingest needs one LOG and -o TRACE");
-  if (values.from === "strace") {
-    if (values.mount === undefined) throw new UsageError("ingest --from strace needs --mount DIR (the FUSE mount the workload used)");
-    const summary = await ingestStrace({
-      log: positionals[0], output: values.output, mount: values.mount, strict: values.strict,
-      workload: `strace log ${positionals[0]}`, recorder: { name: "fbreplay ingest", version: version() },
-    });
-    process.stderr.write(`${ingestSummaryLine(values.output, summary)}\n`);
-    return 0;
+  if (values.from === "strace" && values.mount === undefined) {
+    throw new UsageError("ingest --from strace needs --mount DIR (the FUSE mount the workload used)");
   }
-  const progress = new Progress(`ingest ${positionals[0]}`, 0, "bytes");
-  const summary = await ingestLibfuseDebug({
-    log: positionals[0], output: values.output, sourceDir: values["source-dir"], identities: values.identities,
-    strict: values.strict, workload: `libfuse debug log ${positionals[0]}`, hostKernel: "",
-    recorder: { name: "fbreplay ingest", version: version() },
-    onProgress: (done: number, total: number) => progress.update(done, total),
-  });
+  const [log, output] = [positionals[0], values.output];
+  const recorder = { name: "fbreplay ingest", version: version() };
+  const progress = new Progress(`ingest ${log}`, 0, "bytes");
+  const summary = values.from === "strace"
+    ? await ingestStrace({ log, output, mount: values.mount!, strict: values.strict, workload: `strace log ${log}`, recorder })
+    : await ingestLibfuseDebug({
+      log, output, sourceDir: values["source-dir"], identities: values.identities, strict: values.strict,
+      workload: `libfuse debug log ${log}`, hostKernel: "", recorder,
+      onProgress: (done: number, total: number) => progress.update(done, total),
+    });
   progress.done();
   process.stderr.write(`${ingestSummaryLine(values.output, summary)}\n`);
   return 0;

@@ -1,9 +1,8 @@
 // Streams a decoded trace through injection into a replay session and collects the results.
 import type { TraceFooter, TraceHeader, TraceItem } from "../trace/types.js";
 import { Injector, type InjectOptions } from "./inject.js";
-import { ReferenceSession } from "./reference.js";
-import type { DaemonModel, EngineName, Outcomes, Policy, ReplaySession, SessionOptions } from "./types.js";
-import { WasmReplaySession } from "./wasm.js";
+import { createSession } from "./reference.js";
+import type { DaemonModel, EngineName, Outcomes, Policy, SessionOptions } from "./types.js";
 
 /** A trace as the replay needs it: its header and footer up front, then its items in order. */
 export interface TraceSource {
@@ -68,7 +67,7 @@ export async function replayTrace(source: TraceSource, plan: ReplayPlan, drive: 
     maxInodes: Math.max(1, (source.footer.max_nodeid + 1) * K),
     maxFiles: Math.max(1, (source.footer.max_fh + 1) * K),
   };
-  const session: ReplaySession = plan.engine === "wasm" ? new WasmReplaySession([], options) : new ReferenceSession([], options);
+  const session = createSession(plan.engine, [], options);
   let done = 0;
   let complete = true;
   for await (const item of source.items()) {
