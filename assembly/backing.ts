@@ -9,7 +9,7 @@ import {
 } from "./ctx";
 import { heapAlloc } from "./heap";
 import { igrab, iput } from "./icache";
-import { BR_DIGEST, F_INODE, FB_COUNT, FB_DIGEST, FB_FILE, FB_NEXT_FREE, FB_SIZE, FILE_SIZE, IDR_SLOT } from "./layout";
+import { BR_DIGEST, BR_INODE_INDEX, F_INODE, FB_COUNT, FB_DIGEST, FB_FILE, FB_INODE_INDEX, FB_NEXT_FREE, FB_SIZE, FILE_SIZE, IDR_SLOT } from "./layout";
 
 /** Set when memory cannot grow: the replay stops and the host reports it (never a silent wrong count). */
 export let backingCapacityExceeded = false;
@@ -50,6 +50,7 @@ function fbAlloc(bref: usize): usize {
   store<usize>(file, inode, F_INODE);
   store<i32>(fb, 1, FB_COUNT);
   store<usize>(fb, load<usize>(bref, BR_DIGEST), FB_DIGEST);
+  store<u32>(fb, load<u32>(bref, BR_INODE_INDEX), FB_INODE_INDEX);
   const live = ctxLoad(CTX_LIVE_BACKINGS) + 1;
   ctxStore(CTX_LIVE_BACKINGS, live);
   setCounter(C_LIVE_BACKINGS, live);

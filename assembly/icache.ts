@@ -133,14 +133,14 @@ export function iput(inode: usize): void {
   store<usize>(inodeTable + <usize>load<u32>(bref, BR_INODE_INDEX) * IT_SIZE, load<usize>(bref, BR_DIGEST), IT_CONTENT);
 }
 
-/** The digest of what backing inode `inode` (a live object) holds now. */
+/** A load of file version `bref`'s backing-inode entry, to bring it into the cache ahead of use. */
 // @ts-ignore: decorator
-@inline export function currentContent(inode: usize): usize {
-  return load<usize>(inodeTable + <usize>load<u32>(inode, I_MODEL_INDEX) * IT_SIZE, IT_CONTENT);
+@inline export function touchBackingInode(bref: usize): u32 {
+  return load<u32>(inodeTable + <usize>load<u32>(bref, BR_INODE_INDEX) * IT_SIZE, IT_OBJECT);
 }
 
-/** Whether `inode` (a live object) is the backing inode of file version `bref`. */
+/** The digest of what backing inode `index` of the host's table holds now. */
 // @ts-ignore: decorator
-@inline export function isInodeOf(inode: usize, bref: usize): bool {
-  return load<u32>(inode, I_MODEL_INDEX) == load<u32>(bref, BR_INODE_INDEX);
+@inline export function currentContent(index: u32): usize {
+  return load<usize>(inodeTable + <usize>index * IT_SIZE, IT_CONTENT);
 }

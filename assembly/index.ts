@@ -3,6 +3,7 @@
 import { C_OPEN_AT_END } from "../src/abi";
 import { liveBackings, liveIds, resetCapacityFlag } from "./backing";
 import { ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setCounter } from "./ctx";
+import { checkBatch, checkSetup } from "./checkbench";
 import { heapAlloc } from "./heap";
 import { hasState } from "./iomode";
 import {
@@ -118,3 +119,25 @@ export function ctx_violations(ctx: usize): u32 {
   if (!open && liveBackings() != liveIds() + held) broken++;
   return broken;
 }
+
+// ---- the cost-per-check benchmark ----
+
+/** Gives nodeids [0, n) of `ctx` a cached and a candidate fuse_backing; returns the candidate table or 0. */
+export function check_setup(ctx: usize, n: u32): usize {
+  ctxEnter(ctx);
+  return checkSetup(n);
+}
+
+/** `count` locked conflict checks under `ctx`'s policy; returns how many conflict. */
+export function check_batch(ctx: usize, candidates: usize, order: usize, mask: u32, count: u32): u32 {
+  ctxEnter(ctx);
+  return checkBatch(candidates, order, mask, count);
+}
+
+/** Scratch memory for the host (the benchmark's visiting order); 0 when memory is exhausted. */
+export function host_alloc(bytes: u32): usize {
+  return heapAlloc(bytes);
+}
+
+/** Does nothing: the host times it to report the cost of one JS→wasm call on its own. */
+export function call_nop(): void {}

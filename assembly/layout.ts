@@ -34,6 +34,9 @@ export const FB_FILE: usize = 0;
 export const FB_CRED: usize = 8;
 export const FB_COUNT: usize = 16;
 export const FB_DIGEST: usize = 40;
+/** Model state: the index of the backing inode in the host's table, so the accounting of an accept reads this line
+ * only and adds no cache misses the kernel's open does not have. */
+export const FB_INODE_INDEX: usize = 44;
 export const FB_NEXT_FREE: usize = 48;
 
 // struct fuse_inode, regular-file part, one cache line. The embedded struct inode is not replicated: the open
