@@ -3,9 +3,10 @@ import {
   C_BACKING_CLOSES, C_BACKING_FREES, C_BACKING_OPENS, C_ENOSPC, C_LIVE_BACKINGS, C_LIVE_IDS, C_PEAK_BACKINGS,
   C_PEAK_IDS, EINVAL, ENOENT, ENOSPC,
 } from "../src/abi";
+import { THREADED } from "./config";
 import {
-  CTX_FB_FREE, CTX_FB_SEG, CTX_FB_USED, CTX_FILE_SEG, CTX_IDR_COUNT, CTX_IDR_CURSOR, CTX_LIVE_BACKINGS, ctxLoad,
-  ctxStore, idMax, idr, idrMask, inc, raisePeak, setCounter, setIdr,
+  CTX_FB_FREE, CTX_FB_SEG, CTX_FB_USED, CTX_FILE_SEG, CTX_IDR_COUNT, CTX_IDR_CURSOR, CTX_LIVE_BACKINGS, connLock,
+  connUnlock, ctxLoad, ctxStore, idMax, idr, idrMask, inc, raisePeak, setCounter, setIdr,
 } from "./ctx";
 import { heapAlloc } from "./heap";
 import { igrab, iput } from "./icache";
@@ -19,6 +20,8 @@ export function resetCapacityFlag(): void {
 }
 
 // ---- fuse_backing slab: segments carved from the heap, a free list threaded through freed objects ----
+// In the threaded build the slab, the idr and the backing inodes are changed only under the connection's lock, and
+// reference counts are atomic (refcount_t).
 
 /** Objects per slab segment. A freed fuse_backing keeps its struct file, as both come back together. */
 const SEGMENT_OBJECTS: u32 = 4096;
@@ -70,15 +73,50 @@ function fbFree(fb: usize): void {
 
 // @ts-ignore: decorator
 @inline export function backingGet(fb: usize): usize {
-  store<i32>(fb, load<i32>(fb, FB_COUNT) + 1, FB_COUNT);
+  if (THREADED) atomic.add<i32>(fb + FB_COUNT, 1);
+  else store<i32>(fb, load<i32>(fb, FB_COUNT) + 1, FB_COUNT);
   return fb;
 }
 
-export function backingPut(fb: usize): void {
+/** refcount_dec_and_test: true when this put dropped the last reference. */
+// @ts-ignore: decorator
+@inline function dropReference(fb: usize): bool {
   assert(load<i32>(fb, FB_COUNT) > 0, "fuse_backing put with count 0");
+  if (THREADED) return atomic.sub<i32>(fb + FB_COUNT, 1) == 1;
   const count = load<i32>(fb, FB_COUNT) - 1;
   store<i32>(fb, count, FB_COUNT);
-  if (count == 0) fbFree(fb);
+  return count == 0;
+}
+
+export function backingPut(fb: usize): void {
+  if (dropReference(fb)) {
+    connLock();
+    fbFree(fb);
+    connUnlock();
+  }
+}
+
+/** A put with the connection's lock held. */
+function backingPutLocked(fb: usize): void {
+  if (dropReference(fb)) fbFree(fb);
+}
+
+/** refcount_inc_not_zero: a dying object (count 0) gets no new reference. */
+// @ts-ignore: decorator
+@inline function getUnlessZero(fb: usize): bool {
+  if (!THREADED) {
+    const count = load<i32>(fb, FB_COUNT);
+    if (count == 0) return false;
+    store<i32>(fb, count + 1, FB_COUNT);
+    return true;
+  }
+  let count = atomic.load<i32>(fb + FB_COUNT);
+  while (count != 0) {
+    const seen = atomic.cmpxchg<i32>(fb + FB_COUNT, count, count + 1);
+    if (seen == count) return true;
+    count = seen;
+  }
+  return false;
 }
 
 // ---- the idr: open addressing keyed by id; cyclic ids are sequential, so `id & mask` spreads them ----
@@ -174,36 +212,65 @@ function idrAllocCyclic(fb: usize): i32 {
 /** FUSE_DEV_IOC_BACKING_OPEN (spec §b.1): a new fuse_backing per call, no dedup. Returns the id or -errno. */
 export function backingOpen(bref: usize): i32 {
   inc(C_BACKING_OPENS);
+  connLock();
   const fb = fbAlloc(bref);
   if (fb == 0) {
+    connUnlock();
     backingCapacityExceeded = true;
     return -ENOSPC;
   }
   const id = idrAllocCyclic(fb);
   if (id < 0) {
     inc(C_ENOSPC);
-    backingPut(fb);
+    backingPutLocked(fb);
   }
+  connUnlock();
   return id;
+}
+
+/**
+ * A recorded FUSE_DEV_IOC_BACKING_OPEN that the kernel answered with `recorded`: the idr allocates as the kernel's
+ * would; when its id differs (or this registration fails here), the entry moves to the recorded id so the opens
+ * that name it find it. Returns false on a difference (the caller counts it).
+ */
+export function backingOpenRecorded(bref: usize, recorded: i32): bool {
+  const id = backingOpen(bref);
+  if (id == recorded) return true;
+  connLock();
+  if (id > 0 && recorded > 0 && idrFind(recorded) == 0) {
+    const slot = idrFind(id);
+    const fb = load<usize>(slot, 4);
+    idrRemoveSlot(slot);
+    idrInsert(recorded, fb);
+    ctxStore(CTX_IDR_CURSOR, recorded);
+  }
+  connUnlock();
+  return false;
 }
 
 /** FUSE_DEV_IOC_BACKING_CLOSE (spec §b.2): open files and inode fbs are unaffected. */
 export function backingClose(id: i32): i32 {
   if (id <= 0) return -EINVAL;
+  connLock();
   const slot = idrFind(id);
-  if (slot == 0) return -ENOENT;
+  if (slot == 0) {
+    connUnlock();
+    return -ENOENT;
+  }
   const fb = load<usize>(slot, 4);
   idrRemoveSlot(slot);
   const count = ctxLoad(CTX_IDR_COUNT) - 1;
   ctxStore(CTX_IDR_COUNT, count);
   setCounter(C_LIVE_IDS, count);
   inc(C_BACKING_CLOSES);
-  backingPut(fb);
+  backingPutLocked(fb);
+  connUnlock();
   return 0;
 }
 
 /** FUSE_DEV_IOC_BACKING_CLOSE_ALL (spec §b.13, v2/v3): a fresh idr, the cursor back to the start. */
 export function backingCloseAll(): void {
+  connLock();
   const slots = <usize>idrMask + 1;
   for (let i: usize = 0; i < slots; i++) {
     const slot = idr + i * IDR_SLOT;
@@ -211,21 +278,23 @@ export function backingCloseAll(): void {
       const fb = load<usize>(slot, 4);
       store<i32>(slot, 0);
       store<usize>(slot, 0, 4);
-      backingPut(fb);
+      backingPutLocked(fb);
     }
   }
   ctxStore(CTX_IDR_CURSOR, 0);
   ctxStore(CTX_IDR_COUNT, 0);
   setCounter(C_LIVE_IDS, 0);
+  connUnlock();
 }
 
 /** fuse_backing_lookup: a reference only if the object is not already dying. Returns 0 if there is none. */
 export function backingLookup(id: i32): usize {
+  connLock(); // the kernel reads the idr under RCU; the model's table is not RCU-safe, so it takes the lock
   const slot = idrFind(id);
-  if (slot == 0) return 0;
-  const fb = load<usize>(slot, 4);
-  if (load<i32>(fb, FB_COUNT) == 0) return 0;
-  return backingGet(fb);
+  const fb = slot == 0 ? 0 : load<usize>(slot, 4);
+  const got = fb != 0 && getUnlessZero(fb);
+  connUnlock();
+  return got ? fb : 0;
 }
 
 /** Live ids, for the invariant check. */

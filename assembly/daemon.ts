@@ -1,20 +1,23 @@
 // The daemon models: which backing id each passthrough open carries, and when the daemon closes ids.
-import { DAEMON_PER_OPEN, POLICY_LOOKUP } from "../src/abi";
+import { DAEMON_PER_OPEN, DAEMON_RECORDED, POLICY_LOOKUP } from "../src/abi";
 import { backingClose, backingOpen } from "./backing";
-import { CTX_DAEMON_GEN, ctxLoad, daemon, dinodeAt, policy } from "./ctx";
-import { DI_BREF, DI_GEN, DI_ID, DI_NOPEN, FF_DAEMON_GEN, FF_DAEMON_ID, FF_NODEID } from "./layout";
+import { CTX_DAEMON_GEN, ctxLoad, daemon, daemonLock, daemonUnlock, dinodeAt, policy } from "./ctx";
+import { BR_INODE_INDEX, DI_GEN, DI_INODE, DI_ID, DI_NOPEN, FF_DAEMON_GEN, FF_DAEMON_ID, FF_NODEID } from "./layout";
 
 /** A new inode instance: the daemon has no state for it yet. */
 export function daemonForgetInode(nodeid: u32): void {
   const d = dinodeAt(nodeid);
+  daemonLock(nodeid);
   store<i32>(d, 0, DI_ID);
   store<i32>(d, 0, DI_NOPEN);
   store<i32>(d, ctxLoad(CTX_DAEMON_GEN), DI_GEN);
+  daemonUnlock(nodeid);
 }
 
-/** The backing id the daemon puts in its open reply for `ff`. */
-export function daemonOpenBacking(nodeid: u32, ff: usize, bref: u32, brefPtr: usize): i32 {
+/** The backing id the daemon puts in its open reply for `ff`; `recordedId` is the capture's (recorded daemon). */
+export function daemonOpenBacking(nodeid: u32, ff: usize, bref: u32, brefPtr: usize, recordedId: i32): i32 {
   if (policy == POLICY_LOOKUP) return 0; // "use the inode's backing"
+  if (daemon == DAEMON_RECORDED) return recordedId; // the captured daemon's registrations are rows of their own
   const gen = ctxLoad(CTX_DAEMON_GEN);
   store<i32>(ff, gen, FF_DAEMON_GEN);
   if (daemon == DAEMON_PER_OPEN) {
@@ -24,13 +27,16 @@ export function daemonOpenBacking(nodeid: u32, ff: usize, bref: u32, brefPtr: us
     return id;
   }
   const d = dinodeAt(nodeid);
+  daemonLock(nodeid);
   if (load<i32>(d, DI_GEN) != gen) { // a restarted daemon starts with no ids
     store<i32>(d, gen, DI_GEN);
     store<i32>(d, 0, DI_ID);
     store<i32>(d, 0, DI_NOPEN);
   }
   let id = load<i32>(d, DI_ID);
-  if (id != 0 && load<u32>(d, DI_BREF) != bref) { // the file was replaced under the daemon: register the new one
+  // The file was replaced under the daemon (another backing inode; bytes rewritten in place are the same file, as
+  // passthrough_hp keys its ids by inode): register the new one.
+  if (id != 0 && load<u32>(d, DI_INODE) != load<u32>(brefPtr, BR_INODE_INDEX)) {
     backingClose(id);
     id = 0;
     store<i32>(d, 0, DI_ID);
@@ -40,10 +46,11 @@ export function daemonOpenBacking(nodeid: u32, ff: usize, bref: u32, brefPtr: us
     if (newId > 0) {
       id = newId;
       store<i32>(d, id, DI_ID);
-      store<u32>(d, bref, DI_BREF);
+      store<u32>(d, load<u32>(brefPtr, BR_INODE_INDEX), DI_INODE);
     }
   }
   store<i32>(d, load<i32>(d, DI_NOPEN) + 1, DI_NOPEN);
+  daemonUnlock(nodeid);
   store<i32>(ff, id, FF_DAEMON_ID);
   return id;
 }
@@ -56,7 +63,9 @@ export function daemonRelease(ff: usize): void {
     if (id > 0) backingClose(id);
     return;
   }
-  const d = dinodeAt(load<u32>(ff, FF_NODEID));
+  const nodeid = load<u32>(ff, FF_NODEID);
+  const d = dinodeAt(nodeid);
+  daemonLock(nodeid);
   const nopen = load<i32>(d, DI_NOPEN) - 1;
   store<i32>(d, nopen, DI_NOPEN);
   const id = load<i32>(d, DI_ID);
@@ -64,6 +73,7 @@ export function daemonRelease(ff: usize): void {
     backingClose(id);
     store<i32>(d, 0, DI_ID);
   }
+  daemonUnlock(nodeid);
 }
 
 

@@ -1,8 +1,8 @@
 // The exported surface of the core. The host (src/replay/wasm.ts) builds the backing-file table once, one
 // context per policy, and then hands over chunks of event columns; it never calls per event.
-import { C_OPEN_AT_END } from "../src/abi";
+import { C_LIVE_BACKINGS, C_LIVE_IDS, C_OPEN_AT_END, COUNTER_SLOTS } from "../src/abi";
 import { liveBackings, liveIds, resetCapacityFlag } from "./backing";
-import { ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setCounter } from "./ctx";
+import { ctxCountInto, ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setCounter } from "./ctx";
 import { checkBatch, checkSetup } from "./checkbench";
 import { heapAlloc } from "./heap";
 import { hasState } from "./iomode";
@@ -40,10 +40,10 @@ export function backing_file_add(index: u32): usize {
 let columns: usize = 0;
 let columnCapacity: u32 = 0;
 
-/** Six columns of `capacity` rows: op (u8), then nodeid, fh, bref, oflags, fopen (u32). 0 on failure. */
+/** Seven columns of `capacity` rows: op (u8), then nodeid, fh, bref, oflags, fopen, bid (u32). 0 on failure. */
 export function events_create(capacity: u32): usize {
   columnCapacity = capacity;
-  columns = heapAlloc(<usize>capacity * 21 + 64 * 6);
+  columns = heapAlloc(<usize>capacity * 25 + 64 * 7);
   return columns;
 }
 
@@ -68,16 +68,42 @@ export function replay(ctx: usize, n: u32): u32 {
   ctxEnter(ctx);
   resetCapacityFlag();
   return replayRows(
-    events_column(0), events_column(1), events_column(2), events_column(3), events_column(4), events_column(5), n,
+    events_column(0), events_column(1), events_column(2), events_column(3), events_column(4), events_column(5),
+    events_column(6), n,
   );
 }
 
-/** Counts files still open into C_OPEN_AT_END. */
+// ---- workers of the threaded build: each instance has its own event columns and counters ----
+
+/** A zeroed block of COUNTER_SLOTS counters; 0 when memory is exhausted. */
+export function counters_create(): usize {
+  return heapAlloc(<usize>COUNTER_SLOTS << 3);
+}
+
+/**
+ * Replays rows [first, first + n) of this instance's event columns, counting into `counters` (from
+ * counters_create) instead of the context's own block. A worker loads all its rows once and replays them in calls
+ * of about a million rows (V8 moves a running call to optimized code only when it is entered again).
+ */
+export function replay_worker(ctx: usize, counters: usize, first: u32, n: u32): u32 {
+  ctxEnter(ctx);
+  ctxCountInto(counters);
+  resetCapacityFlag();
+  const at = <usize>first << 2;
+  return replayRows(
+    events_column(0) + <usize>first, events_column(1) + at, events_column(2) + at, events_column(3) + at,
+    events_column(4) + at, events_column(5) + at, events_column(6) + at, n,
+  );
+}
+
+/** Counts files still open into C_OPEN_AT_END, and sets the live counts from the connection's own. */
 export function ctx_finish(ctx: usize): void {
   ctxEnter(ctx);
   let open: i64 = 0;
   for (let fh: u32 = 0; fh < maxFiles; fh++) if (load<i32>(fileAt(fh), FF_STATE) == FILE_OPEN) open++;
   setCounter(C_OPEN_AT_END, open);
+  setCounter(C_LIVE_BACKINGS, liveBackings());
+  setCounter(C_LIVE_IDS, liveIds());
 }
 
 /** Ends every inode instance with no open files, as umount does. */

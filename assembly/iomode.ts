@@ -8,7 +8,7 @@ import {
   IOM_UNCACHED, POLICY_DIGEST, POLICY_INODE, POLICY_LOOKUP, POLICY_REUSE,
 } from "../src/abi";
 import { backingGet, backingLookup, backingPut } from "./backing";
-import { inc, policy } from "./ctx";
+import { contents, inc, policy } from "./ctx";
 import { currentContent } from "./icache";
 import {
   BR_DIGEST, BR_INODE_INDEX, F_INODE, FB_DIGEST, FB_FILE, FB_INODE_INDEX, FF_IOMODE, FF_MAY_WRITE, FF_PASSTHROUGH, FI_FB,
@@ -174,7 +174,7 @@ function accountAccept(fi: usize, ff: usize, fb: usize, intended: usize): void {
   }
   // Stale: another inode than the daemon's, holding other bytes now (a lookup-held inode rewritten in place since
   // it was registered holds the current bytes, so its registration digest is not what counts).
-  if (served != load<u32>(intended, BR_INODE_INDEX) && !digestEqual(currentContent(served), load<usize>(intended, BR_DIGEST))) {
+  if (served != load<u32>(intended, BR_INODE_INDEX) && !digestEqual(currentContent(contents, served), load<usize>(intended, BR_DIGEST))) {
     inc(C_STALE);
   }
 }

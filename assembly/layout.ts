@@ -77,7 +77,8 @@ export const UNTRACKED: i32 = -1;
 // What the daemon remembers per nodeid (libfuse passthrough_hp: one backing id per inode).
 export const DI_SIZE: usize = 16;
 export const DI_ID: usize = 0;
-export const DI_BREF: usize = 4;
+/** The backing inode (index in the host's table) the id was registered for. */
+export const DI_INODE: usize = 4;
 export const DI_NOPEN: usize = 8;
 export const DI_GEN: usize = 12;
 

@@ -3,10 +3,16 @@ import {
   C_A_BREF_RANGE, C_A_FH_IN_USE, C_A_FH_RANGE, C_A_FORGET_BUSY, C_A_FORGET_UNKNOWN, C_A_NODEID_RANGE,
   C_A_RELEASE_UNOPENED, C_A_UNKNOWN_OP, C_ANOMALIES, C_EIO, C_EVENTS, C_FORGETS, C_OPENS, C_PT_OPENS,
   C_RELEASES, C_RESTARTS, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_INODE_CACHE, IOM_NONE, O_ACCMODE, O_RDONLY,
-  OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE, OP_RESTART, POLICY_LOOKUP, POLICY_REUSE, RESTART_CLOSE_ALL,
+  OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE, OP_RESTART, POLICY_LOOKUP, POLICY_REUSE,
+  RESTART_CLOSE_ALL, C_A_RECORDED_ID, DAEMON_RECORDED,
 } from "../src/abi";
-import { backingClose, backingCloseAll, backingCapacityExceeded, backingLookup, backingOpen } from "./backing";
-import { CTX_DAEMON_GEN, brefs, ctxLoad, ctxStore, dinodeAt, fileAt, inc, inodeAt, maxFiles, maxInodes, nBrefs, policy } from "./ctx";
+import {
+  backingClose, backingCloseAll, backingCapacityExceeded, backingLookup, backingOpen, backingOpenRecorded,
+} from "./backing";
+import {
+  CTX_DAEMON_GEN, addShared, brefs, contents, ctxLoad, ctxStore, daemon, dinodeAt, fileAt, inc, inodeAt, maxFiles,
+  maxInodes, nBrefs, policy,
+} from "./ctx";
 import { daemonForgetInode, daemonOpenBacking, daemonRelease } from "./daemon";
 import { noteContent, touchBackingInode } from "./icache";
 import { fileIoOpen, fileIoRelease, hasState, lookupBackingAttach, lookupBackingDetach } from "./iomode";
@@ -45,7 +51,7 @@ export function evict(nodeid: u32): void {
   store<i32>(fi, 0, FI_ALIVE);
 }
 
-function onOpen(nodeid: u32, fh: u32, bref: u32, oflags: u32, fopen: u32): void {
+function onOpen(nodeid: u32, fh: u32, bref: u32, oflags: u32, fopen: u32, recordedId: i32): void {
   if (nodeid >= maxInodes) { anomaly(C_A_NODEID_RANGE); return; }
   if (fh >= maxFiles) { anomaly(C_A_FH_RANGE); return; }
   if (bref >= nBrefs) { anomaly(C_A_BREF_RANGE); return; }
@@ -62,13 +68,13 @@ function onOpen(nodeid: u32, fh: u32, bref: u32, oflags: u32, fopen: u32): void 
   store<i32>(ff, 0, FF_DAEMON_ID);
   store<i32>(ff, UNTRACKED, FF_DAEMON_GEN);
   const intended = brefAt(bref);
-  noteContent(intended);
+  noteContent(contents, intended);
   let backingId = 0;
   let openFlags = fopen;
   if ((fopen & FOPEN_PASSTHROUGH) != 0) {
     inc(C_PT_OPENS);
     if (policy == POLICY_REUSE) openFlags |= FOPEN_PASSTHROUGH_INODE_CACHE;
-    backingId = daemonOpenBacking(nodeid, ff, bref, intended);
+    backingId = daemonOpenBacking(nodeid, ff, bref, intended, recordedId);
   }
   const err = fileIoOpen(fi, ff, backingId, openFlags, intended);
   if (err != 0) {
@@ -78,8 +84,8 @@ function onOpen(nodeid: u32, fh: u32, bref: u32, oflags: u32, fopen: u32): void 
     return;
   }
   store<i32>(ff, FILE_OPEN, FF_STATE);
-  store<i32>(fi, load<i32>(fi, FI_NFILES) + 1, FI_NFILES);
-  if (mayWrite) store<i32>(fi, load<i32>(fi, FI_WRITERS) + 1, FI_WRITERS);
+  addShared(fi + FI_NFILES, 1);
+  if (mayWrite) addShared(fi + FI_WRITERS, 1);
 }
 
 function onRelease(fh: u32): void {
@@ -91,8 +97,8 @@ function onRelease(fh: u32): void {
   if (state == FILE_OPEN) {
     const fi = inodeAt(load<u32>(ff, FF_NODEID));
     fileIoRelease(fi, ff); // the kernel changes the inode's state before FUSE_RELEASE is queued
-    store<i32>(fi, load<i32>(fi, FI_NFILES) - 1, FI_NFILES);
-    if (load<i32>(ff, FF_MAY_WRITE) != 0) store<i32>(fi, load<i32>(fi, FI_WRITERS) - 1, FI_WRITERS);
+    addShared(fi + FI_NFILES, -1);
+    if (load<i32>(ff, FF_MAY_WRITE) != 0) addShared(fi + FI_WRITERS, -1);
     daemonRelease(ff);
   }
   store<i32>(ff, FILE_FREE, FF_STATE);
@@ -110,8 +116,20 @@ function onForget(nodeid: u32): void {
 function onLookup(nodeid: u32, bref: u32, fopen: u32): void {
   if (nodeid >= maxInodes) { anomaly(C_A_NODEID_RANGE); return; }
   if (bref >= nBrefs) { anomaly(C_A_BREF_RANGE); return; }
-  noteContent(brefAt(bref));
+  noteContent(contents, brefAt(bref));
   if (load<i32>(inodeAt(nodeid), FI_ALIVE) == 0) lookup(nodeid, bref, fopen);
+}
+
+/** A registration the captured daemon made (recorded daemon only: a modelled daemon makes its own). */
+function onBackingOpen(bref: u32, recordedId: i32): void {
+  if (daemon != DAEMON_RECORDED) return;
+  if (bref >= nBrefs) { anomaly(C_A_BREF_RANGE); return; }
+  if (!backingOpenRecorded(brefAt(bref), recordedId)) anomaly(C_A_RECORDED_ID);
+}
+
+function onBackingClose(recordedId: i32): void {
+  if (daemon != DAEMON_RECORDED) return;
+  if (backingClose(recordedId) != 0) anomaly(C_A_RECORDED_ID);
 }
 
 function onRestart(oflags: u32): void {
@@ -144,7 +162,7 @@ export let touchSink: u32 = 0;
   for (let i = begin; i < end; i++) {
     const at = <usize>i << 2;
     const br = load<u32>(bref + at);
-    if (br < nBrefs) sink += touchBackingInode(brefAt(br));
+    if (br < nBrefs) sink += touchBackingInode(contents, brefAt(br));
     const nid = load<u32>(nodeid + at);
     // Without a branch: an inode with no fuse_backing loads from address 0, which is valid and always cached.
     if (nid < maxInodes) sink += load<u32>(load<usize>(inodeAt(nid), FI_FB), FB_COUNT);
@@ -156,7 +174,9 @@ export let touchSink: u32 = 0;
  * Replays rows [0, n) of the event columns. Returns n, or the number of rows replayed before the fuse_backing
  * slab overflowed (the host treats that as an error).
  */
-export function replayRows(op: usize, nodeid: usize, fh: usize, bref: usize, oflags: usize, fopen: usize, n: u32): u32 {
+export function replayRows(
+  op: usize, nodeid: usize, fh: usize, bref: usize, oflags: usize, fopen: usize, bid: usize, n: u32,
+): u32 {
   for (let begin: u32 = 0; begin < n; begin += GROUP_ROWS) {
     const end = min(begin + GROUP_ROWS, n);
     touchGroup(nodeid, bref, begin, end);
@@ -165,7 +185,10 @@ export function replayRows(op: usize, nodeid: usize, fh: usize, bref: usize, ofl
       inc(C_EVENTS);
       switch (<i32>load<u8>(op + <usize>i)) {
         case OP_OPEN:
-          onOpen(load<u32>(nodeid + at), load<u32>(fh + at), load<u32>(bref + at), load<u32>(oflags + at), load<u32>(fopen + at));
+          onOpen(
+            load<u32>(nodeid + at), load<u32>(fh + at), load<u32>(bref + at), load<u32>(oflags + at), load<u32>(fopen + at),
+            load<i32>(bid + at),
+          );
           if (backingCapacityExceeded) return i;
           break;
         case OP_RELEASE: onRelease(load<u32>(fh + at)); break;
@@ -175,6 +198,11 @@ export function replayRows(op: usize, nodeid: usize, fh: usize, bref: usize, ofl
           if (backingCapacityExceeded) return i;
           break;
         case OP_RESTART: onRestart(load<u32>(oflags + at)); break;
+        case OP_BACKING_OPEN:
+          onBackingOpen(load<u32>(bref + at), load<i32>(bid + at));
+          if (backingCapacityExceeded) return i;
+          break;
+        case OP_BACKING_CLOSE: onBackingClose(load<i32>(bid + at)); break;
         default: anomaly(C_A_UNKNOWN_OP);
       }
     }

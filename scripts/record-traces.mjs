@@ -1,5 +1,6 @@
-// Records the bundled real traces with `fbreplay record` (bindfs on a real FUSE mount) and writes their
-// provenance into traces/README.md. Run as root after `npm run build` and scripts/install-fuse.sh:
+// Records the bundled real traces with `fbreplay record` (bindfs on a real FUSE mount, or fbreplay's own daemon with
+// real kernel passthrough) and writes their provenance into traces/README.md. Run as root after `npm run build`,
+// `npm run build:native` and scripts/install-fuse.sh:
 //   node scripts/record-traces.mjs [NAME ...]      (no NAME: all; --provenance-only: rewrite README/provenance only)
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -39,12 +40,19 @@ function editProject(dir) {
 import { openSync, readFileSync, writeFileSync, fsyncSync, closeSync, renameSync } from "node:fs";
 // An editor session: every round reads a note, saves it through a temp file renamed over the original, while
 // a "viewer" keeps a few notes open for reading across saves (those fds keep the old inode).
+// node edit.mjs [ROUNDS]: 30000 rounds by default. A read the kernel refuses (EIO, after a daemon restart while
+// the viewer holds the note) is retried at the next round, as an editor would report it and go on.
+const rounds = Number(process.argv[2] ?? 30000);
 const held = [];
-for (let round = 0; round < 30000; round++) {
+let refused = 0;
+const read = (name) => { try { return readFileSync(name, "utf8"); } catch (e) { if (e.code !== "EIO") throw e; refused++; return null; } };
+for (let round = 0; round < rounds; round++) {
   const n = (round * 7) % 40;
   const name = "note" + n + ".md";
-  if (round % 50 === 0) { held.push(openSync(name, "r")); if (held.length > 4) closeSync(held.shift()); }
-  const text = readFileSync(name, "utf8") + "edit " + round + "\\n";
+  if (round % 50 === 0) { try { held.push(openSync(name, "r")); } catch (e) { if (e.code !== "EIO") throw e; refused++; } if (held.length > 4) closeSync(held.shift()); }
+  const old = read(name);
+  if (old === null) continue;
+  const text = old + "edit " + round + "\\n";
   const fd = openSync(name + ".tmp", "w");
   writeFileSync(fd, text);
   fsyncSync(fd);
@@ -52,6 +60,7 @@ for (let round = 0; round < 30000; round++) {
   renameSync(name + ".tmp", name);
 }
 held.forEach(closeSync);
+if (refused > 0) console.error(refused + " opens refused with EIO");
 `);
 }
 
@@ -100,6 +109,19 @@ const WORKLOADS = {
     command: "node edit.mjs",
     what: "30,000 editor saves: read, write a temp file, fsync, rename over; a viewer holds some notes open",
   },
+  // Native captures: fbreplay's own daemon with real kernel passthrough, restarted for real while files are open.
+  "atomic-edit-native": {
+    prepare: editProject,
+    record: ["--daemon", "native", "--restart-every", "300"],
+    command: "node edit.mjs 3000",
+    what: "3,000 editor saves as in atomic-edit, on the native passthrough daemon restarted every 300 opens (ids leak)",
+  },
+  "sqlite-held-native": {
+    prepare: (dir) => mkdirSync(dir, { recursive: true }),
+    record: ["--daemon", "native", "--restart-every", "100", "--close-ids"],
+    command: "sqlite3 db 'PRAGMA journal_mode=DELETE; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT);' && exec 3<db && for i in $(seq 1 300); do sqlite3 db \"BEGIN; INSERT INTO t(v) VALUES(hex(randomblob(64))); COMMIT;\" 2>/dev/null || echo refused; done | sort | uniq -c",
+    what: "300 sqlite3 transactions while a reader holds the database open, on the native passthrough daemon restarted every 100 opens (closing its ids)",
+  },
 };
 
 function version(cmd) {
@@ -117,7 +139,7 @@ for (const name of names) {
   const src = mkdtempSync(join(tmpdir(), `fbreplay-${name}-`));
   w.prepare(src);
   const out = join(traces, `${name}.fbt`);
-  execFileSync(process.execPath, [cli, "record", "--src", src, "-o", out, "--", "sh", "-c", w.command], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(process.execPath, [cli, "record", ...(w.record ?? []), "--src", src, "-o", out, "--", "sh", "-c", w.command], { stdio: ["ignore", "ignore", "inherit"] });
   rmSync(src, { recursive: true, force: true });
   console.log(`recorded ${name}`);
 }
@@ -142,15 +164,18 @@ const toolsObject = Object.fromEntries(tools);
 writeFileSync(join(traces, "provenance.json"), `${JSON.stringify({ tools: toolsObject, traces: all }, null, 2)}\n`);
 
 const table = all.map((r) => `| \`${r.name}.fbt\` | ${r.what} | ${r.stats.opens} | ${r.stats.releases} | ${r.stats.events} | ${r.stats.overlapping_opens} | ${r.stats.nodeid_reuse} | ${r.stats.backing_inodes} | ${r.stats.digests} | ${(r.bytes / 1e6).toFixed(2)} MB | ${r.recorded.slice(0, 10)}, kernel ${r.host_kernel} |`);
-const commands = all.map((r) => `- \`${r.name}\`: \`fbreplay record --src DIR -o traces/${r.name}.fbt -- sh -c "$CMD"\`, DIR prepared by the script, CMD:\n  \`\`\`sh\n  ${r.command}\n  \`\`\``);
+const commands = all.map((r) => `- \`${r.name}\`: \`fbreplay record ${[...(WORKLOADS[r.name].record ?? []), ""].join(" ")}--src DIR -o traces/${r.name}.fbt -- sh -c "$CMD"\`, DIR prepared by the script, CMD:\n  \`\`\`sh\n  ${r.command}\n  \`\`\``);
 const total = all.reduce((n, r) => n + r.stats.opens, 0);
 writeFileSync(join(traces, "README.md"), `# Bundled traces
 
-Real workloads recorded on the project's machine with \`fbreplay record\` (bindfs \`-d\` on a real FUSE mount over a
-scratch copy of a prepared directory; each open's backing inode and sha256 taken as the open happened). Recorded
-by \`node scripts/record-traces.mjs\` (which also prepares each source directory; see the script), which rewrote
-this file and \`provenance.json\`. The counts are \`fbreplay inspect --json\` of each file, checked by the tests.
-The trace format is in \`FORMAT.md\`.
+Real workloads recorded on the project's machine with \`fbreplay record\` over a scratch copy of a prepared
+directory, each open's backing inode and sha256 taken as the open happened: with bindfs \`-d\` on a real FUSE mount
+(no passthrough: backing ids are modelled at replay), or, for the \`-native\` traces, with fbreplay's own daemon on
+real kernel passthrough, restarted for real while files were open. Native traces also carry the backing id of
+every open and the kernel's verdict on it: \`fbreplay oracle\` compares the model with the kernel on them (the
+tests require zero mismatches). Recorded by \`node scripts/record-traces.mjs\` (which also prepares each source
+directory; see the script), which rewrote this file and \`provenance.json\`. The counts are
+\`fbreplay inspect --json\` of each file, checked by the tests. The trace format is in \`FORMAT.md\`.
 
 | trace | workload | opens | releases | events | overlapping opens | nodeid reuse | backing inodes | digests | size | recorded |
 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|

@@ -13,7 +13,14 @@ export const OP_FORGET = 3;
 export const OP_LOOKUP = 4;
 /** Daemon restart that keeps the /dev/fuse fd; oflags bit RESTART_CLOSE_ALL runs CLOSE_ALL first. */
 export const OP_RESTART = 5;
-export const OP_MAX = 5;
+/**
+ * A recorded FUSE_DEV_IOC_BACKING_OPEN of file version bref that the kernel answered with id `bid`. Replayed only
+ * with the recorded daemon (DAEMON_RECORDED); a modelled daemon makes its own registrations.
+ */
+export const OP_BACKING_OPEN = 6;
+/** A recorded FUSE_DEV_IOC_BACKING_CLOSE of id `bid` (DAEMON_RECORDED only). */
+export const OP_BACKING_CLOSE = 7;
+export const OP_MAX = 7;
 
 export const RESTART_CLOSE_ALL = 1;
 
@@ -41,6 +48,8 @@ export const POLICY_LOOKUP = 4;
 // ---- Daemon models (which backing id each open carries) ----
 export const DAEMON_PER_INODE = 0;
 export const DAEMON_PER_OPEN = 1;
+/** The ids a real daemon used, from the capture: OPEN rows carry theirs in `bid`, registrations are rows. */
+export const DAEMON_RECORDED = 2;
 
 // ---- fuse_file.iomode ----
 export const IOM_NONE = 0;
@@ -107,7 +116,12 @@ export const C_A_FH_IN_USE = 34;
 export const C_A_FORGET_BUSY = 35;
 export const C_A_FORGET_UNKNOWN = 36;
 export const C_OPEN_AT_END = 37;
-export const N_COUNTERS = 38;
+/**
+ * A recorded registration or close the model's idr does not reproduce: the id it would hand out differs from the
+ * kernel's (spec §a.1), or the id to close is not registered. The replay then follows the recorded ids.
+ */
+export const C_A_RECORDED_ID = 38;
+export const N_COUNTERS = 39;
 /** Counters block stride in i64 slots (room to grow without moving the state that follows). */
 export const COUNTER_SLOTS = 64;
 

@@ -259,6 +259,52 @@ describe("round trip", () => {
   });
 });
 
+describe("recorded columns (native captures)", () => {
+  /** chunk 1 of the sample with recorded ids and verdicts. */
+  async function recordedTrace(): Promise<{ path: string; chunk: TraceChunk }> {
+    const path = tmpFile();
+    const w = await TraceWriter.create(path, HEADER);
+    w.addBacking([backingFile(0), backingFile(1)]);
+    await w.writeChunk(smallChunk(6, 0, 2));
+    const chunk = smallChunk(5, 10, 2, 1);
+    chunk.bid = Uint32Array.from([7, 0, 8, 0, 9]);
+    chunk.verdict = Uint8Array.from([1, 0, 2, 0, 1]);
+    await w.writeChunk(chunk);
+    await w.close();
+    return { path, chunk };
+  }
+
+  it("round-trip beside chunks without them", async () => {
+    const { path, chunk } = await recordedTrace();
+    const chunks = (await readAll(path)).items.filter((i) => i.kind === "chunk").map((i) => (i as { chunk: TraceChunk }).chunk);
+    expect(chunks[0].bid).toBeUndefined();
+    expect(chunks[0].verdict).toBeUndefined();
+    expect([...chunks[1].bid!]).toEqual([...chunk.bid!]);
+    expect([...chunks[1].verdict!]).toEqual([...chunk.verdict!]);
+    expect([...chunks[1].op]).toEqual([...chunk.op]);
+  });
+
+  it("report a flipped byte in a recorded column as a CRC mismatch of its own", async () => {
+    const { path } = await recordedTrace();
+    const bytes = await readFile(path);
+    const chunk1 = valuesOf(bytes)[3];
+    const flipped = Buffer.from(bytes);
+    flipped[chunk1.end - 2] ^= 0x01; // inside the last column (verdict) of chunk 1
+    const bad = tmpFile();
+    await writeFile(bad, flipped);
+    expect(await expectTraceError(bad, `chunk 1 (byte ${chunk1.start})`, /CRC-32 of the recorded columns is 0x[0-9a-f]{8}, the chunk says 0x[0-9a-f]{8}/)).toEqual([0]);
+  });
+
+  it("are refused by the writer when their length is not the chunk's", async () => {
+    const w = await TraceWriter.create(tmpFile(), HEADER);
+    w.addBacking([backingFile(0)]);
+    const chunk = smallChunk(4, 0, 1);
+    chunk.bid = new Uint32Array(3);
+    await expect(w.writeChunk(chunk)).rejects.toThrow(/recorded column bid must be a Uint32Array of 4 rows/);
+    await w.abort();
+  });
+});
+
 describe("writer", () => {
   it("writes to path.tmp and renames on close; abort deletes the temp file", async () => {
     const path = tmpFile();

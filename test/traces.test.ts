@@ -3,6 +3,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { inspectTrace } from "../src/inspect/index.js";
+import { runOracle } from "../src/oracle/index.js";
 import { replayTrace } from "../src/replay/index.js";
 import { openTrace } from "../src/trace/index.js";
 
@@ -33,6 +34,26 @@ describe("bundled traces", () => {
       expect(report.policies.ptr!.anomalies).toBe(0);
       expect(report.policies.ptr!.open_at_end).toBe(0);
       expect(report.policies.ptr!.opens).toBe(stats.opens);
+    });
+  }
+
+  const native = provenance.traces.filter((t) => t.name.endsWith("-native"));
+  it("has at least two native captures, in which the kernel refused opens after real daemon restarts", async () => {
+    expect(native.length).toBeGreaterThanOrEqual(2);
+    let refused = 0;
+    for (const t of native) refused += (await runOracle(await openTrace(`traces/${t.name}.fbt`))).runs[0].kernel_refused;
+    expect(refused).toBeGreaterThan(0);
+  });
+
+  for (const t of native) {
+    it(`${t.name}: the model agrees with the kernel on every open (oracle), with recorded ids and with the daemon model`, async () => {
+      const report = await runOracle(await openTrace(`traces/${t.name}.fbt`));
+      expect(report.runs.map((r) => r.daemon)).toEqual(["recorded", "per-inode"]);
+      for (const run of report.runs) {
+        expect(run.compared, run.daemon).toBe(t.stats.opens);
+        expect({ daemon: run.daemon, agree: run.agree, mismatches: run.mismatches.slice(0, 3), anomalies: run.anomalies })
+          .toEqual({ daemon: run.daemon, agree: run.compared, mismatches: [], anomalies: 0 });
+      }
     });
   }
 });

@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 // fbreplay's command line: it parses arguments and wires the stages together, nothing else.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { release } from "node:os";
 import { rmSync } from "node:fs";
 import { IngestError, ingestLibfuseDebug, ingestStrace, type IngestSummary } from "../ingest/index.js";
 import { formatTraceStats, inspectTrace } from "../inspect/index.js";
+import { ResultsError, compareResults, formatComparison, parseHistory, parseResults, type BenchResults } from "../compare/index.js";
+import { EXPORT_FORMATS, exportResults, type ExportFormat } from "../compare/export.js";
+import { formatTrends, trends } from "../compare/history.js";
+import { writeNativeCapture } from "../ingest/native.js";
+import { formatOracle, runOracle } from "../oracle/index.js";
 import { RecordError, record } from "../record/index.js";
+import { recordNative, recordsOf } from "../record/native.js";
 import {
   DAEMONS, ENGINES, POLICIES, formatReplayTable, replayTrace,
   type DaemonModel, type EngineName, type Policy, type ReplayReport,
@@ -28,7 +34,12 @@ commands:
   inspect TRACE  what a trace holds: events by kind, overlapping opens, nodeid reuse, backing files
   synth          write a seeded synthetic trace
   ingest         turn a libfuse debug log (-d) into a trace
-  record         run a command on a bindfs mount and record its opens into a trace
+  record         run a command on a FUSE mount (bindfs, or fbreplay's own passthrough daemon) and record its
+                 opens into a trace
+  oracle TRACE   compare the kernel's verdict on each open of a native capture with the model's
+  compare BASE HEAD   benchmark results: timing regressions (statistical) and behaviour changes (exact)
+  history        the trend of every benchmark over bench/history.jsonl, with change points
+  export RESULTS the benchmarks of a results file for other trackers (Bencher BMF, github-action-benchmark, CSV)
   help           this text
 
 options of scenarios:
@@ -39,8 +50,10 @@ options of scenarios:
 options of replay:
   --policy P,...         policies (default: all)
   --engine wasm|js       (default wasm)
-  --daemon per-inode|per-open
-                         which backing id each open carries (default per-inode, like passthrough_hp)
+  --daemon per-inode|per-open|recorded
+                         which backing id each open carries (default per-inode, like passthrough_hp);
+                         recorded: the ids a passthrough daemon really used, from a native capture
+                         (\`record --daemon native\`), with no injection
   --restart-every N      a daemon restart (fd kept, ids forgotten) before every N-th replayed event
   --restart-at E,...     daemon restarts before these replayed event indices
   --close-all            restarts also run BACKING_CLOSE_ALL (otherwise old ids stay registered)
@@ -76,13 +89,28 @@ options of ingest:
   --strict               fail on the first malformed line (otherwise they are counted and reported)
   -o, --output FILE      the trace to write (required)
 
-options of record:  fbreplay record [--src DIR] [--keep DIR] -o TRACE -- CMD ARGS...
+options of record:  fbreplay record [--daemon bindfs|native] [--src DIR] [--keep DIR] -o TRACE -- CMD ARGS...
   --src DIR              copied into the scratch source before mounting (default: start empty)
-  --daemon bindfs        the FUSE daemon (only bindfs for now)
-  --keep DIR             keep the raw captures (daemon.log, identities.jsonl, workload.strace) in DIR
+  --daemon bindfs        bindfs -d, CMD under strace (default): no passthrough, backing ids modelled at replay
+  --daemon native        fbreplay's own daemon on /dev/fuse with real kernel passthrough (Linux 6.9+): the trace
+                         carries the backing id of every open and the kernel's verdict on it (see oracle).
+                         Needs the native addon (npm run build:native).
+  --model per-inode|per-open   native: how the daemon hands out backing ids (default per-inode, like passthrough_hp)
+  --restart-every N      native: the daemon forgets its ids after every N opens, as after a restart (the kernel
+                         connection stays, so the kernel's conflict check judges the opens that follow)
+  --restart-at K,...     native: restart before open number K (1-based)
+  --close-ids            native: restarts close the old ids first (default: they leak, as after a crash)
+  --keep DIR             keep the raw captures (bindfs: daemon.log, identities.jsonl, workload.strace;
+                         native: records.jsonl) in DIR
   -o, --output FILE      the trace to write (required)
-  Needs root, /dev/fuse, bindfs, fusermount3 and strace: scripts/install-fuse.sh installs them. The mount is
-  always taken down, also when CMD fails or on Ctrl-C; no trace is written then.
+  CMD runs with the mount as its working directory. Needs root and /dev/fuse (bindfs: also bindfs, fusermount3,
+  strace; scripts/install-fuse.sh installs them). The mount is always taken down, also when CMD fails or on
+  Ctrl-C; no trace is written then.
+
+options of oracle:  fbreplay oracle TRACE [--json]
+  Replays a native capture through the reference model with policy ptr, once with the ids the daemon recorded
+  and once with the daemon model it ran (and the same restarts), and compares each open's verdict with the
+  kernel's. Prints agreements and every mismatch with its context; exit 1 if any open disagrees.
 
 policies:
   ptr     mainline: the new open's fuse_backing must be the inode's cached object
@@ -90,6 +118,20 @@ policies:
   digest  same backing inode, or same 32-byte content digest (hypothetical)
   reuse   FOPEN_PASSTHROUGH_INODE_CACHE: reuse the inode's cached backing, ignore the id (RFC 2/2)
   lookup  backing attached at LOOKUP, opens reply with backing id 0 (P4b, Amir's variant)
+
+options of compare:  fbreplay compare BASE.json HEAD.json [--threshold 5%] [--alpha 0.05] [--json]
+  Timings: per benchmark, a two-sided Mann–Whitney U test of the samples and a bootstrap interval of the ratio of
+  medians; "regressed"/"improved" only when p < alpha, the change exceeds the noise floor --threshold and the
+  interval excludes 1; fewer than 5 samples on a side gives "too few samples". Outcomes: every counter of every
+  policy on every workload must be identical (same trace and options replay deterministically).
+  Exit 1 on a regression or a behaviour change, 2 on bad input (unreadable, another schema, different traces).
+
+options of history:  fbreplay history [FILE] [--quick] [--threshold 5%] [--alpha 0.05] [--json]
+  FILE defaults to bench/history.jsonl (every complete \`npm run bench\` appends to it); --quick shows the quick runs.
+
+options of export:  fbreplay export RESULTS.json --format bmf|github|csv [-o FILE]
+  bmf: Bencher Metric Format (measure "latency", ns); github: github-action-benchmark customSmallerIsBetter;
+  csv: name,unit,median,lower,upper,samples,commit,date. Values are medians with 95% bootstrap intervals.
 
 exit status: 0 on success, 2 on bad usage or bad input (one line naming the file and where),
 130 when interrupted (a partial replay is printed, marked as such), 1 on an internal error.`;
@@ -179,6 +221,12 @@ async function replayCommand(args: string[]): Promise<number> {
     seed: seed(values.seed, "seed") ?? 1,
   };
   if (values.daemon !== undefined && values.daemon.includes(",")) throw new UsageError("--daemon takes one daemon model");
+  if (plan.daemon === "recorded") {
+    const injected = ["restart-every", "restart-at", "close-all", "redownload-rate", "replace-rate", "scale"].filter((k) => values[k as keyof typeof values]);
+    if (injected.length > 0) {
+      throw new UsageError(`--daemon recorded replays a capture as it happened: --${injected[0]} would change what the recorded ids refer to`);
+    }
+  }
   // Every header and trailer is checked before any replay starts, so a bad file named last fails at once.
   const traces = [];
   for (const path of positionals) traces.push(await openTrace(path));
@@ -324,12 +372,18 @@ async function recordCommand(args: string[]): Promise<number> {
     args: args.slice(0, split),
     options: {
       src: { type: "string" }, daemon: { type: "string" }, keep: { type: "string" }, output: { type: "string", short: "o" },
+      model: { type: "string" }, "restart-every": { type: "string" }, "restart-at": { type: "string" },
+      "close-ids": { type: "boolean", default: false },
     },
     strict: true,
   });
   if (values.output === undefined) throw new UsageError("record needs -o TRACE");
-  if (values.daemon !== undefined && values.daemon !== "bindfs") throw new UsageError(`unknown daemon '${values.daemon}' (supported: bindfs)`);
+  const daemon = values.daemon ?? "bindfs";
+  if (daemon !== "bindfs" && daemon !== "native") throw new UsageError(`unknown daemon '${daemon}' (one of: bindfs, native)`);
   const command = args.slice(split + 1);
+  if (daemon === "native") return recordNativeCommand(values, command);
+  const nativeOnly = ["model", "restart-every", "restart-at", "close-ids"].filter((k) => values[k as keyof typeof values]);
+  if (nativeOnly.length > 0) throw new UsageError(`--${nativeOnly[0]} needs --daemon native`);
   const capture = await record({ src: values.src, command, workDir: values.keep });
   try {
     if (capture.interrupted) {
@@ -352,6 +406,115 @@ async function recordCommand(args: string[]): Promise<number> {
   }
 }
 
+async function recordNativeCommand(
+  values: { src?: string; keep?: string; output?: string; model?: string; "restart-every"?: string; "restart-at"?: string; "close-ids"?: boolean },
+  command: string[],
+): Promise<number> {
+  const model = values.model ?? "per-inode";
+  if (model !== "per-inode" && model !== "per-open") throw new UsageError(`unknown --model '${model}' (one of: per-inode, per-open)`);
+  const restartAt = values["restart-at"]?.split(",").map((v) => count(v, "restart-at")!);
+  const capture = await recordNative({
+    src: values.src, command, workDir: values.keep, model, restartEvery: count(values["restart-every"], "restart-every"),
+    restartAt, restartCloseIds: values["close-ids"],
+  });
+  try {
+    if (capture.interrupted) {
+      process.stderr.write("fbreplay: interrupted: the mount is down, no trace written\n");
+      return 130;
+    }
+    if (capture.exitCode !== 0) {
+      process.stderr.write(`fbreplay: ${command[0]} exited with status ${capture.exitCode}: the mount is down, no trace written\n`);
+      return 1;
+    }
+    if (!capture.status.passthrough) process.stderr.write(`fbreplay: no passthrough on this mount (${capture.status.reason}): the trace has no backing ids\n`);
+    const restarts = [values["restart-every"] ? `--restart-every ${values["restart-every"]}` : "", values["restart-at"] ? `--restart-at ${values["restart-at"]}` : "", values["close-ids"] ? "--close-ids" : ""].filter(Boolean).join(" ");
+    const summary = await writeNativeCapture(recordsOf(capture.records), values.output!, {
+      source: { format: "fbreplay-native", daemon_model: model, passthrough: capture.status.passthrough, restarts, kernel_proto: capture.status.proto },
+      workload: command.join(" "), host_kernel: release(),
+      recorder: { name: "fbreplay record (native daemon)", version: version() },
+    });
+    process.stderr.write(
+      `wrote ${values.output}: ${summary.footer.events} events (${summary.opens} opens, ${summary.refused} refused by the kernel, ` +
+      `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.restarts} restarts), ${summary.backing_files} backing files\n`,
+    );
+    return 0;
+  } finally {
+    if (values.keep === undefined) rmSync(capture.workDir, { recursive: true, force: true });
+  }
+}
+
+async function oracleCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } }, strict: true });
+  if (positionals.length !== 1) throw new UsageError("oracle needs one trace: fbreplay oracle TRACE");
+  const trace = await openTrace(positionals[0]);
+  if (trace.header.source.format !== "fbreplay-native") {
+    throw new UsageError(`${trace.path}: not a native capture (source ${trace.header.source.format}): only \`record --daemon native\` traces carry the kernel's verdicts`);
+  }
+  const report = await runOracle(trace);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatOracle(report)}\n`);
+  return report.runs.every((r) => r.mismatches.length === 0 && r.anomalies === 0) ? 0 : 1;
+}
+
+function percentOrFraction(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = v.endsWith("%") ? Number(v.slice(0, -1)) / 100 : Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n >= 1) throw new UsageError(`--${name} ${v}: expected a fraction in [0, 1) or a percentage`);
+  return n;
+}
+
+function readResultsFile(path: string): BenchResults {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ResultsError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseResults(path, text);
+}
+
+function compareCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true,
+    options: { threshold: { type: "string" }, alpha: { type: "string" }, json: { type: "boolean", default: false } },
+  });
+  if (positionals.length !== 2) throw new UsageError("compare needs two results files: fbreplay compare BASE.json HEAD.json");
+  const options = { threshold: percentOrFraction(values.threshold, "threshold", 0.05), alpha: percentOrFraction(values.alpha, "alpha", 0.05) };
+  const [basePath, headPath] = positionals;
+  const c = compareResults(basePath, readResultsFile(basePath), headPath, readResultsFile(headPath), options);
+  process.stdout.write(values.json ? `${JSON.stringify(c, null, 2)}\n` : `${formatComparison(c)}\n`);
+  return c.regressions > 0 || c.behaviour_changes.length > 0 ? 1 : 0;
+}
+
+function historyCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true,
+    options: { quick: { type: "boolean", default: false }, threshold: { type: "string" }, alpha: { type: "string" }, json: { type: "boolean", default: false } },
+  });
+  const path = positionals[0] ?? new URL("../../bench/history.jsonl", import.meta.url).pathname;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ResultsError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); \`npm run bench\` writes it`);
+  }
+  const ts = trends(parseHistory(path, text), percentOrFraction(values.threshold, "threshold", 0.05), percentOrFraction(values.alpha, "alpha", 0.05), values.quick);
+  process.stdout.write(values.json ? `${JSON.stringify(ts, null, 2)}\n` : `${formatTrends(ts, values.quick)}\n`);
+  return 0;
+}
+
+function exportCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true, options: { format: { type: "string" }, output: { type: "string", short: "o" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("export needs one results file: fbreplay export RESULTS.json --format bmf|github|csv");
+  const format = values.format as ExportFormat;
+  if (!EXPORT_FORMATS.includes(format)) throw new UsageError(`--format ${values.format ?? "(missing)"}: one of ${EXPORT_FORMATS.join(", ")}`);
+  const text = exportResults(readResultsFile(positionals[0]), format);
+  if (values.output !== undefined) writeFileSync(values.output, text);
+  else process.stdout.write(text);
+  return 0;
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
@@ -367,6 +530,10 @@ export async function main(argv: string[]): Promise<number> {
       case "synth": return await synthCommand(rest);
       case "ingest": return await ingestCommand(rest);
       case "record": return await recordCommand(rest);
+      case "oracle": return await oracleCommand(rest);
+      case "compare": return compareCommand(rest);
+      case "history": return historyCommand(rest);
+      case "export": return exportCommand(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(`${HELP}\n`);
         return 0;
@@ -382,7 +549,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`fbreplay: ${e.path}: ${e.message.replace(/^\w+: /, "").replace(/, \w+ '.*'$/, "")}\n`);
       return 2;
     }
-    if (err instanceof UsageError || err instanceof TraceError || err instanceof IngestError || err instanceof RecordError || e.code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof TraceError || err instanceof IngestError || err instanceof RecordError || err instanceof ResultsError || e.code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`fbreplay: ${e.message}\n`);
       return 2;
     }

@@ -5,7 +5,8 @@ import {
   C_A_RELEASE_UNOPENED, C_A_UNKNOWN_OP, C_ANOMALIES, C_EIO, C_EVENTS, C_FORGETS, C_OPEN_AT_END, C_OPENS,
   C_PT_OPENS, C_RELEASES, C_RESTARTS, DAEMON_PER_OPEN, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_INODE_CACHE,
   ID_MAX_DEFAULT, IOM_NONE, N_COUNTERS, O_ACCMODE, O_RDONLY, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE,
-  OP_RESTART, POLICY_LOOKUP, POLICY_REUSE, RESTART_CLOSE_ALL,
+  OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_RESTART, POLICY_LOOKUP, POLICY_REUSE, RESTART_CLOSE_ALL, C_A_RECORDED_ID,
+  DAEMON_RECORDED,
 } from "../abi.js";
 import {
   DAEMON_CODE, POLICY_CODE, outcomesFromCounters,
@@ -17,7 +18,8 @@ import {
 } from "./kernel.js";
 
 /** What the daemon remembers about a nodeid (libfuse passthrough_hp keeps one backing id per inode). */
-interface DaemonInode { id: number; bref: number; nopen: number; gen: number }
+/** `inode`: the backing inode the id was registered for. */
+interface DaemonInode { id: number; inode: BackingInode | null; nopen: number; gen: number }
 
 /** daemonGen of a file whose open the daemon keeps no state for (not a passthrough reply, or P4b). */
 const UNTRACKED = -1;
@@ -57,7 +59,7 @@ export class ReferenceReplay implements Replay {
     this.conn = new FuseConn(this.policyCode, options.idMax ?? ID_MAX_DEFAULT, this.c);
     for (let i = 0; i < options.maxInodes; i++) {
       this.inodes.push({ iocachectr: 0, fb: null, cacheIoMode: false, lookupBacking: false, alive: false, nfiles: 0, writers: 0 });
-      this.daemonInodes.push({ id: 0, bref: 0, nopen: 0, gen: 0 });
+      this.daemonInodes.push({ id: 0, inode: null, nopen: 0, gen: 0 });
     }
     for (let i = 0; i < options.maxFiles; i++) {
       this.fuseFiles.push({ state: FILE_FREE, nodeid: 0, iomode: IOM_NONE, mayWrite: false, passthrough: null, daemonId: 0, daemonGen: UNTRACKED });
@@ -72,15 +74,26 @@ export class ReferenceReplay implements Replay {
     this.backing.add(files);
   }
 
-  feed(ev: EventColumns): void {
+  /**
+   * Replays the rows. With `verdicts` (one per row), each OPEN row's entry is set to 0 if the open succeeded, else
+   * the internal -errno that became the user's EIO (the oracle compares them with the kernel's).
+   */
+  feed(ev: EventColumns, verdicts?: Int32Array): void {
     for (let i = 0; i < ev.length; i++) {
       this.c[C_EVENTS]++;
+      const bid = ev.bid?.[i] ?? 0;
       switch (ev.op[i]) {
-        case OP_OPEN: this.onOpen(ev.nodeid[i], ev.fh[i], ev.bref[i], ev.oflags[i], ev.fopen[i]); break;
+        case OP_OPEN: {
+          const err = this.onOpen(ev.nodeid[i], ev.fh[i], ev.bref[i], ev.oflags[i], ev.fopen[i], bid);
+          if (verdicts !== undefined) verdicts[i] = err;
+          break;
+        }
         case OP_RELEASE: this.onRelease(ev.fh[i]); break;
         case OP_FORGET: this.onForget(ev.nodeid[i]); break;
         case OP_LOOKUP: this.onLookup(ev.nodeid[i], ev.bref[i], ev.fopen[i]); break;
         case OP_RESTART: this.onRestart(ev.oflags[i]); break;
+        case OP_BACKING_OPEN: this.onBackingOpen(ev.bref[i], bid); break;
+        case OP_BACKING_CLOSE: this.onBackingClose(bid); break;
         default: this.anomaly(C_A_UNKNOWN_OP);
       }
     }
@@ -91,12 +104,25 @@ export class ReferenceReplay implements Replay {
     this.c[kind]++;
   }
 
-  private onOpen(nodeid: number, fh: number, bref: number, oflags: number, fopen: number): void {
-    if (nodeid >= this.inodes.length) return this.anomaly(C_A_NODEID_RANGE);
-    if (fh >= this.fuseFiles.length) return this.anomaly(C_A_FH_RANGE);
-    if (bref >= this.files.length) return this.anomaly(C_A_BREF_RANGE);
+  /** Returns 0, or the internal -errno of a refused open (also 0 for a row counted as an anomaly). */
+  private onOpen(nodeid: number, fh: number, bref: number, oflags: number, fopen: number, recordedId: number): number {
+    if (nodeid >= this.inodes.length) {
+      this.anomaly(C_A_NODEID_RANGE);
+      return 0;
+    }
+    if (fh >= this.fuseFiles.length) {
+      this.anomaly(C_A_FH_RANGE);
+      return 0;
+    }
+    if (bref >= this.files.length) {
+      this.anomaly(C_A_BREF_RANGE);
+      return 0;
+    }
     const ff = this.fuseFiles[fh];
-    if (ff.state !== FILE_FREE) return this.anomaly(C_A_FH_IN_USE);
+    if (ff.state !== FILE_FREE) {
+      this.anomaly(C_A_FH_IN_USE);
+      return 0;
+    }
     const fi = this.inodes[nodeid];
     if (!fi.alive) this.lookup(nodeid, bref, fopen);
     this.c[C_OPENS]++;
@@ -113,18 +139,31 @@ export class ReferenceReplay implements Replay {
     if ((fopen & FOPEN_PASSTHROUGH) !== 0) {
       this.c[C_PT_OPENS]++;
       if (this.policyCode === POLICY_REUSE) openFlags |= FOPEN_PASSTHROUGH_INODE_CACHE;
-      backingId = this.daemonOpenBacking(nodeid, ff, bref);
+      backingId = this.daemonOpenBacking(nodeid, ff, bref, recordedId);
     }
     const err = this.conn.fileIoOpen(fi, ff, backingId, openFlags, intended);
     if (err !== 0) {
       this.c[C_EIO]++;
       ff.state = FILE_FAILED;
       this.daemonRelease(ff); // the synchronous release of a failed open (spec §b.3)
-      return;
+      return err;
     }
     ff.state = FILE_OPEN;
     fi.nfiles++;
     if (ff.mayWrite) fi.writers++;
+    return 0;
+  }
+
+  /** A registration the captured daemon made; a modelled daemon makes its own instead. */
+  private onBackingOpen(bref: number, recordedId: number): void {
+    if (this.daemonCode !== DAEMON_RECORDED) return;
+    if (bref >= this.files.length) return this.anomaly(C_A_BREF_RANGE);
+    if (!this.conn.backingOpenRecorded(this.files[bref], recordedId)) this.anomaly(C_A_RECORDED_ID);
+  }
+
+  private onBackingClose(recordedId: number): void {
+    if (this.daemonCode !== DAEMON_RECORDED) return;
+    if (this.conn.backingClose(recordedId) !== 0) this.anomaly(C_A_RECORDED_ID);
   }
 
   private onRelease(fh: number): void {
@@ -187,8 +226,9 @@ export class ReferenceReplay implements Replay {
   }
 
   /** The backing id the daemon puts in its open reply. */
-  private daemonOpenBacking(nodeid: number, ff: FuseFile, bref: number): number {
+  private daemonOpenBacking(nodeid: number, ff: FuseFile, bref: number, recordedId: number): number {
     if (this.policyCode === POLICY_LOOKUP) return 0; // "use the inode's backing"
+    if (this.daemonCode === DAEMON_RECORDED) return recordedId; // the captured daemon's registrations are rows
     ff.daemonGen = this.daemonGen;
     if (this.daemonCode === DAEMON_PER_OPEN) {
       const id = this.conn.backingOpen(this.files[bref]);
@@ -201,7 +241,9 @@ export class ReferenceReplay implements Replay {
       d.id = 0;
       d.nopen = 0;
     }
-    if (d.id !== 0 && d.bref !== bref) { // the file was replaced under the daemon: register the new one
+    // The file was replaced under the daemon (another backing inode; bytes rewritten in place are the same file, as
+    // passthrough_hp keys its ids by inode): register the new one.
+    if (d.id !== 0 && d.inode !== this.files[bref].inode) {
       this.conn.backingClose(d.id);
       d.id = 0;
     }
@@ -209,7 +251,7 @@ export class ReferenceReplay implements Replay {
       const id = this.conn.backingOpen(this.files[bref]);
       if (id > 0) {
         d.id = id;
-        d.bref = bref;
+        d.inode = this.files[bref].inode;
       }
     }
     d.nopen++;

@@ -103,6 +103,22 @@ export class FuseConn {
     return id;
   }
 
+  /**
+   * A recorded FUSE_DEV_IOC_BACKING_OPEN that the kernel answered with `recorded`: the model's idr allocates as the
+   * kernel's would; when its id differs (or the capture's registration failed here), that is counted and the entry
+   * is moved to the recorded id, so the opens that name it find it. Returns false on a difference.
+   */
+  backingOpenRecorded(file: BackingFileObject, recorded: number): boolean {
+    const id = this.backingOpen(file);
+    if (id === recorded) return true;
+    if (id > 0 && recorded > 0 && !this.idr.has(recorded)) {
+      this.idr.set(recorded, this.idr.get(id)!);
+      this.idr.delete(id);
+      this.idrCursor = recorded;
+    }
+    return false;
+  }
+
   /** FUSE_DEV_IOC_BACKING_CLOSE (spec §b.2): open files and inode fbs are unaffected. */
   backingClose(id: number): number {
     if (id <= 0) return -EINVAL;

@@ -1,5 +1,5 @@
 import {
-  DAEMON_PER_INODE, DAEMON_PER_OPEN,
+  DAEMON_PER_INODE, DAEMON_PER_OPEN, DAEMON_RECORDED,
   POLICY_DIGEST, POLICY_INODE, POLICY_LOOKUP, POLICY_PTR, POLICY_REUSE,
 } from "../abi.js";
 
@@ -9,10 +9,11 @@ export const POLICY_CODE: Record<Policy, number> = {
   ptr: POLICY_PTR, inode: POLICY_INODE, digest: POLICY_DIGEST, reuse: POLICY_REUSE, lookup: POLICY_LOOKUP,
 };
 
-export const DAEMONS = ["per-inode", "per-open"] as const;
+/** Modelled daemons (libfuse passthrough_hp keeps an id per inode), or the ids a capture recorded. */
+export const DAEMONS = ["per-inode", "per-open", "recorded"] as const;
 export type DaemonModel = (typeof DAEMONS)[number];
 export const DAEMON_CODE: Record<DaemonModel, number> = {
-  "per-inode": DAEMON_PER_INODE, "per-open": DAEMON_PER_OPEN,
+  "per-inode": DAEMON_PER_INODE, "per-open": DAEMON_PER_OPEN, recorded: DAEMON_RECORDED,
 };
 
 export const ENGINES = ["wasm", "js"] as const;
@@ -38,6 +39,11 @@ export interface EventColumns {
   bref: Uint32Array;
   oflags: Uint32Array;
   fopen: Uint32Array;
+  /**
+   * Recorded backing ids (captures of a passthrough daemon): on OPEN rows the id of the daemon's reply, on
+   * BACKING_OPEN rows the id the kernel returned, on BACKING_CLOSE rows the id closed. Absent: all 0.
+   */
+  bid?: Uint32Array;
 }
 
 export interface ReplayOptions {
@@ -91,6 +97,7 @@ export interface Outcomes {
   anomaly_forget_busy: number;
   anomaly_forget_unknown: number;
   open_at_end: number;
+  anomaly_recorded_id: number;
 }
 
 /** Order matches the C_* indices in abi.ts. */
@@ -100,7 +107,7 @@ export const OUTCOME_NAMES: readonly (keyof Outcomes)[] = [
   "backing_opens", "backing_closes", "enospc", "live_backings", "peak_backings", "live_ids", "peak_ids",
   "backing_frees", "lock_acquisitions", "lock_spins", "anomalies", "anomaly_unknown_op",
   "anomaly_nodeid_range", "anomaly_fh_range", "anomaly_bref_range", "anomaly_release_unopened",
-  "anomaly_fh_in_use", "anomaly_forget_busy", "anomaly_forget_unknown", "open_at_end",
+  "anomaly_fh_in_use", "anomaly_forget_busy", "anomaly_forget_unknown", "open_at_end", "anomaly_recorded_id",
 ];
 
 export function outcomesFromCounters(counters: ArrayLike<number | bigint>): Outcomes {

@@ -23,7 +23,17 @@ interface CoreExports {
   firstViolation: WebAssembly.Global;
 }
 
-export type WasmBuild = "release" | "debug";
+/** release and debug: one thread. shared: the threaded build, on a shared memory that workers instantiate too. */
+export type WasmBuild = "release" | "debug" | "shared";
+
+const BUILD_FILES: Record<WasmBuild, string> = {
+  release: "../../build/fbreplay.wasm",
+  debug: "../../build/fbreplay.debug.wasm",
+  shared: "../../build/fbreplay.shared.wasm",
+};
+
+/** The shared build's maximum memory in 64 KiB pages: asconfig.json's `maximumMemory` (2 GiB). */
+export const SHARED_MAX_PAGES = 32768;
 
 const modules = new Map<WasmBuild, WebAssembly.Module>();
 
@@ -31,7 +41,7 @@ const modules = new Map<WasmBuild, WebAssembly.Module>();
 export function coreModule(build: WasmBuild = "release"): WebAssembly.Module {
   let mod = modules.get(build);
   if (mod === undefined) {
-    const file = new URL(build === "release" ? "../../build/fbreplay.wasm" : "../../build/fbreplay.debug.wasm", import.meta.url);
+    const file = new URL(BUILD_FILES[build], import.meta.url);
     let bytes: Buffer;
     try {
       bytes = readFileSync(file);
@@ -62,10 +72,14 @@ export class WasmReplaySession implements ReplaySession {
   private inodeCapacity = 0;
   private brefCount = 0;
   private brefCapacity = 0;
+  /** Rows of the bid column holding recorded ids of an earlier chunk, to clear before a chunk without them. */
+  private bidRows = 0;
 
   constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = DEFAULT_CHUNK_ROWS) {
     this.policies = options.policies;
-    this.memory = new WebAssembly.Memory({ initial: 1 });
+    this.memory = build === "shared"
+      ? new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true })
+      : new WebAssembly.Memory({ initial: 1 });
     const abort = (message: number, file: number, line: number, column: number) => {
       throw new Error(`wasm core assertion failed: ${this.readString(message)} at ${this.readString(file)}:${line}:${column}`);
     };
@@ -149,6 +163,25 @@ export class WasmReplaySession implements ReplaySession {
     new Uint32Array(buf, core.events_column(3), n).set(ev.bref.subarray(start, end));
     new Uint32Array(buf, core.events_column(4), n).set(ev.oflags.subarray(start, end));
     new Uint32Array(buf, core.events_column(5), n).set(ev.fopen.subarray(start, end));
+    if (ev.bid !== undefined) {
+      new Uint32Array(buf, core.events_column(6), n).set(ev.bid.subarray(start, end));
+      this.bidRows = Math.max(this.bidRows, n);
+    } else if (this.bidRows > 0) {
+      // Most traces carry no recorded ids: the column stays as fresh memory left it, zero, unless a chunk wrote some.
+      new Uint32Array(buf, core.events_column(6), this.bidRows).fill(0);
+      this.bidRows = 0;
+    }
+  }
+
+  /** The core's memory and the context replaying `policy`: for workers of the shared build (bench/). */
+  get coreMemory(): WebAssembly.Memory {
+    return this.memory;
+  }
+
+  contextOf(policy: Policy): number {
+    const i = this.policies.indexOf(policy);
+    if (i < 0) throw new Error(`no ${policy} context in this session`);
+    return this.contexts[i];
   }
 
   private counters(ctx: number): BigInt64Array {

@@ -19,6 +19,13 @@ export const COLUMNS = [
 ] as const;
 export type ColumnName = (typeof COLUMNS)[number][0];
 
+/**
+ * Columns only captures of a passthrough daemon have: the recorded backing ids and the kernel's verdicts. Written
+ * when present, covered by their own CRC (`crc32_recorded`), so readers that know only COLUMNS still read the file.
+ */
+export const RECORDED_COLUMNS = [["bid", 4], ["verdict", 1]] as const;
+export type RecordedColumnName = (typeof RECORDED_COLUMNS)[number][0];
+
 export const DIGEST_BYTES = 32;
 
 /** A writer splits a large backing table into extensions of at most this many files (keeps each value small). */
@@ -74,6 +81,20 @@ export function chunkCrc32(chunk: TraceChunk): number {
   return crc;
 }
 
+/** The recorded columns a chunk has, in RECORDED_COLUMNS order. */
+export function recordedColumns(chunk: TraceChunk): RecordedColumnName[] {
+  return RECORDED_COLUMNS.filter(([name]) => chunk[name] !== undefined).map(([name]) => name);
+}
+
+/** CRC-32 of the recorded columns present, in RECORDED_COLUMNS order; undefined when there are none. */
+export function recordedCrc32(chunk: TraceChunk): number | undefined {
+  const names = recordedColumns(chunk);
+  if (names.length === 0) return undefined;
+  let crc = 0;
+  for (const name of names) crc = crc32(columnBytes(chunk[name]!), crc);
+  return crc;
+}
+
 // ---- msgpack encoding of a chunk's map (written by hand so the columns go to the file without a copy) ----
 
 function encodeStr(s: string): Buffer {
@@ -103,17 +124,22 @@ function binHeader(length: number): Buffer {
  * and bin header followed by the column's own bytes (views of the caller's arrays).
  */
 export function encodeChunk(index: number, chunk: TraceChunk, crc: number): Uint8Array[] {
+  const recorded = recordedColumns(chunk);
+  const recordedCrc = recordedCrc32(chunk);
+  const entries = 5 + COLUMNS.length + (recorded.length > 0 ? recorded.length + 1 : 0);
   const head: Buffer[] = [
-    Buffer.from([0x80 | (5 + COLUMNS.length)]), // fixmap of 13 entries
+    // 13 entries fit a fixmap; with recorded columns (16) it takes a map 16
+    entries <= 15 ? Buffer.from([0x80 | entries]) : Buffer.from([0xde, entries >> 8, entries & 0xff]),
     encodeStr("kind"), encodeStr("chunk"),
     encodeStr("index"), encodeUint(index),
     encodeStr("length"), encodeUint(chunk.length),
     encodeStr("t0"), encodeUint(chunk.t0),
     encodeStr("crc32"), encodeUint(crc),
   ];
+  if (recordedCrc !== undefined) head.push(encodeStr("crc32_recorded"), encodeUint(recordedCrc));
   const parts: Uint8Array[] = [Buffer.concat(head)];
-  for (const [name] of COLUMNS) {
-    const bytes = columnBytes(chunk[name]);
+  for (const name of [...COLUMNS.map(([n]) => n), ...recorded]) {
+    const bytes = columnBytes(chunk[name]!);
     parts.push(Buffer.concat([encodeStr(name), binHeader(bytes.length)]), bytes);
   }
   return parts;
@@ -204,6 +230,12 @@ export function checkChunkShape(chunk: TraceChunk): string | undefined {
     if ((col as Uint8Array | Uint32Array).length !== n) {
       return `column ${name} has ${(col as Uint8Array).length} rows, the chunk has ${n}`;
     }
+  }
+  for (const [name, size] of RECORDED_COLUMNS) {
+    const col: unknown = chunk[name];
+    if (col === undefined) continue;
+    const ok = size === 1 ? col instanceof Uint8Array : col instanceof Uint32Array;
+    if (!ok || (col as Uint8Array).length !== n) return `recorded column ${name} must be a ${size === 1 ? "Uint8Array" : "Uint32Array"} of ${n} rows`;
   }
   return undefined;
 }

@@ -27,5 +27,7 @@ export function sliceChunk(chunk: TraceChunk, start: number, end: number): Trace
     op: chunk.op.subarray(start, end), nodeid: chunk.nodeid.subarray(start, end), fh: chunk.fh.subarray(start, end),
     bref: chunk.bref.subarray(start, end), oflags: chunk.oflags.subarray(start, end), fopen: chunk.fopen.subarray(start, end),
     pid: chunk.pid.subarray(start, end), dt: chunk.dt.subarray(start, end), t0,
+    ...(chunk.bid ? { bid: chunk.bid.subarray(start, end) } : {}),
+    ...(chunk.verdict ? { verdict: chunk.verdict.subarray(start, end) } : {}),
   };
 }

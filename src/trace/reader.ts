@@ -8,7 +8,7 @@ import { crc32 } from "node:zlib";
 import { Unpackr } from "msgpackr";
 import {
   COLUMNS, DIGEST_BYTES, MAX_SMALL_VALUE, TRAILER_SIZE, TraceTotals, backingFileOf, checkBackingFile, checkChunkEvents, checkFooter,
-  checkHeader, chunkCrc32, decodeTrailer, footerOf, headerOf, isUint, oneLine, scanChunk, type ColumnName,
+  RECORDED_COLUMNS, checkHeader, chunkCrc32, decodeTrailer, recordedCrc32, footerOf, headerOf, isUint, oneLine, scanChunk, type ColumnName,
 } from "./format.js";
 import { TraceError, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader, type TraceItem } from "./types.js";
 
@@ -222,7 +222,7 @@ function u32Column(bytes: Uint8Array, n: number): Uint32Array {
 }
 
 /** A chunk map's fields as a TraceChunk, with its declared index and CRC; checks types and column lengths. */
-function chunkOf(fields: Map<string, unknown>): { chunk: TraceChunk; index: number; crc: number } {
+function chunkOf(fields: Map<string, unknown>): { chunk: TraceChunk; index: number; crc: number; recordedCrc?: number } {
   const index = fields.get("index");
   const n = fields.get("length");
   const t0 = fields.get("t0");
@@ -241,7 +241,24 @@ function chunkOf(fields: Map<string, unknown>): { chunk: TraceChunk; index: numb
     cols[name] = size === 1 ? bytes : u32Column(bytes, n);
   }
   const chunk = { length: n, t0, ...cols } as TraceChunk;
-  return { chunk, index, crc };
+  for (const [name, size] of RECORDED_COLUMNS) {
+    const bytes = fields.get(name);
+    if (bytes === undefined) continue;
+    if (!(bytes instanceof Uint8Array)) throw new Malformed(`column ${name} is ${describe(bytes)}, expected a bin`);
+    if (bytes.length !== n * size) {
+      throw new Malformed(`inconsistent column lengths: column ${name} has ${bytes.length} bytes, expected ${size} × ${n} rows = ${n * size}`);
+    }
+    if (name === "bid") chunk.bid = u32Column(bytes, n);
+    else chunk.verdict = bytes;
+  }
+  const recordedCrc = fields.get("crc32_recorded");
+  if (recordedCrc !== undefined && (!isUint(recordedCrc) || recordedCrc > 0xffffffff)) {
+    throw new Malformed(`crc32_recorded is ${describe(recordedCrc)}, expected a u32`);
+  }
+  if ((recordedCrc === undefined) !== (chunk.bid === undefined && chunk.verdict === undefined)) {
+    throw new Malformed("recorded columns and crc32_recorded must come together");
+  }
+  return { chunk, index, crc, recordedCrc: recordedCrc as number | undefined };
 }
 
 function backingOf(fields: Map<string, unknown>, tableSize: number): TraceBackingFile[] {
@@ -350,6 +367,10 @@ export class TraceReader {
     if (index >= this.footer.chunks) throw this.fail(where, `more chunks than the footer's ${this.footer.chunks}`);
     const actual = chunkCrc32(chunk);
     if (actual !== crc) throw this.fail(where, `CRC-32 of the columns is ${hex(actual)}, the chunk says ${hex(crc)} (corrupt data)`);
+    const recorded = recordedCrc32(chunk);
+    if (recorded !== decoded.recordedCrc) {
+      throw this.fail(where, `CRC-32 of the recorded columns is ${hex(recorded ?? 0)}, the chunk says ${hex(decoded.recordedCrc ?? 0)} (corrupt data)`);
+    }
     if (crc !== this.footer.chunk_crc32[index]) {
       throw this.fail(where, `CRC-32 ${hex(crc)} differs from the footer's ${hex(this.footer.chunk_crc32[index])} for this chunk`);
     }

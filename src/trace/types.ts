@@ -4,6 +4,12 @@ import type { BackingFile, EventColumns } from "../replay/types.js";
 export const TRACE_FORMAT = "fbreplay-trace";
 export const TRACE_VERSION = 1;
 
+/** verdict column values: what the kernel did with an OPEN the daemon answered. */
+export const VERDICT_UNKNOWN = 0;
+export const VERDICT_ACCEPTED = 1;
+/** The kernel refused the daemon's reply: the user saw EIO, the daemon got the open's RELEASE at once. */
+export const VERDICT_REFUSED = 2;
+
 export interface TraceHeader {
   format: typeof TRACE_FORMAT;
   version: number;
@@ -31,6 +37,8 @@ export interface TraceBackingFile extends BackingFile {
 export interface TraceChunk extends EventColumns {
   pid: Uint32Array;
   dt: Uint32Array;
+  /** The kernel's verdict on each OPEN row of a passthrough capture (VERDICT_*); absent: unknown. */
+  verdict?: Uint8Array;
   /** Microseconds from the trace's start to this chunk's first event. */
   t0: number;
 }

@@ -1,0 +1,1 @@
+declare const FBR_THREADED: i32;

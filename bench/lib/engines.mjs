@@ -1,0 +1,60 @@
+// The three engines on one in-memory workload: the wasm core, the TypeScript reference model, and the native C
+// build of the core (bench/native). Each run replays the whole workload under the given policies and returns, per
+// policy, the nanoseconds spent replaying and the outcome counters.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { ReferenceSession } from "../../dist/replay/reference.js";
+import { WasmReplaySession } from "../../dist/replay/wasm.js";
+import { runNative, writeNativeDump } from "../native/index.mjs";
+
+/** @typedef {{ns: number, outcomes: import("../../dist/replay/types.js").Outcomes}} PolicyRun */
+
+/** Replays `workload` on a session engine ("wasm" or "js"), one session per policy so each is timed alone. */
+export function runSession(engine, workload, policies, daemon = "per-inode") {
+  const out = {};
+  for (const policy of policies) {
+    const options = { policies: [policy], daemon, ...workload.limits };
+    const session = engine === "wasm" ? new WasmReplaySession(workload.backing, options) : new ReferenceSession(workload.backing, options);
+    for (const chunk of workload.chunks) session.feed(chunk);
+    out[policy] = { ns: session.elapsedNs()[policy], outcomes: session.outcomes()[policy] };
+  }
+  return out;
+}
+
+/** The native engine reads a dump of the workload; written once per workload and deleted with `dispose`. */
+export async function nativeRunner(native, workload, policies, dir, daemon = "per-inode") {
+  const dump = join(dir, `${workload.name}.${daemon}.dump`);
+  await writeNativeDump(dump, { backing: workload.backing, columns: workload.chunks, policies, daemon, ...workload.limits });
+  return {
+    /** One process per policy, each replaying alone: the same terms as the wasm and JS sessions. */
+    async run() {
+      const out = {};
+      for (const p of policies) {
+        const r = await runNative(native.path, dump, { only: p });
+        out[p] = { ns: r.policies[p].ns, outcomes: r.outcomes[p] };
+      }
+      return out;
+    },
+    dispose: () => rmSync(dump, { force: true }),
+  };
+}
+
+/**
+ * Throws unless every engine reported the same outcome counters for every policy: a benchmark of engines that
+ * disagree measures nothing.
+ */
+export function assertSameOutcomes(label, runs) {
+  const engines = Object.keys(runs);
+  const [first, ...rest] = engines;
+  for (const engine of rest) {
+    for (const policy of Object.keys(runs[first])) {
+      const a = runs[first][policy].outcomes;
+      const b = runs[engine][policy].outcomes;
+      const differ = Object.keys(a).filter((k) => a[k] !== b[k]);
+      if (differ.length > 0) {
+        const what = differ.slice(0, 4).map((k) => `${k} ${a[k]} vs ${b[k]}`).join(", ");
+        throw new Error(`${label}: ${first} and ${engine} disagree under ${policy}: ${what}`);
+      }
+    }
+  }
+}

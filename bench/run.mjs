@@ -1,0 +1,116 @@
+// The benchmark runner: `npm run bench` (everything) and `npm run bench:quick` (the same suites, small, under a
+// minute). Writes bench/results/bench-<date>-<commit>[-quick].json and bench/results/latest.json.
+// Usage: node bench/run.mjs [--quick] [--only check,throughput,e2e,scaling,contention] [--out FILE]
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { POLICIES } from "../dist/replay/types.js";
+import { manifest } from "./lib/manifest.mjs";
+import { benchmarksOf, outcomesOf } from "./lib/results.mjs";
+import { synthWorkload, traceWorkload } from "./lib/workload.mjs";
+import { buildNative } from "./native/index.mjs";
+import { checkSuite, TINYBENCH_OPTIONS } from "./suites/check.mjs";
+import { contentionSuite } from "./suites/contention.mjs";
+import { e2eSuite } from "./suites/e2e.mjs";
+import { scalingSuite } from "./suites/scaling.mjs";
+import { compareEngines } from "./suites/throughput.mjs";
+
+const SUITES = ["check", "throughput", "e2e", "scaling", "contention"];
+const TRACES = ["git-import", "c-build", "sqlite-journal", "npm-install", "atomic-edit"];
+
+const { values } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, only: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+});
+if (values.help) {
+  console.log(`usage: node bench/run.mjs [--quick] [--only ${SUITES.join(",")}] [--out FILE]
+  --quick  small sizes and few reps (under a minute); the full run takes ~15 min
+  --only   run only these suites
+  --out    results file (default bench/results/bench-<date>-<commit>[-quick].json); latest.json is always written`);
+  process.exit(0);
+}
+const only = values.only ? values.only.split(",") : SUITES;
+const unknown = only.filter((s) => !SUITES.includes(s));
+if (unknown.length > 0) {
+  console.error(`bench: unknown suite ${unknown.join(", ")} (suites: ${SUITES.join(", ")})`);
+  process.exit(2);
+}
+
+const quick = values.quick;
+const started = Date.now();
+const log = (line) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+let interrupted = false;
+process.on("SIGINT", () => {
+  interrupted = true;
+  log("interrupted: finishing the current step, then writing what was measured");
+});
+
+const native = buildNative();
+if ("skipped" in native) log(`native C engine skipped: ${native.skipped}`);
+const results = {
+  schema: "fbreplay-bench/1",
+  quick,
+  manifest: { ...manifest({ native, tinybench: TINYBENCH_OPTIONS[quick ? "quick" : "full"] }), workloads: [] },
+  suites: {},
+  summary: null,
+};
+
+async function throughputSuite() {
+  const reps = quick ? 2 : 5;
+  const synthOptions = { events: quick ? 1_000_000 : 10_000_000, seed: 1, inodes: 100_000 };
+  const workloads = [() => synthWorkload(`synth-${synthOptions.events / 1e6}M`, synthOptions)];
+  const inject = { scale: quick ? 8 : 64, restartEvery: 50_000, redownloadRate: 0.001, seed: 1 };
+  for (const t of quick ? ["atomic-edit"] : TRACES) workloads.push(() => traceWorkload(new URL(`../traces/${t}.fbt`, import.meta.url).pathname, inject));
+  const rows = [];
+  for (const make of workloads) {
+    if (interrupted) break;
+    const workload = await make();
+    log(`throughput: ${workload.name}: ${workload.events} events`);
+    results.manifest.workloads.push({ name: workload.name, description: workload.description, sha256: workload.hash, events: workload.events });
+    rows.push(await compareEngines(workload, { native, reps, log }));
+  }
+  return { reps, workloads: rows };
+}
+
+/** latest.json's summary: per policy, each engine's events/s on the synthetic trace, all from this run. */
+function summary(throughput) {
+  const synthRow = throughput?.workloads[0];
+  if (!synthRow) return null;
+  return Object.fromEntries(POLICIES.map((p) => {
+    const r = synthRow.policies[p];
+    return [p, { wasm_events_per_s: r.wasm.events_per_s, js_events_per_s: r.js.events_per_s, native_events_per_s: r.native?.events_per_s ?? null }];
+  }));
+}
+
+const run = {
+  check: () => checkSuite({ quick, log }),
+  throughput: throughputSuite,
+  e2e: () => e2eSuite({ quick, log }),
+  scaling: () => scalingSuite({ quick, log }),
+  contention: () => contentionSuite({ quick, log }),
+};
+for (const suite of only) {
+  if (interrupted) break;
+  log(`suite ${suite}`);
+  results.suites[suite] = await run[suite]();
+}
+results.summary = summary(results.suites.throughput);
+results.benchmarks = benchmarksOf(results.suites);
+results.outcomes = outcomesOf(results.suites);
+results.summary_workload = results.suites.throughput?.workloads[0]?.description ?? null;
+results.complete = !interrupted;
+results.wall_s = Math.round((Date.now() - started) / 1000);
+
+const dir = new URL("results/", import.meta.url).pathname;
+mkdirSync(dir, { recursive: true });
+const stamp = results.manifest.date.replace(/[:.]/g, "-").slice(0, 19);
+const out = values.out ?? `${dir}bench-${stamp}-${(results.manifest.commit ?? "nogit").slice(0, 7)}${quick ? "-quick" : ""}.json`;
+const text = JSON.stringify(results, null, 1) + "\n";
+writeFileSync(out, text);
+writeFileSync(`${dir}latest.json`, text);
+// The history: one line per complete run, what `fbreplay history` and the report's trends read.
+const history = new URL("history.jsonl", import.meta.url).pathname;
+if (results.complete) {
+  const { manifest: m, summary: s, benchmarks, outcomes } = results;
+  appendFileSync(history, `${JSON.stringify({ schema: "fbreplay-bench-history/1", date: m.date, commit: m.commit, quick, manifest: m, summary: s, benchmarks, outcomes })}\n`);
+}
+log(`wrote ${out} and ${dir}latest.json${results.complete ? `, appended to ${history}` : ""}`);
+process.exit(interrupted ? 130 : 0);

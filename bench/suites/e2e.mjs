@@ -1,0 +1,53 @@
+// End to end: from a trace file in the page cache to results (read, check, decode, copy into wasm memory, replay),
+// against replaying the same events already in memory. Shows whether the format is the bottleneck.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { replayTrace } from "../../dist/replay/drive.js";
+import { openTrace } from "../../dist/trace/index.js";
+import { runSession } from "../lib/engines.mjs";
+import { median, round } from "../lib/stats.mjs";
+import { traceWorkload } from "../lib/workload.mjs";
+
+const cli = new URL("../../dist/cli/main.js", import.meta.url).pathname;
+const POLICY_SETS = [["ptr"], ["inode"], ["digest"], ["ptr", "inode", "digest", "reuse", "lookup"]];
+
+export async function e2eSuite({ quick, log, reps = quick ? 2 : 5 }) {
+  const events = quick ? 1_000_000 : 10_000_000;
+  const dir = mkdtempSync(join(tmpdir(), "fbreplay-e2e-"));
+  try {
+    const file = join(dir, "synth.fbt");
+    log(`e2e: writing a ${events}-event synthetic trace`);
+    execFileSync(process.execPath, [cli, "synth", "--events", String(events), "--seed", "1", "-o", file], { stdio: "ignore" });
+    readFileSync(file); // into the page cache
+    const workload = await traceWorkload(file, { scale: 1 });
+    const rows = [];
+    for (const policies of POLICY_SETS) {
+      const fromFile = [];
+      const inMemory = [];
+      for (let rep = 0; rep < reps; rep++) {
+        log(`e2e: ${policies.join(",")}, rep ${rep + 1}/${reps}`);
+        const t0 = process.hrtime.bigint();
+        const reader = await openTrace(file);
+        const report = await replayTrace(reader, { engine: "wasm", policies, daemon: "per-inode", scale: 1 });
+        fromFile.push(Number(process.hrtime.bigint() - t0));
+        if (!report.complete || report.events !== events) throw new Error(`e2e: replayed ${report.events} of ${events} events`);
+        const runs = runSession("wasm", workload, policies);
+        inMemory.push(policies.reduce((sum, p) => sum + runs[p].ns, 0));
+      }
+      const e2e = median(fromFile);
+      const mem = median(inMemory);
+      rows.push({
+        policies,
+        e2e_events_per_s: Math.round((events * policies.length) / (e2e / 1e9)),
+        in_memory_events_per_s: Math.round((events * policies.length) / (mem / 1e9)),
+        e2e_vs_in_memory: round(mem / e2e, 3),
+        samples_ns: { e2e: fromFile, in_memory: inMemory },
+      });
+    }
+    return { trace: `synth --events ${events} --seed 1`, events, rows };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,56 @@
+// `fbreplay history`: the trend of each benchmark over the runs in bench/history.jsonl, with change points: a run
+// whose samples differ from the previous run's as `compare` would call a regression or an improvement.
+import { compareSamples, median } from "./stats.js";
+import type { HistoryEntry } from "./results.js";
+
+export interface ChangePoint {
+  run: number;
+  commit: string | null;
+  /** Median of this run over the previous run's. */
+  ratio: number;
+  verdict: "regressed" | "improved";
+}
+
+export interface Trend {
+  name: string;
+  unit: string;
+  /** One point per run that measured it (quick and full runs are separate trends). */
+  points: { run: number; date: string; commit: string | null; median: number; n: number }[];
+  change_points: ChangePoint[];
+}
+
+export function trends(history: readonly HistoryEntry[], threshold: number, alpha: number, quick: boolean): Trend[] {
+  const byName = new Map<string, Trend>();
+  const lastSamples = new Map<string, number[]>();
+  history.forEach((entry, run) => {
+    if (entry.quick !== quick) return;
+    for (const b of entry.benchmarks) {
+      let t = byName.get(b.name);
+      if (t === undefined) byName.set(b.name, (t = { name: b.name, unit: b.unit, points: [], change_points: [] }));
+      t.points.push({ run, date: entry.date, commit: entry.commit, median: median(b.samples), n: b.samples.length });
+      const previous = lastSamples.get(b.name);
+      if (previous !== undefined) {
+        const c = compareSamples(b.name, b.unit, previous, b.samples, threshold, alpha);
+        if (c.verdict === "regressed" || c.verdict === "improved") t.change_points.push({ run, commit: entry.commit, ratio: c.ratio, verdict: c.verdict });
+      }
+      lastSamples.set(b.name, b.samples);
+    }
+  });
+  return [...byName.values()];
+}
+
+export function formatTrends(ts: readonly Trend[], quick: boolean): string {
+  if (ts.length === 0) return `no ${quick ? "quick" : "full"} runs in the history`;
+  const rows = [["benchmark", "unit", "runs", "first", "last", "last/first", "change points"]];
+  for (const t of ts) {
+    const first = t.points[0].median;
+    const last = t.points.at(-1)!.median;
+    rows.push([
+      t.name, t.unit, String(t.points.length), first.toPrecision(4), last.toPrecision(4), (last / first).toFixed(3),
+      t.change_points.map((c) => `${c.verdict} ${((c.ratio - 1) * 100).toFixed(1)}% at run ${c.run} (${c.commit?.slice(0, 7) ?? "?"})`).join("; ") || "-",
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((v, i) => (i === 0 || i === 6 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ").trimEnd();
+  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
+}

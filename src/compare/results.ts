@@ -1,0 +1,75 @@
+// Benchmark result files as `compare`, `history` and the exports read them (written by bench/run.mjs).
+
+export const RESULTS_SCHEMA = "fbreplay-bench/1";
+export const HISTORY_SCHEMA = "fbreplay-bench-history/1";
+
+/** A named timing: every unit is a cost (smaller is better). */
+export interface Benchmark {
+  name: string;
+  unit: string;
+  samples: number[];
+}
+
+export type Counters = Record<string, number>;
+
+export interface WorkloadOutcomes {
+  sha256: string;
+  description: string;
+  policies: Record<string, Counters>;
+}
+
+export interface BenchResults {
+  schema: string;
+  quick: boolean;
+  manifest: { date: string; commit: string | null; [key: string]: unknown };
+  benchmarks: Benchmark[];
+  outcomes: Record<string, WorkloadOutcomes>;
+  [key: string]: unknown;
+}
+
+export interface HistoryEntry {
+  schema: string;
+  date: string;
+  commit: string | null;
+  quick: boolean;
+  benchmarks: Benchmark[];
+  outcomes: Record<string, WorkloadOutcomes>;
+}
+
+/** Bad input: unreadable, not a results file, an incompatible schema, different traces compared. Exit 2. */
+export class ResultsError extends Error {}
+
+export function parseResults(path: string, text: string): BenchResults {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new ResultsError(`${path}: not JSON (${(e as Error).message})`);
+  }
+  const r = v as Partial<BenchResults>;
+  if (typeof r !== "object" || r === null || typeof r.schema !== "string") throw new ResultsError(`${path}: not an fbreplay benchmark results file (no "schema")`);
+  if (r.schema !== RESULTS_SCHEMA) throw new ResultsError(`${path}: schema ${r.schema}, this fbreplay reads ${RESULTS_SCHEMA}`);
+  if (!Array.isArray(r.benchmarks) || typeof r.outcomes !== "object" || r.outcomes === null || typeof r.manifest !== "object") {
+    throw new ResultsError(`${path}: ${RESULTS_SCHEMA} file without benchmarks, outcomes or manifest`);
+  }
+  r.benchmarks.forEach((b, i) => {
+    if (typeof b?.name !== "string" || typeof b.unit !== "string" || !Array.isArray(b.samples) || b.samples.some((x) => typeof x !== "number" || !Number.isFinite(x))) {
+      throw new ResultsError(`${path}: benchmark ${i} is not {name, unit, samples: finite numbers}`);
+    }
+  });
+  return r as BenchResults;
+}
+
+export function parseHistory(path: string, text: string): HistoryEntry[] {
+  return text.split("\n").flatMap((line, i) => {
+    if (line.trim() === "") return [];
+    let v: HistoryEntry;
+    try {
+      v = JSON.parse(line) as HistoryEntry;
+    } catch {
+      throw new ResultsError(`${path}:${i + 1}: not a JSON line`);
+    }
+    if (v.schema !== HISTORY_SCHEMA || !Array.isArray(v.benchmarks)) throw new ResultsError(`${path}:${i + 1}: not a ${HISTORY_SCHEMA} entry`);
+    return [v];
+  });
+}

@@ -1,0 +1,23 @@
+// Messages between startDaemon (the controller, in the caller's process) and the daemon process.
+import type { DaemonConfig, DaemonStats, DaemonStatus } from "./daemon.js";
+import type { DaemonRecord } from "./records.js";
+
+/** What the daemon process is started with (argv[2], JSON). */
+export interface ServerConfig extends DaemonConfig {
+  mountpoint: string;
+  recordsFile?: string;
+  fsname: string;
+}
+
+export type ToDaemon =
+  | { t: "restart"; id: number; closeIds: boolean }
+  /** Answer once no request came for idleMs (asynchronous RELEASEs land within that). */
+  | { t: "settle"; id: number; idleMs: number }
+  | { t: "stop" };
+
+export type FromDaemon =
+  | { t: "ready"; status: DaemonStatus }
+  | { t: "failed"; message: string }
+  | { t: "records"; records: DaemonRecord[] }
+  | { t: "done"; id: number; stats: DaemonStats }
+  | { t: "exit"; stats: DaemonStats; error: string | null };

@@ -1,0 +1,117 @@
+// `fbreplay oracle`: the kernel as the oracle of the model. A native capture (record --daemon native) holds, for
+// every open, the backing id the daemon answered with and what the kernel did with it. The reference model replays
+// the capture under the mainline policy (ptr), once with the recorded ids and once with the daemon model that ran
+// (and the same restarts), and every open's outcome is compared with the kernel's.
+import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
+import { ReferenceReplay } from "../model/index.js";
+import type { DaemonModel } from "../replay/types.js";
+import type { TraceReader } from "../trace/index.js";
+import { VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN } from "../trace/types.js";
+
+/** Rows of context printed with a mismatch: the latest events on the same nodeid before it. */
+const CONTEXT_ROWS = 4;
+
+export interface OracleMismatch {
+  /** The open's event index in the trace. */
+  event: number;
+  nodeid: number;
+  fh: number;
+  backing_id: number;
+  kernel: "accepted" | "refused";
+  /** "accepted", or the internal error the model turned into the user's EIO. */
+  model: string;
+  /** The latest events on this nodeid before the open, oldest first. */
+  context: string[];
+}
+
+export interface OracleRun {
+  daemon: DaemonModel;
+  /** Opens with a known kernel verdict, compared one by one. */
+  compared: number;
+  agree: number;
+  kernel_refused: number;
+  model_refused: number;
+  mismatches: OracleMismatch[];
+  /** Rows the model could not replay (a recorded id it does not reproduce, an fh in use, ...). */
+  anomalies: number;
+}
+
+export interface OracleReport {
+  trace: string;
+  workload: string;
+  daemon_model: string;
+  runs: OracleRun[];
+}
+
+const ERRNO_NAMES: Record<number, string> = { [EBUSY]: "EBUSY", [ETXTBSY]: "ETXTBSY", [EINVAL]: "EINVAL", [ENOENT]: "ENOENT", [EIO]: "EIO" };
+const OP_NAMES = ["?", "OPEN", "RELEASE", "FORGET", "LOOKUP", "RESTART", "BACKING_OPEN", "BACKING_CLOSE"];
+
+export async function runOracle(reader: TraceReader): Promise<OracleReport> {
+  const source = reader.header.source;
+  if (source.format !== "fbreplay-native") {
+    throw new Error(`${reader.path}: not a native capture (source ${source.format}): only \`record --daemon native\` traces carry the kernel's verdicts`);
+  }
+  const model = String(source.daemon_model) as DaemonModel;
+  const runs: OracleRun[] = [];
+  for (const daemon of ["recorded", model] as DaemonModel[]) runs.push(await oracleRun(reader, daemon));
+  return { trace: reader.path, workload: reader.header.workload, daemon_model: model, runs };
+}
+
+async function oracleRun(reader: TraceReader, daemon: DaemonModel): Promise<OracleRun> {
+  const replay = new ReferenceReplay([], {
+    policy: "ptr", daemon, maxInodes: reader.footer.max_nodeid + 1, maxFiles: reader.footer.max_fh + 1,
+  });
+  const run: OracleRun = { daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0 };
+  const history = new Map<number, string[]>();
+  let event = 0;
+  for await (const item of reader.items()) {
+    if (item.kind === "backing") {
+      replay.addBacking(item.files);
+      continue;
+    }
+    const c = item.chunk;
+    const result = new Int32Array(c.length);
+    replay.feed(c, result);
+    for (let i = 0; i < c.length; i++, event++) {
+      const line = `#${event} ${OP_NAMES[c.op[i]] ?? `op ${c.op[i]}`} fh ${c.fh[i]} bid ${c.bid?.[i] ?? 0}`;
+      if (c.op[i] === OP_OPEN && c.verdict !== undefined && c.verdict[i] !== VERDICT_UNKNOWN) {
+        const kernelRefused = c.verdict[i] === VERDICT_REFUSED;
+        const modelRefused = result[i] !== 0;
+        run.compared++;
+        if (kernelRefused) run.kernel_refused++;
+        if (modelRefused) run.model_refused++;
+        if (kernelRefused === modelRefused) run.agree++;
+        else {
+          run.mismatches.push({
+            event, nodeid: c.nodeid[i], fh: c.fh[i], backing_id: c.bid?.[i] ?? 0,
+            kernel: c.verdict[i] === VERDICT_ACCEPTED ? "accepted" : "refused",
+            model: modelRefused ? (ERRNO_NAMES[-result[i]] ?? `errno ${-result[i]}`) : "accepted",
+            context: [...(history.get(c.nodeid[i]) ?? [])],
+          });
+        }
+      }
+      const h = history.get(c.nodeid[i]) ?? [];
+      h.push(line);
+      if (h.length > CONTEXT_ROWS) h.shift();
+      history.set(c.nodeid[i], h);
+    }
+  }
+  run.anomalies = replay.outcomes().anomalies;
+  return run;
+}
+
+export function formatOracle(r: OracleReport): string {
+  const lines = [`${r.trace}: ${r.workload} (captured with the ${r.daemon_model} daemon), policy ptr`];
+  for (const run of r.runs) {
+    const ids = run.daemon === "recorded" ? "recorded ids" : `${run.daemon} daemon model`;
+    lines.push(
+      `  ${ids}: ${run.agree}/${run.compared} opens agree with the kernel ` +
+      `(kernel refused ${run.kernel_refused}, model refused ${run.model_refused}), ${run.mismatches.length} mismatches, ${run.anomalies} anomalies`,
+    );
+    for (const m of run.mismatches) {
+      lines.push(`    event ${m.event}: nodeid ${m.nodeid} fh ${m.fh} backing id ${m.backing_id}: kernel ${m.kernel}, model ${m.model}`);
+      for (const c of m.context) lines.push(`      before: ${c}`);
+    }
+  }
+  return lines.join("\n");
+}

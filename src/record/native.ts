@@ -1,0 +1,114 @@
+// `fbreplay record --daemon native`: run a command on fbreplay's own FUSE daemon (src/fuse) with real kernel
+// passthrough, and keep every record the daemon makes. Restarts can be injected for real: the daemon forgets its
+// backing ids while the kernel connection stays, so the kernel's own conflict check judges the opens that follow.
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { startDaemon, type DaemonModel, type DaemonRecord, type DaemonStatus } from "../fuse/index.js";
+import { RecordError } from "./index.js";
+
+export interface NativeRecordOptions {
+  src?: string;
+  command: string[];
+  /** Where the scratch source, the mount point and records.jsonl go; a fresh temp dir by default. */
+  workDir?: string;
+  model?: DaemonModel;
+  restartEvery?: number;
+  restartAt?: number[];
+  /** Whether injected restarts close the old ids first (default: they leak, as after a crash). */
+  restartCloseIds?: boolean;
+  onMounted?: (mountPoint: string) => void;
+}
+
+export interface NativeCapture {
+  workDir: string;
+  mountPoint: string;
+  records: string;
+  status: DaemonStatus;
+  exitCode: number;
+  interrupted: boolean;
+}
+
+/** Runs the command (cwd: the mount) on the native daemon; the mount is gone when this returns or throws. */
+export async function recordNative(o: NativeRecordOptions): Promise<NativeCapture> {
+  if (o.command.length === 0) throw new RecordError("record needs a command after --");
+  const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), "fbreplay-record-"));
+  const sourceDir = join(workDir, "src");
+  const mountPoint = join(workDir, "mnt");
+  rmSync(sourceDir, { recursive: true, force: true });
+  if (o.src !== undefined) cpSync(o.src, sourceDir, { recursive: true, preserveTimestamps: true });
+  else mkdirSync(sourceDir, { recursive: true });
+  mkdirSync(mountPoint, { recursive: true });
+  const records = join(workDir, "records.jsonl");
+  let daemon;
+  try {
+    daemon = await startDaemon({
+      source: sourceDir, mountpoint: mountPoint, model: o.model, recordsFile: records,
+      restartEvery: o.restartEvery, restartAt: o.restartAt, restartCloseIds: o.restartCloseIds,
+    });
+  } catch (e) {
+    throw new RecordError(`the native daemon did not start: ${(e as Error).message}`);
+  }
+  const capture: NativeCapture = { workDir, mountPoint, records, status: daemon.status, exitCode: -1, interrupted: false };
+  let workload: ChildProcess | undefined;
+  const interrupt = () => {
+    capture.interrupted = true;
+    if (workload?.pid !== undefined) {
+      try {
+        process.kill(-workload.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.on("SIGINT", interrupt);
+  process.on("SIGTERM", interrupt);
+  try {
+    o.onMounted?.(mountPoint);
+    workload = spawn(o.command[0], o.command.slice(1), { cwd: mountPoint, stdio: ["ignore", "inherit", "inherit"], detached: true });
+    capture.exitCode = await new Promise<number>((resolve, reject) => {
+      workload!.on("error", (e) => reject(new RecordError(`cannot run ${o.command[0]}: ${e.message}`)));
+      workload!.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    });
+    await daemon.settle(); // RELEASE comes after close(2) returns
+  } finally {
+    process.off("SIGINT", interrupt);
+    process.off("SIGTERM", interrupt);
+    await daemon.stop();
+  }
+  return capture;
+}
+
+/** The records of a records.jsonl file, read in blocks each time it is iterated (a capture can be large). */
+export function recordsOf(path: string): () => Iterable<DaemonRecord> {
+  return function* () {
+    const fd = openSync(path, "r");
+    const buf = Buffer.allocUnsafe(1 << 20);
+    const utf8 = new StringDecoder("utf8"); // a character may straddle two blocks
+    let rest = "";
+    let line = 0;
+    try {
+      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) {
+        const lines = (rest + utf8.write(buf.subarray(0, n))).split("\n");
+        rest = lines.pop()!;
+        for (const text of lines) {
+          line++;
+          if (text !== "") yield parseRecord(path, line, text);
+        }
+      }
+      if (rest !== "") yield parseRecord(path, line + 1, rest);
+    } finally {
+      closeSync(fd);
+    }
+  };
+}
+
+function parseRecord(path: string, line: number, text: string): DaemonRecord {
+  try {
+    return JSON.parse(text) as DaemonRecord;
+  } catch {
+    throw new RecordError(`${path}:${line}: not a JSON record (truncated capture?)`);
+  }
+}
