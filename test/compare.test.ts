@@ -19,7 +19,7 @@ function samples(n: number, center: number, noise: number, seed: number): number
 function results(benchmarks: { name: string; samples: number[] }[], outcomes: BenchResults["outcomes"] = {}, commit = "a".repeat(40)): BenchResults {
   return {
     schema: "fbreplay-bench/1", quick: true, manifest: { date: "2026-11-23T00:00:00.000Z", commit },
-    benchmarks: benchmarks.map((b) => ({ ...b, unit: "ns/event" })), outcomes,
+    benchmarks: benchmarks.map((b) => ({ ...b, unit: "ns/event" })), outcomes, suites: {},
   };
 }
 
@@ -173,6 +173,19 @@ describe("exports", () => {
     expect(lines).toHaveLength(3);
     for (const l of lines.slice(1)) expect(l.split(",")).toHaveLength(8);
     expect(lines[2].split(",").slice(2, 6)).toEqual(["81", "", "", "2"]);
+  });
+
+  it("report from the CLI: an HTML file from a results file; bad input exits 2 naming the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fbreplay-report-cli-"));
+    const out = join(dir, "r.html");
+    const ok = spawnSync(process.execPath, ["dist/cli/main.js", "report", "test/fixtures/bench-quick.json", "-o", out], { encoding: "utf8" });
+    expect(ok.status, ok.stderr).toBe(0);
+    const html = readFileSync(out, "utf8");
+    for (const id of ["scenarios", "outcomes", "throughput", "checks", "scaling", "contention", "e2e", "trend", "manifest"]) expect(html).toContain(`id="${id}"`);
+    writeFileSync(join(dir, "bad.json"), "{");
+    const bad = spawnSync(process.execPath, ["dist/cli/main.js", "report", join(dir, "bad.json"), "-o", out], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/bad\.json: not JSON/);
   });
 
   it("from the CLI, for a real quick bench file", () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // fbreplay's command line: it parses arguments and wires the stages together, nothing else.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { release } from "node:os";
 import { rmSync } from "node:fs";
@@ -11,6 +11,7 @@ import { EXPORT_FORMATS, exportResults, type ExportFormat } from "../compare/exp
 import { formatTrends, trends } from "../compare/history.js";
 import { writeNativeCapture } from "../ingest/native.js";
 import { formatOracle, runOracle } from "../oracle/index.js";
+import { readReportInput, renderReport } from "../report/index.js";
 import { RecordError, record } from "../record/index.js";
 import { recordNative, recordsOf } from "../record/native.js";
 import {
@@ -40,6 +41,7 @@ commands:
   compare BASE HEAD   benchmark results: timing regressions (statistical) and behaviour changes (exact)
   history        the trend of every benchmark over bench/history.jsonl, with change points
   export RESULTS the benchmarks of a results file for other trackers (Bencher BMF, github-action-benchmark, CSV)
+  report RESULTS…  one self-contained HTML file: scenarios, outcomes, timings with intervals, curves, trend
   help           this text
 
 options of scenarios:
@@ -128,6 +130,10 @@ options of compare:  fbreplay compare BASE.json HEAD.json [--threshold 5%] [--al
 
 options of history:  fbreplay history [FILE] [--quick] [--threshold 5%] [--alpha 0.05] [--json]
   FILE defaults to bench/history.jsonl (every complete \`npm run bench\` appends to it); --quick shows the quick runs.
+
+options of report:  fbreplay report RESULTS.json… [--history FILE] [-o report.html]
+  The newest results file (last) is described; the history (default bench/history.jsonl when it exists) gives the
+  trend. The file opens offline: inline styles and SVG charts, no script needed, no external request.
 
 options of export:  fbreplay export RESULTS.json --format bmf|github|csv [-o FILE]
   bmf: Bencher Metric Format (measure "latency", ns); github: github-action-benchmark customSmallerIsBetter;
@@ -515,6 +521,19 @@ function exportCommand(args: string[]): number {
   return 0;
 }
 
+function reportCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true, options: { history: { type: "string" }, output: { type: "string", short: "o" } },
+  });
+  if (positionals.length === 0) throw new UsageError("report needs results files: fbreplay report RESULTS.json… [--history FILE] -o report.html");
+  const defaultHistory = new URL("../../bench/history.jsonl", import.meta.url).pathname;
+  const history = values.history ?? (existsSync(defaultHistory) ? defaultHistory : undefined);
+  const output = values.output ?? "report.html";
+  writeFileSync(output, renderReport(readReportInput(positionals, history)));
+  process.stderr.write(`wrote ${output}\n`);
+  return 0;
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
@@ -534,6 +553,7 @@ export async function main(argv: string[]): Promise<number> {
       case "compare": return compareCommand(rest);
       case "history": return historyCommand(rest);
       case "export": return exportCommand(rest);
+      case "report": return reportCommand(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(`${HELP}\n`);
         return 0;

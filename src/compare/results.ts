@@ -24,6 +24,7 @@ export interface BenchResults {
   manifest: { date: string; commit: string | null; [key: string]: unknown };
   benchmarks: Benchmark[];
   outcomes: Record<string, WorkloadOutcomes>;
+  suites: Record<string, unknown>;
   [key: string]: unknown;
 }
 
@@ -49,15 +50,21 @@ export function parseResults(path: string, text: string): BenchResults {
   const r = v as Partial<BenchResults>;
   if (typeof r !== "object" || r === null || typeof r.schema !== "string") throw new ResultsError(`${path}: not an fbreplay benchmark results file (no "schema")`);
   if (r.schema !== RESULTS_SCHEMA) throw new ResultsError(`${path}: schema ${r.schema}, this fbreplay reads ${RESULTS_SCHEMA}`);
-  if (!Array.isArray(r.benchmarks) || typeof r.outcomes !== "object" || r.outcomes === null || typeof r.manifest !== "object") {
-    throw new ResultsError(`${path}: ${RESULTS_SCHEMA} file without benchmarks, outcomes or manifest`);
+  const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(r.manifest) || !isObject(r.suites) || !isObject(r.outcomes)) {
+    throw new ResultsError(`${path}: ${RESULTS_SCHEMA} file without manifest, suites or outcomes`);
   }
-  r.benchmarks.forEach((b, i) => {
+  checkBenchmarks(path, r.benchmarks);
+  return r as BenchResults;
+}
+
+function checkBenchmarks(where: string, benchmarks: unknown): void {
+  if (!Array.isArray(benchmarks)) throw new ResultsError(`${where}: no "benchmarks" list`);
+  benchmarks.forEach((b: Partial<Benchmark> | null, i) => {
     if (typeof b?.name !== "string" || typeof b.unit !== "string" || !Array.isArray(b.samples) || b.samples.some((x) => typeof x !== "number" || !Number.isFinite(x))) {
-      throw new ResultsError(`${path}: benchmark ${i} is not {name, unit, samples: finite numbers}`);
+      throw new ResultsError(`${where}: benchmark ${i} is not {name, unit, samples: finite numbers}`);
     }
   });
-  return r as BenchResults;
 }
 
 export function parseHistory(path: string, text: string): HistoryEntry[] {
@@ -69,7 +76,8 @@ export function parseHistory(path: string, text: string): HistoryEntry[] {
     } catch {
       throw new ResultsError(`${path}:${i + 1}: not a JSON line`);
     }
-    if (v.schema !== HISTORY_SCHEMA || !Array.isArray(v.benchmarks)) throw new ResultsError(`${path}:${i + 1}: not a ${HISTORY_SCHEMA} entry`);
+    if (typeof v !== "object" || v === null || v.schema !== HISTORY_SCHEMA) throw new ResultsError(`${path}:${i + 1}: not a ${HISTORY_SCHEMA} entry`);
+    checkBenchmarks(`${path}:${i + 1}`, v.benchmarks);
     return [v];
   });
 }

@@ -1,0 +1,30 @@
+// Reading the report's input: results files and bench/history.jsonl (parsed and checked by src/compare/results.ts,
+// with errors that name the file and line), and the scenario table.
+import { readFileSync } from "node:fs";
+import { POLICIES } from "../replay/types.js";
+import { runScenarios } from "../scenarios/index.js";
+import { ResultsError, parseHistory as parseSharedHistory, parseResults as parseSharedResults } from "../compare/results.js";
+import type { BenchResults, HistoryEntry, ReportInput } from "./types.js";
+
+/** A results file as the report reads it: checked by compare's parser, which every reader of results shares. */
+export function parseResults(path: string, text: string): BenchResults {
+  return parseSharedResults(path, text) as unknown as BenchResults;
+}
+
+/** bench/history.jsonl's text: one entry per non-blank line, oldest first. */
+export function parseHistory(path: string, text: string): HistoryEntry[] {
+  return parseSharedHistory(path, text) as unknown as HistoryEntry[];
+}
+
+/**
+ * Everything renderReport needs: the results files (oldest first, newest last), the history file if given
+ * (bench/history.jsonl; none: no trend), and the scenario table of the wasm engine.
+ */
+export function readReportInput(resultFiles: readonly string[], historyFile?: string): ReportInput {
+  if (resultFiles.length === 0) throw new ResultsError("no results file given");
+  return {
+    results: resultFiles.map((f) => parseResults(f, readFileSync(f, "utf8"))),
+    history: historyFile === undefined ? [] : parseHistory(historyFile, readFileSync(historyFile, "utf8")),
+    scenarios: runScenarios("wasm", POLICIES).table,
+  };
+}
