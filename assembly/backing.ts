@@ -119,11 +119,14 @@ function backingPutLocked(fb: usize): void {
   return false;
 }
 
-// ---- the idr: open addressing keyed by id; cyclic ids are sequential, so `id & mask` spreads them ----
+// ---- the idr: open addressing keyed by id ----
+// Cyclic ids are sequential, and ids a restarted daemon leaked stay registered: with `id & mask` as the home slot
+// they fill one contiguous run, and every insert or removal walks it (measured: 6 µs per event on a scaled bundled
+// trace). Fibonacci hashing scatters consecutive ids across the table, so runs stay short.
 
 // @ts-ignore: decorator
 @inline function idrSlot(id: i32): usize {
-  return idr + <usize>(<u32>id & idrMask) * IDR_SLOT;
+  return idr + <usize>((<u32>id * 0x9e3779b9) >>> clz<u32>(idrMask)) * IDR_SLOT;
 }
 
 // @ts-ignore: decorator

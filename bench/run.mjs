@@ -36,15 +36,25 @@ if (unknown.length > 0) {
 
 const quick = values.quick;
 const started = Date.now();
-const log = (line) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+// Progress on a terminal only: one status line redrawn in place (suites done, elapsed, the current step); nothing in
+// CI logs or pipes but the last line naming the results file.
+let suitesDone = 0;
+const log = process.stderr.isTTY
+  ? (line) => {
+    const bar = "#".repeat(suitesDone).padEnd(only.length, ".");
+    const text = `[${bar}] ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  ${line}`;
+    process.stderr.write(`\r${text.slice(0, (process.stderr.columns ?? 100) - 1).padEnd((process.stderr.columns ?? 100) - 1)}`);
+  }
+  : () => {};
+const say = (line) => process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}${line}\n`);
 let interrupted = false;
 process.on("SIGINT", () => {
   interrupted = true;
-  log("interrupted: finishing the current step, then writing what was measured");
+  say("bench: interrupted: finishing the current step, then writing what was measured (marked incomplete)");
 });
 
 const native = buildNative();
-if ("skipped" in native) log(`native C engine skipped: ${native.skipped}`);
+if ("skipped" in native) say(`bench: native C engine skipped: ${native.skipped}`);
 const results = {
   schema: "fbreplay-bench/1",
   quick,
@@ -91,6 +101,7 @@ for (const suite of only) {
   if (interrupted) break;
   log(`suite ${suite}`);
   results.suites[suite] = await run[suite]();
+  suitesDone++;
 }
 results.summary = summary(results.suites.throughput);
 results.benchmarks = benchmarksOf(results.suites);
@@ -112,5 +123,5 @@ if (results.complete) {
   const { manifest: m, summary: s, benchmarks, outcomes } = results;
   appendFileSync(history, `${JSON.stringify({ schema: "fbreplay-bench-history/1", date: m.date, commit: m.commit, quick, manifest: m, summary: s, benchmarks, outcomes })}\n`);
 }
-log(`wrote ${out} and ${dir}latest.json${results.complete ? `, appended to ${history}` : ""}`);
+say(`bench: wrote ${out} and ${dir}latest.json${results.complete ? `, appended to ${history}` : " (incomplete run: not added to the history)"}`);
 process.exit(interrupted ? 130 : 0);

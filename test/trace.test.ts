@@ -245,6 +245,25 @@ describe("round trip", () => {
     await rm(path);
   });
 
+  it("with reuseBuffers, gives the same events to a consumer that copies each chunk before the next, reusing buffers", async () => {
+    const path = tmpFile();
+    const w = await TraceWriter.create(path, HEADER);
+    w.addBacking([backingFile(0), backingFile(1)]);
+    for (let k = 0; k < 6; k++) await w.writeChunk(smallChunk(3000, k * 10_000, 2, k));
+    await w.close();
+    const copy = (c: TraceChunk) => ({ op: [...c.op], nodeid: [...c.nodeid], fh: [...c.fh], bref: [...c.bref], dt: [...c.dt] });
+    const plain = (await readAll(path, 4096)).items.filter((i) => i.kind === "chunk").map((i) => copy((i as { chunk: TraceChunk }).chunk));
+    const reused: ReturnType<typeof copy>[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const item of (await openTrace(path, { blockBytes: 4096, reuseBuffers: true })).items()) {
+      if (item.kind !== "chunk") continue;
+      reused.push(copy(item.chunk));
+      buffers.add(item.chunk.nodeid.buffer);
+    }
+    expect(reused).toEqual(plain);
+    expect(buffers.size).toBeLessThan(6); // columns of later chunks land in buffers of earlier ones
+  });
+
   it("slices a chunk into chunks that read back as the same events", async () => {
     const path = tmpFile();
     const whole = smallChunk(10, 5, 1);

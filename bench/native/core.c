@@ -652,7 +652,9 @@ static inline bool getUnlessZero(usize fb) {
 
 /* ---- the idr: open addressing keyed by id; cyclic ids are sequential, so `id & mask` spreads them ---- */
 
-static inline usize idrSlot(i32 id) { return idr + (usize)((u32)id & idrMask) * IDR_SLOT; }
+/* Fibonacci hashing: consecutive (and leaked) ids scattered over the table, so probe runs stay short. The table
+ * has at least 1024 slots, so idrMask is never 0 (clz of 0 is undefined). */
+static inline usize idrSlot(i32 id) { return idr + (usize)(((u32)id * 0x9e3779b9u) >> __builtin_clz(idrMask)) * IDR_SLOT; }
 
 static inline usize idrNext(usize slot) { return idr + (((slot - idr) / IDR_SLOT + 1) & idrMask) * IDR_SLOT; }
 

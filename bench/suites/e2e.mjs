@@ -29,7 +29,7 @@ export async function e2eSuite({ quick, log, reps = quick ? 2 : 5 }) {
       for (let rep = 0; rep < reps; rep++) {
         log(`e2e: ${policies.join(",")}, rep ${rep + 1}/${reps}`);
         const t0 = process.hrtime.bigint();
-        const reader = await openTrace(file);
+        const reader = await openTrace(file, { reuseBuffers: true }); // as the CLI replay reads
         const report = await replayTrace(reader, { engine: "wasm", policies, daemon: "per-inode", scale: 1 });
         fromFile.push(Number(process.hrtime.bigint() - t0));
         if (!report.complete || report.events !== events) throw new Error(`e2e: replayed ${report.events} of ${events} events`);

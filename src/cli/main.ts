@@ -235,7 +235,8 @@ async function replayCommand(args: string[]): Promise<number> {
   }
   // Every header and trailer is checked before any replay starts, so a bad file named last fails at once.
   const traces = [];
-  for (const path of positionals) traces.push(await openTrace(path));
+  // The replay copies each chunk into the core at once: the reader may reuse column buffers.
+  for (const path of positionals) traces.push(await openTrace(path, { reuseBuffers: true }));
   const interrupted = onInterrupt();
   const reports: ReplayReport[] = [];
   for (const trace of traces) {

@@ -21,6 +21,31 @@ export const DEFAULT_BLOCK_BYTES = 256 << 10;
 export interface OpenTraceOptions {
   /** Read-ahead block size (tests use tiny blocks to cut values at every boundary). */
   blockBytes?: number;
+  /**
+   * Reuse the buffers of a chunk's columns for later chunks: a yielded chunk's columns are then valid only until the
+   * consumer asks for the next item. For consumers that copy them out at once (the replay copies each chunk into
+   * the core): a fresh buffer per column and chunk costs page faults and garbage collection, measured as the
+   * largest part of reading a trace (bench/README.md). Default false.
+   */
+  reuseBuffers?: boolean;
+}
+
+/** Column buffers handed back after use, by size: a trace's chunks are nearly all of one size. */
+class BinPool {
+  private readonly free = new Map<number, Uint8Array[]>();
+
+  take(n: number): Uint8Array {
+    // Not zero-filled (zeroing costs more than the read); every byte is overwritten before it is used.
+    return this.free.get(n)?.pop() ?? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+  }
+
+  give(bins: readonly Uint8Array[]): void {
+    for (const b of bins) {
+      const list = this.free.get(b.length);
+      if (list === undefined) this.free.set(b.length, [b]);
+      else list.push(b);
+    }
+  }
 }
 
 // copyBuffers: decoded bins (digests) must not alias the block buffer, which is reused for the next block.
@@ -36,8 +61,21 @@ class ByteSource {
   private hi = 0;
 
   /** `pos` is the file offset of the next unread byte (buf[lo]). */
-  constructor(private readonly fh: FileHandle, public pos: number, readonly limit: number, private readonly blockBytes: number) {
+  /** With a pool, the bins taken since the last `takenBins()` (the item being read). */
+  private taken: Uint8Array[] = [];
+
+  constructor(
+    private readonly fh: FileHandle, public pos: number, readonly limit: number, private readonly blockBytes: number,
+    private readonly pool: BinPool | null = null,
+  ) {
     this.buf = Buffer.allocUnsafe(blockBytes);
+  }
+
+  /** The bins handed out for the current item, to give back to the pool once the consumer is done with it. */
+  takenBins(): Uint8Array[] {
+    const bins = this.taken;
+    this.taken = [];
+    return bins;
   }
 
   get available(): number {
@@ -87,7 +125,13 @@ class ByteSource {
    */
   async takeBytes(n: number): Promise<{ bytes: Uint8Array; done: Promise<void> }> {
     // Not zero-filled (zeroing costs more than the read); every byte is overwritten before `done` settles.
-    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+    let bytes: Uint8Array;
+    if (this.pool !== null) {
+      bytes = this.pool.take(n);
+      this.taken.push(bytes);
+    } else {
+      bytes = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+    }
     if (n <= this.available || n <= this.blockBytes) {
       await this.fill(n);
       bytes.set(this.buf.subarray(this.lo, this.lo + n));
@@ -285,13 +329,15 @@ export class TraceReader {
     private readonly bodyStart: number,
     private readonly footerOffset: number,
     private readonly blockBytes: number,
+    private readonly reuseBuffers = false,
   ) {}
 
   /** Backing extensions and chunks in file order; each is checked before it is yielded. */
   async *items(): AsyncGenerator<TraceItem> {
     const fh = await open(this.path, "r");
     try {
-      yield* this.walk(new ByteSource(fh, this.bodyStart, this.footerOffset, this.blockBytes));
+      const pool = this.reuseBuffers ? new BinPool() : null;
+      yield* this.walk(new ByteSource(fh, this.bodyStart, this.footerOffset, this.blockBytes, pool), pool);
     } finally {
       await fh.close();
     }
@@ -301,16 +347,20 @@ export class TraceReader {
     return new TraceError(this.path, where, oneLine(reason));
   }
 
-  private async *walk(src: ByteSource): AsyncGenerator<TraceItem> {
+  private async *walk(src: ByteSource, pool: BinPool | null): AsyncGenerator<TraceItem> {
     const totals = new TraceTotals();
     let next = await this.start(src);
+    let bins = src.takenBins();
     while (next !== undefined) {
       if (next instanceof Error) throw next;
       const item = await this.finish(next, totals);
       // Start the following item's reads before handing this one over, but report its errors only afterwards:
       // the items before a bad one are good and are yielded first.
       next = await this.start(src);
+      const nextBins = src.takenBins();
       yield item;
+      pool?.give(bins); // the consumer asked for the next item: it is done with this one's columns
+      bins = nextBins;
     }
     this.checkTotals(totals);
   }
@@ -458,7 +508,9 @@ export async function openTrace(path: string, options: OpenTraceOptions = {}): P
     const badFooter = checkFooter(decoded.value);
     if (badFooter !== undefined) throw fail(where, badFooter);
     const footer = footerOf(decoded.value as Record<string, unknown>);
-    return new TraceReader(path, size, headerOf(header as Record<string, unknown>), footer, bodyStart, footerOffset, blockBytes);
+    return new TraceReader(
+      path, size, headerOf(header as Record<string, unknown>), footer, bodyStart, footerOffset, blockBytes, options.reuseBuffers ?? false,
+    );
   } finally {
     await fh.close();
   }

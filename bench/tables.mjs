@@ -1,0 +1,43 @@
+// The summary tables of bench/README.md, printed as Markdown from a results file, so the figures there are the
+// file's and nothing else. Usage: node bench/tables.mjs [bench/results/latest.json]
+import { readFileSync } from "node:fs";
+
+const path = process.argv[2] ?? new URL("results/latest.json", import.meta.url).pathname;
+const r = JSON.parse(readFileSync(path, "utf8"));
+const s = r.suites;
+const f1 = (x) => (x === undefined || x === null ? "–" : x.toFixed(1));
+const f2 = (x) => (x === undefined || x === null ? "–" : x.toFixed(2));
+const M = (x) => (x === undefined || x === null ? "–" : `${(x / 1e6).toFixed(1)}M`);
+const table = (head, rows) => [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
+const out = [];
+const m = r.manifest;
+out.push(`Run: ${m.date}, commit ${m.commit?.slice(0, 7)}${m.dirty ? " (dirty)" : ""}, ${r.quick ? "quick" : "full"}, ${m.cpu.model} × ${m.cores ?? m.cpu.cores}, Node ${m.node} (V8 ${m.v8}), asc ${m.asc.version}, ${"skipped" in m.native ? `native skipped: ${m.native.skipped}` : m.native.version + " " + m.native.flags.join(" ")}, wall ${r.wall_s} s.`);
+
+if (s.throughput) {
+  for (const w of s.throughput.workloads) {
+    out.push("", `**${w.workload}** (${w.events.toLocaleString("en")} events; ${w.description}), median of ${s.throughput.reps} interleaved reps:`, "");
+    out.push(table(["policy", "wasm ns/event", "native ns/event", "js ns/event", "wasm events/s", "wasm / native time", "js / wasm time", "EIO", "opens"],
+      Object.entries(w.policies).map(([p, x]) => [p, f1(x.wasm.ns_per_event), f1(x.native?.ns_per_event), f1(x.js.ns_per_event), M(x.wasm.events_per_s), f2(x.wasm_vs_native), f2(x.wasm_vs_js), x.outcomes.eio, x.outcomes.opens])));
+  }
+}
+if (s.check) {
+  out.push("", `**Cost per check** (the locked conflict test alone, ${JSON.stringify(s.check.tinybench)}; JS→wasm call ${f2(s.check.call_ns.p50)} ns):`, "");
+  out.push(table(["regime", "policy", "p50 ns", "p99 ns", "rme %", "samples"], s.check.checks.map((c) => [c.regime, c.policy, f2(c.ns_per_check.p50), f2(c.ns_per_check.p99), f2(c.rme_percent), c.samples])));
+}
+if (s.e2e) {
+  out.push("", `**End to end** from a trace file in the page cache (${s.e2e.trace}):`, "");
+  out.push(table(["policies", "from file events/s", "in memory events/s", "file / memory"], s.e2e.rows.map((x) => [x.policies.length > 1 ? "all five" : x.policies[0], M(x.e2e_events_per_s), M(x.in_memory_events_per_s), f2(x.e2e_vs_in_memory)])));
+}
+if (s.scaling) {
+  out.push("", "**Scaling** (wasm, ns/event, median):", "");
+  out.push(table(["events", ...s.scaling.policies], s.scaling.by_events.map((x) => [x.events.toLocaleString("en"), ...s.scaling.policies.map((p) => f1(x.ns_per_event[p]))])));
+  out.push("", `Largest / smallest cost per event over the events curve: ${Object.entries(s.scaling.flatness).map(([p, v]) => `${p} ${f2(v)}`).join(", ")}.`, "");
+  out.push(table(["inodes", ...s.scaling.policies], s.scaling.by_inodes.map((x) => [x.inodes.toLocaleString("en"), ...s.scaling.policies.map((p) => f1(x.ns_per_event[p]))])));
+}
+if (s.contention) {
+  out.push("", `**Contention** (threaded build on shared memory, ${s.contention.events.toLocaleString("en")} events, ${s.contention.workload}):`, "");
+  out.push(table(["partition", "policy", "workers", "events/s", "× one worker", "spins / acquisition", "outcomes differing from one worker"],
+    s.contention.results.map((x) => [x.partition, x.policy, x.workers, M(x.events_per_s), f2(x.speedup_vs_one), x.spins_per_acquisition,
+      Object.entries(x.outcomes_differing_from_one_thread).filter(([k]) => !k.startsWith("lock_")).map(([k, v]) => `${k} ${v.one_thread}→${v.threads}`).slice(0, 4).join(", ") || "none"])));
+}
+console.log(out.join("\n"));
