@@ -294,7 +294,7 @@ export function backingCloseAll(): void {
 export function backingLookup(id: i32): usize {
   connLock(); // the kernel reads the idr under RCU; the model's table is not RCU-safe, so it takes the lock
   const slot = idrFind(id);
-  const fb = slot == 0 ? 0 : load<usize>(slot, 4);
+  const fb: usize = slot == 0 ? 0 : load<usize>(slot, 4);
   const got = fb != 0 && getUnlessZero(fb);
   connUnlock();
   return got ? fb : 0;

@@ -29,10 +29,20 @@ const INODE_FREE: usize = 36;
   store<u32>(SHARED_STATE + field, value);
 }
 
+// @ts-ignore: decorator
+@inline function getPtr(field: usize): usize {
+  return load<usize>(SHARED_STATE + field);
+}
+
+// @ts-ignore: decorator
+@inline function setPtr(field: usize, value: usize): void {
+  store<usize>(SHARED_STATE + field, value);
+}
+
 /** The backing-file table: BR_SIZE entries, one per file version (bref). */
 // @ts-ignore: decorator
 @inline export function brefTable(): usize {
-  return get(BREF_TABLE);
+  return getPtr(BREF_TABLE);
 }
 
 /** Backing inodes the table has room for. */
@@ -49,7 +59,7 @@ const INODE_FREE: usize = 36;
 
 // @ts-ignore: decorator
 @inline function inodeEntry(index: u32): usize {
-  return get(INODE_TABLE) + <usize>index * IT_SIZE;
+  return getPtr(INODE_TABLE) + <usize>index * IT_SIZE;
 }
 
 /** Grows a table of `size`-byte entries to `capacity`, keeping `used` entries; 0 when memory is exhausted. */
@@ -62,15 +72,15 @@ function regrow(table: usize, used: u32, capacity: u32, size: usize): usize {
 /** Room for `inodes` backing inodes and `files` file versions in all. False when memory is exhausted. */
 export function backingReserve(inodes: u32, files: u32): bool {
   if (inodes > get(INODE_CAPACITY)) {
-    const t = regrow(get(INODE_TABLE), get(INODE_CAPACITY), inodes, IT_SIZE);
+    const t = regrow(getPtr(INODE_TABLE), get(INODE_CAPACITY), inodes, IT_SIZE);
     if (t == 0) return false;
-    set(INODE_TABLE, t);
+    setPtr(INODE_TABLE, t);
     set(INODE_CAPACITY, inodes);
   }
   if (files > get(BREF_CAPACITY)) {
-    const t = regrow(get(BREF_TABLE), get(BREF_COUNT), files, BR_SIZE);
+    const t = regrow(getPtr(BREF_TABLE), get(BREF_COUNT), files, BR_SIZE);
     if (t == 0) return false;
-    set(BREF_TABLE, t);
+    setPtr(BREF_TABLE, t);
     set(BREF_CAPACITY, files);
   }
   return true;
@@ -95,16 +105,16 @@ const DIGESTS_PER_SEGMENT: u32 = 2048;
 export function backingFileAdd(index: u32): usize {
   const count = get(BREF_COUNT);
   if (count >= get(BREF_CAPACITY) || index >= get(INODE_CAPACITY)) return 0;
-  if (get(DIGEST_SEGMENT) == 0 || get(DIGESTS_USED) == DIGESTS_PER_SEGMENT) {
+  if (getPtr(DIGEST_SEGMENT) == 0 || get(DIGESTS_USED) == DIGESTS_PER_SEGMENT) {
     const segment = heapAlloc(<usize>DIGESTS_PER_SEGMENT * DIGEST_SIZE);
     if (segment == 0) return 0;
-    set(DIGEST_SEGMENT, segment);
+    setPtr(DIGEST_SEGMENT, segment);
     set(DIGESTS_USED, 0);
   }
   const used = get(DIGESTS_USED);
-  const digest = get(DIGEST_SEGMENT) + <usize>used * DIGEST_SIZE;
+  const digest = getPtr(DIGEST_SEGMENT) + <usize>used * DIGEST_SIZE;
   set(DIGESTS_USED, used + 1);
-  const p = get(BREF_TABLE) + <usize>count * BR_SIZE;
+  const p = getPtr(BREF_TABLE) + <usize>count * BR_SIZE;
   const e = inodeEntry(index);
   if (load<usize>(e, IT_CONTENT) == 0) store<usize>(e, digest, IT_CONTENT); // its first version, until an event names one
   store<u32>(p, index, BR_INODE_INDEX);
@@ -118,20 +128,20 @@ export function backingFileAdd(index: u32): usize {
 const INODES_PER_SEGMENT: u32 = 1024;
 
 function inodeAlloc(): usize {
-  const free = get(INODE_FREE);
+  const free = getPtr(INODE_FREE);
   if (free != 0) {
-    set(INODE_FREE, load<u32>(free, I_NEXT_FREE));
+    setPtr(INODE_FREE, load<u32>(free, I_NEXT_FREE));
     return free;
   }
-  if (get(INODE_SEGMENT) == 0 || get(INODES_USED) == INODES_PER_SEGMENT) {
+  if (getPtr(INODE_SEGMENT) == 0 || get(INODES_USED) == INODES_PER_SEGMENT) {
     const segment = heapAlloc(<usize>INODES_PER_SEGMENT * INODE_SIZE);
     if (segment == 0) return 0;
-    set(INODE_SEGMENT, segment);
+    setPtr(INODE_SEGMENT, segment);
     set(INODES_USED, 0);
   }
   const used = get(INODES_USED);
   set(INODES_USED, used + 1);
-  return get(INODE_SEGMENT) + <usize>used * INODE_SIZE;
+  return getPtr(INODE_SEGMENT) + <usize>used * INODE_SIZE;
 }
 
 /** A reference on the backing inode of file version `bref` (iget): the object is made on first use. 0 if OOM. */
@@ -158,8 +168,8 @@ export function iput(inode: usize): void {
   store<i32>(inode, count, I_COUNT);
   if (count > 0) return;
   store<usize>(inodeEntry(load<u32>(inode, I_MODEL_INDEX)), 0, IT_OBJECT);
-  store<u32>(inode, get(INODE_FREE), I_NEXT_FREE);
-  set(INODE_FREE, inode);
+  store<u32>(inode, getPtr(INODE_FREE), I_NEXT_FREE);
+  setPtr(INODE_FREE, inode);
 }
 
 /** File version `bref` is what its inode holds now (an event named it): later reads of that inode see it. */
