@@ -79,6 +79,15 @@ describe("synth, inspect and replay", () => {
     expect(counts("5")).not.toEqual(counts("6"));
   });
 
+  it("draws a progress bar only on a terminal, and not with --json", () => {
+    // script(1) gives the command a pseudo-terminal; a pipe (as under CI) gets no progress at all.
+    const onTerminal = (args: string) => spawnSync("script", ["-qec", `${process.execPath} ${CLI} replay traces/c-build.fbt --scale 4 --policy ptr ${args}`, "/dev/null"], { encoding: "utf8" }).stdout;
+    expect(onTerminal("")).toMatch(/replay traces\/c-build\.fbt \[#+\.*\] \d+\.\d%/);
+    expect(onTerminal("--json")).not.toMatch(/replay traces\/c-build\.fbt \[/);
+    const piped = spawnSync(process.execPath, [CLI, "replay", "traces/c-build.fbt", "--scale", "4", "--policy", "ptr"], { encoding: "utf8" });
+    expect(piped.stderr).toBe("");
+  });
+
   it("prints a policy × outcome table", () => {
     const r = fbreplay("replay", trace, "--restart-at", "1000,50000");
     expect(r.status).toBe(0);

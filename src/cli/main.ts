@@ -241,7 +241,7 @@ async function replayCommand(args: string[]): Promise<number> {
   const reports: ReplayReport[] = [];
   for (const trace of traces) {
     const { path } = trace;
-    const progress = new Progress(`replay ${path}`, trace.footer.events);
+    const progress = new Progress(`replay ${path}`, trace.footer.events, "events", values.json);
     try {
       reports.push(await replayTrace(trace, plan, { onProgress: (p) => progress.update(p.done), interrupted }));
     } finally {

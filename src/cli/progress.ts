@@ -1,10 +1,13 @@
-// A progress line on stderr for long runs, only when stderr is a terminal (never in pipes, logs or CI).
+// A progress line on stderr for long runs, only when stderr is a terminal (never in pipes, logs or CI), and never
+// when the caller asked for machine output (--json).
 export class Progress {
-  private readonly enabled = process.stderr.isTTY === true;
+  private readonly enabled: boolean;
   private readonly start = process.hrtime.bigint();
   private lastDraw = 0;
 
-  constructor(private readonly label: string, private total: number, private readonly unit = "events") {}
+  constructor(private readonly label: string, private total: number, private readonly unit = "events", quiet = false) {
+    this.enabled = process.stderr.isTTY === true && !quiet;
+  }
 
   update(done: number, total = this.total): void {
     this.total = total;
