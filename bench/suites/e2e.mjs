@@ -33,7 +33,7 @@ export async function e2eSuite({ quick, log, reps = quick ? 2 : 5 }) {
         const report = await replayTrace(reader, { engine: "wasm", policies, daemon: "per-inode", scale: 1 });
         fromFile.push(Number(process.hrtime.bigint() - t0));
         if (!report.complete || report.events !== events) throw new Error(`e2e: replayed ${report.events} of ${events} events`);
-        const runs = runSession("wasm", workload, policies);
+        const runs = await runSession("wasm", workload, policies);
         inMemory.push(policies.reduce((sum, p) => sum + runs[p].ns, 0));
       }
       const e2e = median(fromFile);
