@@ -7,6 +7,7 @@ import { POLICIES } from "../dist/replay/types.js";
 import { manifest } from "./lib/manifest.mjs";
 import { benchmarksOf, outcomesOf } from "./lib/results.mjs";
 import { synthWorkload, traceWorkload } from "./lib/workload.mjs";
+import { SETTLE_MS } from "./lib/engines.mjs";
 import { buildNative } from "./native/index.mjs";
 import { checkSuite, TINYBENCH_OPTIONS } from "./suites/check.mjs";
 import { contentionSuite } from "./suites/contention.mjs";
@@ -75,7 +76,7 @@ async function throughputSuite() {
     const workload = await make();
     log(`throughput: ${workload.name}: ${workload.events} events`);
     results.manifest.workloads.push({ name: workload.name, description: workload.description, sha256: workload.hash, events: workload.events });
-    rows.push(await compareEngines(workload, { native, reps, log }));
+    rows.push(await compareEngines(workload, { native, reps, log, settleMs: SETTLE_MS[quick ? "quick" : "full"] }));
   }
   return { reps, workloads: rows };
 }

@@ -16,20 +16,22 @@ import { runNative, writeNativeDump } from "../native/index.mjs";
  * made the same replay take 30 or 80 ns/event (the native engine runs in a process of its own, without a heap).
  * Needs node --expose-gc (npm run bench passes it); without it the replay is timed as it comes.
  */
-async function settle() {
+async function settle(ms) {
   if (typeof globalThis.gc !== "function") return;
   globalThis.gc();
-  await sleep(SETTLE_MS);
+  await sleep(ms);
 }
-const SETTLE_MS = 300;
+
+/** Milliseconds to let the collector settle before each timed session: 300, or 100 for the quick run. */
+export const SETTLE_MS = { full: 300, quick: 100 };
 
 /** Replays `workload` on a session engine ("wasm" or "js"), one session per policy so each is timed alone. */
-export async function runSession(engine, workload, policies, daemon = "per-inode") {
+export async function runSession(engine, workload, policies, { daemon = "per-inode", settleMs = SETTLE_MS.full } = {}) {
   const out = {};
   for (const policy of policies) {
     const options = { policies: [policy], daemon, ...workload.limits };
     const session = engine === "wasm" ? new WasmReplaySession(workload.backing, options) : new ReferenceSession(workload.backing, options);
-    await settle();
+    await settle(settleMs);
     for (const chunk of workload.chunks) session.feed(chunk);
     out[policy] = { ns: session.elapsedNs()[policy], outcomes: session.outcomes()[policy] };
   }

@@ -15,6 +15,8 @@ const CHUNK_ROWS = 1 << 20;
 const INODE_BLOCK_SHIFT = 4;
 const WORKERS = [1, 2, 4];
 const POLICIES = ["ptr", "inode", "digest"];
+/** The quick run measures the mainline policy only. */
+const QUICK_POLICIES = ["ptr"];
 /** Counters that depend on how threads interleave even when they share nothing: the peaks of global counts. */
 const INTERLEAVING_PEAKS = new Set(["peak_backings", "peak_ids"]);
 
@@ -101,7 +103,7 @@ export async function contentionSuite({ quick, log, reps = quick ? 1 : 3 }) {
   const results = [];
   for (const by of ["pid", "inode"]) {
     const prepared = Object.fromEntries(WORKERS.map((n) => [n, split(workload, n, by)]));
-    for (const policy of POLICIES) {
+    for (const policy of quick ? QUICK_POLICIES : POLICIES) {
       let baseline = null;
       for (const workers of WORKERS) {
         const walls = [];

@@ -6,14 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { replayTrace } from "../../dist/replay/drive.js";
 import { openTrace } from "../../dist/trace/index.js";
-import { runSession } from "../lib/engines.mjs";
+import { SETTLE_MS, runSession } from "../lib/engines.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { traceWorkload } from "../lib/workload.mjs";
 
 const cli = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const POLICY_SETS = [["ptr"], ["inode"], ["digest"], ["ptr", "inode", "digest", "reuse", "lookup"]];
 
-export async function e2eSuite({ quick, log, reps = quick ? 2 : 5 }) {
+export async function e2eSuite({ quick, log, reps = quick ? 1 : 5 }) {
   const events = quick ? 1_000_000 : 10_000_000;
   const dir = mkdtempSync(join(tmpdir(), "fbreplay-e2e-"));
   try {
@@ -33,7 +33,7 @@ export async function e2eSuite({ quick, log, reps = quick ? 2 : 5 }) {
         const report = await replayTrace(reader, { engine: "wasm", policies, daemon: "per-inode", scale: 1 });
         fromFile.push(Number(process.hrtime.bigint() - t0));
         if (!report.complete || report.events !== events) throw new Error(`e2e: replayed ${report.events} of ${events} events`);
-        const runs = await runSession("wasm", workload, policies);
+        const runs = await runSession("wasm", workload, policies, { settleMs: quick ? SETTLE_MS.quick : SETTLE_MS.full });
         inMemory.push(policies.reduce((sum, p) => sum + runs[p].ns, 0));
       }
       const e2e = median(fromFile);

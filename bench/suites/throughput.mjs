@@ -9,9 +9,9 @@ import { assertSameOutcomes, nativeRunner, runSession } from "../lib/engines.mjs
 import { median, round, spread } from "../lib/stats.mjs";
 
 /** Runs every engine `reps` times on `workload`; checks they agree, returns per-policy figures. */
-export async function compareEngines(workload, { native, reps, log, policies = POLICIES }) {
+export async function compareEngines(workload, { native, reps, log, policies = POLICIES, settleMs }) {
   const dir = mkdtempSync(join(tmpdir(), "fbreplay-bench-"));
-  const engines = { wasm: () => runSession("wasm", workload, policies), js: () => runSession("js", workload, policies) };
+  const engines = { wasm: () => runSession("wasm", workload, policies, { settleMs }), js: () => runSession("js", workload, policies, { settleMs }) };
   let nativeEngine = null;
   try {
     if (!("skipped" in native)) {
