@@ -1,6 +1,8 @@
-// The three engines on one in-memory workload: the wasm core, the TypeScript reference model, and the native C
-// build of the core (bench/native). Each run replays the whole workload under the given policies and returns, per
-// policy, the nanoseconds spent replaying and the outcome counters.
+// The three engines on one workload: the wasm core, the TypeScript reference model, and the native C build of the
+// core (bench/native). Each run replays the whole workload under the given policies and returns, per policy, the
+// nanoseconds spent replaying and the outcome counters. runSession replays in this process (the e2e suite's
+// in-memory rate); dumpEngines in processes of their own (the throughput suite).
+import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -38,22 +40,40 @@ export async function runSession(engine, workload, policies, { daemon = "per-ino
   return out;
 }
 
-/** The native engine reads a dump of the workload; written once per workload and deleted with `dispose`. */
-export async function nativeRunner(native, workload, policies, dir, daemon = "per-inode") {
+/**
+ * The three engines on one dump of the workload (bench/native's format, written once), each replaying in a process
+ * of its own: the C build one process per policy, the wasm core and the TypeScript model one process per run with
+ * a session per policy. So no engine shares its process with the harness's heap and its collector, whose work on
+ * the other core made the in-process wasm replay of the same events take 30 or 80 ns/event.
+ */
+export async function dumpEngines(native, workload, policies, dir, settleMs, daemon = "per-inode") {
   const dump = join(dir, `${workload.name}.${daemon}.dump`);
   await writeNativeDump(dump, { backing: workload.backing, columns: workload.chunks, policies, daemon, ...workload.limits });
-  return {
-    /** One process per policy, each replaying alone: the same terms as the wasm and JS sessions. */
-    async run() {
+  const inProcess = (engine) => async () => runJson(process.execPath, ["--expose-gc", RUNNER, dump, engine, String(settleMs), ...policies]);
+  const engines = { wasm: inProcess("wasm"), js: inProcess("js") };
+  if (!("skipped" in native)) {
+    engines.native = async () => {
       const out = {};
       for (const p of policies) {
         const r = await runNative(native.path, dump, { only: p });
         out[p] = { ns: r.policies[p].ns, outcomes: r.outcomes[p] };
       }
       return out;
-    },
-    dispose: () => rmSync(dump, { force: true }),
-  };
+    };
+  }
+  return { engines, dispose: () => rmSync(dump, { force: true }) };
+}
+
+const RUNNER = new URL("session-runner.mjs", import.meta.url).pathname;
+
+/** Runs node with `args`; resolves to its stdout as JSON, rejects with its stderr. */
+function runJson(command, args) {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${args.slice(1, 4).join(" ")}: ${stderr.trim() || err.message}`));
+      else resolve(JSON.parse(stdout));
+    });
+  });
 }
 
 /**

@@ -218,3 +218,54 @@ export async function runNativeCheck(binaryPath, { inodes, files, batch, reps })
   const raw = await runJson(binaryPath, ["--check", ...[inodes, files, batch, reps].map(String)]);
   return raw.policies;
 }
+
+/**
+ * Reads a dump back (the format writeNativeDump writes): its options and its items in order, each either
+ * { backing: BackingFile[] } or { chunk: EventColumns }. The wasm and JS engines replay a workload from the same
+ * dump as the C build, each in a process of its own (bench/lib/session-runner.mjs).
+ */
+export function readNativeDump(file) {
+  const b = readFileSync(file);
+  const fail = (what) => { throw new Error(`${file}: ${what}`); };
+  if (b.length < HEADER_BYTES || b.toString("latin1", 0, 8) !== MAGIC) fail("not a native replay dump");
+  const nPolicies = b.readUInt32LE(8);
+  const codeOf = (table, code) => Object.keys(table).find((k) => table[k] === code) ?? fail(`unknown code ${code}`);
+  const options = {
+    policies: Array.from({ length: nPolicies }, (_, i) => codeOf(POLICY_CODE, b.readUInt32LE(HEADER_BYTES + 4 * i))),
+    daemon: codeOf(DAEMON_CODE, b.readUInt32LE(12)),
+    maxInodes: b.readUInt32LE(16), maxFiles: b.readUInt32LE(20), idMax: b.readUInt32LE(24), chunkRows: b.readUInt32LE(28),
+  };
+  const items = [];
+  let at = HEADER_BYTES + 4 * nPolicies;
+  const take = (bytes) => {
+    if (at + bytes > b.length) fail(`truncated at byte ${at}`);
+    const view = b.subarray(at, at + bytes);
+    at += bytes;
+    return view;
+  };
+  // Columns are copied into arrays of their own: aligned, and independent of the file's buffer.
+  const u32s = (n) => new Uint32Array(Uint8Array.from(take(4 * n)).buffer);
+  for (;;) {
+    const head = take(8);
+    const tag = head.toString("latin1", 0, 4);
+    const n = head.readUInt32LE(4);
+    if (tag === "END!") break;
+    if (tag === "BACK") {
+      const files = [];
+      for (let i = 0; i < n; i++) {
+        const r = take(BACKING_RECORD_BYTES);
+        files.push({ dev: r.readUInt32LE(0), ino: r.readDoubleLE(8), digest: Uint8Array.from(r.subarray(16, 48)) });
+      }
+      items.push({ backing: files });
+    } else if (tag === "EVNT" || tag === "EVNB") {
+      const op = Uint8Array.from(take(n));
+      take((4 - (n % 4)) % 4);
+      const chunk = { length: n, op, nodeid: u32s(n), fh: u32s(n), bref: u32s(n), oflags: u32s(n), fopen: u32s(n) };
+      if (tag === "EVNB") chunk.bid = u32s(n);
+      items.push({ chunk });
+    } else {
+      fail(`unknown record ${JSON.stringify(tag)} at byte ${at - 8}`);
+    }
+  }
+  return { options, items };
+}

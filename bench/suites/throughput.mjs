@@ -1,23 +1,19 @@
 // Replay throughput per policy and engine: the wasm core, the TypeScript reference model and the native C build,
-// on the same in-memory workloads, interleaved rep by rep (the engine order rotates) so drift and noise hit all
-// three alike. Reported as events/s (median of the reps) and as ratios taken within this run.
+// on the same events (one dump, each engine in a process of its own), interleaved rep by rep (the engine order
+// rotates) so drift and noise hit all three alike. Reported as events/s (median of the reps) and as ratios taken
+// within this run.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { POLICIES } from "../../dist/replay/types.js";
-import { assertSameOutcomes, nativeRunner, runSession } from "../lib/engines.mjs";
+import { assertSameOutcomes, dumpEngines } from "../lib/engines.mjs";
 import { median, round, spread } from "../lib/stats.mjs";
 
 /** Runs every engine `reps` times on `workload`; checks they agree, returns per-policy figures. */
 export async function compareEngines(workload, { native, reps, log, policies = POLICIES, settleMs }) {
   const dir = mkdtempSync(join(tmpdir(), "fbreplay-bench-"));
-  const engines = { wasm: () => runSession("wasm", workload, policies, { settleMs }), js: () => runSession("js", workload, policies, { settleMs }) };
-  let nativeEngine = null;
+  const { engines, dispose } = await dumpEngines(native, workload, policies, dir, settleMs);
   try {
-    if (!("skipped" in native)) {
-      nativeEngine = await nativeRunner(native, workload, policies, dir);
-      engines.native = () => nativeEngine.run();
-    }
     const names = Object.keys(engines);
     const samples = Object.fromEntries(names.map((e) => [e, Object.fromEntries(policies.map((p) => [p, []]))]));
     for (let rep = 0; rep < reps; rep++) {
@@ -33,7 +29,7 @@ export async function compareEngines(workload, { native, reps, log, policies = P
     }
     return summarize(workload, samples, policies, names);
   } finally {
-    nativeEngine?.dispose();
+    dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }
