@@ -26,7 +26,7 @@ const INTERLEAVING_PEAKS = new Set(["peak_backings", "peak_ids"]);
  * w × maxFiles + fh), so an fh freed by one thread and reused by another in the trace cannot collide, and no two
  * threads write the same line of the file table; a RELEASE goes to the thread that made the OPEN.
  */
-function split(workload, workers, by) {
+export function split(workload, workers, by) {
   const firstOpen = new Map();
   const owner = new Map();
   const rows = Array.from({ length: workers }, () => []);
@@ -51,7 +51,7 @@ function split(workload, workers, by) {
   return { lookups, shares };
 }
 
-async function runThreads(workload, policy, prepared, workers) {
+export async function runThreads(workload, policy, prepared, workers) {
   const session = new WasmReplaySession(workload.backing, {
     policies: [policy], daemon: "per-inode", maxInodes: workload.limits.maxInodes, maxFiles: workload.limits.maxFiles * workers,
   }, "shared");
