@@ -3,21 +3,13 @@
 // after a daemon restart (EIO), and that no mount outlives a run, whatever ends it.
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { fuseProblem } from "./fuse-env.js";
 import { FOPEN_PASSTHROUGH, isMounted, startDaemon, type DaemonHandle, type DaemonOptions, type DaemonRecord } from "../src/fuse/index.js";
 
-function fuseProblem(): string | null {
-  try {
-    accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
-  } catch {
-    return "/dev/fuse is missing or not accessible";
-  }
-  if (process.getuid?.() !== 0) return "not root";
-  return null; // missing tools (sqlite3, git) are failures: scripts/install-fuse.sh installs them, and CI runs it
-}
 
 const problem = fuseProblem();
 if (problem !== null) console.log(`fuse daemon tests skipped: ${problem}`);
@@ -217,8 +209,14 @@ describe.skipIf(problem !== null)("fuse daemon (real mount)", () => {
   const nextAbout = (records: DaemonRecord[], open: DaemonRecord) =>
     records.find((r) => r.seq > open.seq && r.fh === open.fh && !r.op.startsWith("backing_"));
 
-  /** The open of `path` refused by the kernel: EIO for the user; for the daemon, its RELEASE right after its reply. */
-  function expectRefused(records: DaemonRecord[], before: number, path: string, cat: SpawnSyncReturns<string>): DaemonRecord {
+  /**
+   * `cat path` in the mount, refused by the kernel: EIO for the user; for the daemon, its RELEASE right after its
+   * reply. Returns the refused open's record.
+   */
+  async function expectCatRefused({ d, records, sh }: Pick<Run, "d" | "records" | "sh">, path: string): Promise<DaemonRecord> {
+    const before = records.length;
+    const cat = sh(`cat ${path}`);
+    await d.settle();
     expect(cat.status).not.toBe(0);
     expect(cat.stderr).toMatch(/Input\/output error/);
     const open = opensOf(records.slice(before)).find((r) => r.path === path)!;
@@ -244,10 +242,7 @@ describe.skipIf(problem !== null)("fuse daemon (real mount)", () => {
         expect(restart).toMatchObject({ close_ids: closeIds, epoch: 1 });
         expect(records.some((r) => r.op === "backing_close" && r.backing_id === held.backing_id && r.seq < restart.seq)).toBe(closeIds);
 
-        let before = records.length;
-        const cat = sh("cat a.txt");
-        await d.settle();
-        const refused = expectRefused(records, before, "a.txt", cat);
+        const refused = await expectCatRefused({ d, records, sh }, "a.txt");
         // The new daemon registered the same backing file again: a new id, so a second fuse_backing for the inode.
         expect(refused.backing_id).not.toBe(held.backing_id);
         expect(refused).toMatchObject({ epoch: 1, dev: held.dev, ino: held.ino, sha256: held.sha256 });
@@ -255,7 +250,7 @@ describe.skipIf(problem !== null)("fuse daemon (real mount)", () => {
         await holder.release();
         await d.settle();
         expect(records.some((r) => r.op === "release" && r.fh === held.fh)).toBe(true);
-        before = records.length;
+        const before = records.length;
         const again = sh("cat a.txt");
         ok(again);
         expect(again.stdout).toBe("alpha\n");
@@ -270,10 +265,7 @@ describe.skipIf(problem !== null)("fuse daemon (real mount)", () => {
     const run = await withRun({ "a.txt": "alpha\n" }, { model: "per-open" }, async ({ d, records, sh }) => {
       const holder = await holdOpen(d, "a.txt");
       await d.settle();
-      const before = records.length;
-      const cat = sh("cat a.txt");
-      await d.settle();
-      expectRefused(records, before, "a.txt", cat);
+      await expectCatRefused({ d, records, sh }, "a.txt");
       await holder.release();
       ok(sh("cat a.txt"));
       await d.settle();
@@ -287,10 +279,7 @@ describe.skipIf(problem !== null)("fuse daemon (real mount)", () => {
     await withRun({ "a.txt": "alpha\n" }, { restartAt: [2] }, async ({ d, records, sh }) => {
       const holder = await holdOpen(d, "a.txt");
       await d.settle();
-      const before = records.length;
-      const cat = sh("cat a.txt");
-      await d.settle();
-      expectRefused(records, before, "a.txt", cat);
+      await expectCatRefused({ d, records, sh }, "a.txt");
       expect(opensOf(records).map((r) => r.epoch)).toEqual([0, 1]);
       await holder.release();
     });

@@ -2,10 +2,11 @@
 // backing identity and recorded id; a daemon restart while a file is held open, which the kernel refuses (EIO);
 // `replay --daemon recorded` reproducing the kernel's ids and verdicts; `fbreplay oracle` agreeing with the kernel.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { fuseProblem, recorderMounts } from "./fuse-env.js";
 import { OP_BACKING_OPEN, OP_OPEN } from "../src/abi.js";
 import { tryLoadAddon, type DaemonRecord } from "../src/fuse/index.js";
 import { openTrace } from "../src/trace/index.js";
@@ -14,12 +15,8 @@ import { VERDICT_ACCEPTED, VERDICT_REFUSED, type TraceBackingFile, type TraceChu
 const CLI = "dist/cli/main.js";
 
 function problemOf(): string | null {
-  try {
-    accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
-  } catch {
-    return "/dev/fuse is missing or not accessible";
-  }
-  if (process.getuid?.() !== 0) return "not root";
+  const fuse = fuseProblem();
+  if (fuse !== null) return fuse;
   const addon = tryLoadAddon();
   if (addon instanceof Error) return addon.message;
   return null;
@@ -32,9 +29,6 @@ function fbreplay(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
 }
 
-function mounts(): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.includes("fbreplay-record-"));
-}
 
 function records(keep: string): DaemonRecord[] {
   return readFileSync(join(keep, "records.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as DaemonRecord);
@@ -63,24 +57,30 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "fbreplay-native-test-"));
     src = join(dir, "src");
-    spawnSync("mkdir", ["-p", src]);
+    mkdirSync(src, { recursive: true });
     writeFileSync(join(src, "a.txt"), "alpha\n");
     writeFileSync(join(src, "b.txt"), "beta\n");
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("puts every open of a real workload in the trace with its backing identity and the daemon's id", async (ctx) => {
-    const keep = join(dir, "keep1");
-    const out = join(dir, "workload.fbt");
-    const r = fbreplay(["record", "--daemon", "native", "--src", src, "--keep", keep, "-o", out, "--", "sh", "-c",
-      "cat a.txt >/dev/null && cp a.txt c.txt && sqlite3 db.sqlite 'create table t(x); insert into t values (1);' && cat c.txt b.txt >/dev/null"]);
+  /** Records `script` (sh -c, in the mount) with the native daemon; skips the test when passthrough was not taken. */
+  async function recordNative(name: string, options: string[], script: string, ctx: TestContext) {
+    const keep = join(dir, `keep-${name}`);
+    const out = join(dir, `${name}.fbt`);
+    const r = fbreplay(["record", "--daemon", "native", "--src", src, "--keep", keep, ...options, "-o", out, "--", "sh", "-c", script]);
     expect(r.status, r.stderr).toBe(0);
-    expect(mounts()).toEqual([]);
+    expect(recorderMounts()).toEqual([]);
     const trace = await readTrace(out);
     if (trace.header.source.passthrough !== true) {
-      console.log(`native record test skipped: the kernel did not take FUSE_PASSTHROUGH (${r.stderr.trim()})`);
+      console.log(`native record test ${name} skipped: the kernel did not take FUSE_PASSTHROUGH (${r.stderr.trim()})`);
       ctx.skip();
     }
+    return { r, keep, out, trace };
+  }
+
+  it("puts every open of a real workload in the trace with its backing identity and the daemon's id", async (ctx) => {
+    const { keep, trace } = await recordNative("workload", [],
+      "cat a.txt >/dev/null && cp a.txt c.txt && sqlite3 db.sqlite 'create table t(x); insert into t values (1);' && cat c.txt b.txt >/dev/null", ctx);
     const opens = opensOf(records(keep));
     const rows = trace.rows.filter((x) => x.op === OP_OPEN);
     expect(rows.length).toBe(opens.length);
@@ -100,18 +100,9 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
   });
 
   it("restarts the daemon while a file is held open: the kernel refuses, and the recorded ids reproduce it", async (ctx) => {
-    const keep = join(dir, "keep2");
-    const out = join(dir, "restart.fbt");
     // Open 1 creates x.txt, open 2 holds it on fd 3, the daemon restarts before open 3: a new id for the same inode.
-    const r = fbreplay(["record", "--daemon", "native", "--src", src, "--keep", keep, "--restart-at", "3", "-o", out, "--", "sh", "-c",
-      "echo x > x.txt; exec 3<x.txt; cat x.txt || echo refused; exec 3<&-; cat x.txt"]);
-    expect(r.status, r.stderr).toBe(0);
-    expect(mounts()).toEqual([]);
-    const trace = await readTrace(out);
-    if (trace.header.source.passthrough !== true) {
-      console.log(`native restart test skipped: the kernel did not take FUSE_PASSTHROUGH (${r.stderr.trim()})`);
-      ctx.skip();
-    }
+    const { r, out, trace } = await recordNative("restart", ["--restart-at", "3"],
+      "echo x > x.txt; exec 3<x.txt; cat x.txt || echo refused; exec 3<&-; cat x.txt", ctx);
     expect(r.stderr).toMatch(/cat: x\.txt: Input\/output error/);
     const refused = trace.rows.filter((x) => x.op === OP_OPEN && x.verdict === VERDICT_REFUSED);
     expect(refused.length).toBe(1);
@@ -138,7 +129,7 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/exited with status 3/);
     expect(existsSync(out)).toBe(false);
-    expect(mounts()).toEqual([]);
+    expect(recorderMounts()).toEqual([]);
   });
 
   it("refuses injection with the recorded daemon, and bindfs-only options with native", () => {

@@ -1,30 +1,17 @@
 // `fbreplay record` on a real FUSE mount (bindfs): the trace it writes, and that no mount is ever left behind.
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fuseProblem, recorderMounts } from "./fuse-env.js";
 
 const CLI = "dist/cli/main.js";
 
-function fuseProblem(): string | null {
-  try {
-    accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
-  } catch {
-    return "/dev/fuse is missing or not accessible";
-  }
-  if (process.getuid?.() !== 0) return "not root";
-  return null; // missing tools are not a reason to skip: scripts/install-fuse.sh installs them, and CI runs it
-
-}
 
 const problem = fuseProblem();
 if (problem !== null) console.log(`record tests skipped: ${problem}`);
 
-/** Mounts made by the recorder that are still there. */
-function recorderMounts(): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.includes("fbreplay-record-"));
-}
 
 function fbreplay(args: string[], env: NodeJS.ProcessEnv = process.env) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env });

@@ -18,7 +18,7 @@ import { runNative, writeNativeDump } from "../native/index.mjs";
  * made the same replay take 30 or 80 ns/event (the native engine runs in a process of its own, without a heap).
  * Needs node --expose-gc (npm run bench passes it); without it the replay is timed as it comes.
  */
-async function settle(ms) {
+export async function settle(ms) {
   if (typeof globalThis.gc !== "function") return;
   globalThis.gc();
   await sleep(ms);

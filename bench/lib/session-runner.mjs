@@ -2,10 +2,10 @@
 // C build does: the harness's heap and its garbage collector stay out of the timing. One session per policy, each
 // timed alone after the collector has settled. Prints {"<policy>": {"ns", "outcomes"}} on stdout.
 // Usage: node --expose-gc bench/lib/session-runner.mjs DUMP wasm|js SETTLE_MS POLICY...
-import { setTimeout as sleep } from "node:timers/promises";
 import { ReferenceSession } from "../../dist/replay/reference.js";
 import { WasmReplaySession } from "../../dist/replay/wasm.js";
 import { readNativeDump } from "../native/index.mjs";
+import { settle } from "./engines.mjs";
 
 const [dump, engine, settleMs, ...policies] = process.argv.slice(2);
 const { options, items } = readNativeDump(dump);
@@ -15,8 +15,7 @@ for (const policy of policies) {
   const session = engine === "wasm" ? new WasmReplaySession([], sessionOptions) : new ReferenceSession([], sessionOptions);
   // The backing table goes in before the clock starts, as the harness's sessions did: only the replay is timed.
   for (const item of items) if (item.backing) session.addBacking(item.backing);
-  globalThis.gc?.();
-  await sleep(Number(settleMs));
+  await settle(Number(settleMs));
   for (const item of items) if (item.chunk) session.feed(item.chunk);
   out[policy] = { ns: session.elapsedNs()[policy], outcomes: session.outcomes()[policy] };
 }

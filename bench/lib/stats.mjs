@@ -1,10 +1,7 @@
-// Small statistics over timing samples.
+// Small statistics over timing samples; the median is the one compare, the exports and the report use.
+import { median } from "../../dist/compare/stats.js";
 
-export function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+export { median };
 
 /** Relative spread of the samples: (max - min) / median, as a fraction. */
 export function spread(xs) {

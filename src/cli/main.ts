@@ -393,14 +393,8 @@ async function recordCommand(args: string[]): Promise<number> {
   if (nativeOnly.length > 0) throw new UsageError(`--${nativeOnly[0]} needs --daemon native`);
   const capture = await record({ src: values.src, command, workDir: values.keep });
   try {
-    if (capture.interrupted) {
-      process.stderr.write("fbreplay: interrupted: the mount is down, no trace written\n");
-      return 130;
-    }
-    if (capture.exitCode !== 0) {
-      process.stderr.write(`fbreplay: ${command[0]} exited with status ${capture.exitCode}: the mount is down, no trace written\n`);
-      return 1;
-    }
+    const failed = captureFailed(capture, command);
+    if (failed !== null) return failed;
     const summary = await ingestLibfuseDebug({
       log: capture.daemonLog, identities: capture.identities, output: values.output, strict: true,
       workload: command.join(" "), hostKernel: release(),
@@ -411,6 +405,19 @@ async function recordCommand(args: string[]): Promise<number> {
   } finally {
     if (values.keep === undefined) rmSync(capture.workDir, { recursive: true, force: true });
   }
+}
+
+/** The exit status when a recording's command failed or was interrupted (the mount is down; no trace is written). */
+function captureFailed(capture: { interrupted: boolean; exitCode: number }, command: string[]): number | null {
+  if (capture.interrupted) {
+    process.stderr.write("fbreplay: interrupted: the mount is down, no trace written\n");
+    return 130;
+  }
+  if (capture.exitCode !== 0) {
+    process.stderr.write(`fbreplay: ${command[0]} exited with status ${capture.exitCode}: the mount is down, no trace written\n`);
+    return 1;
+  }
+  return null;
 }
 
 async function recordNativeCommand(
@@ -425,14 +432,8 @@ async function recordNativeCommand(
     restartAt, restartCloseIds: values["close-ids"],
   });
   try {
-    if (capture.interrupted) {
-      process.stderr.write("fbreplay: interrupted: the mount is down, no trace written\n");
-      return 130;
-    }
-    if (capture.exitCode !== 0) {
-      process.stderr.write(`fbreplay: ${command[0]} exited with status ${capture.exitCode}: the mount is down, no trace written\n`);
-      return 1;
-    }
+    const failed = captureFailed(capture, command);
+    if (failed !== null) return failed;
     if (!capture.status.passthrough) process.stderr.write(`fbreplay: no passthrough on this mount (${capture.status.reason}): the trace has no backing ids\n`);
     const restarts = [values["restart-every"] ? `--restart-every ${values["restart-every"]}` : "", values["restart-at"] ? `--restart-at ${values["restart-at"]}` : "", values["close-ids"] ? "--close-ids" : ""].filter(Boolean).join(" ");
     const summary = await writeNativeCapture(recordsOf(capture.records), values.output!, {

@@ -7,6 +7,7 @@ import { sfc32 } from "../replay/inject.js";
 export const MIN_SAMPLES = 5;
 
 export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -48,14 +49,37 @@ export function mannWhitney(a: readonly number[], b: readonly number[]): { u: nu
   return { u, z: Math.sign(u - mean) * Math.max(0, z), p: Math.min(1, 2 * (1 - normalCdf(Math.max(0, z)))) };
 }
 
-const RESAMPLES = 2000;
+/** The q-quantile (0 ≤ q ≤ 1) of sorted values, interpolating linearly between order statistics. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
 
-/** The alpha/2 and 1 - alpha/2 quantiles of `statistic` over seeded bootstrap resamplings. */
+export const RESAMPLES = 2000;
+
+/**
+ * The alpha/2 and 1 - alpha/2 quantiles of `statistic` over seeded bootstrap resamplings (a percentile bootstrap):
+ * `statistic` gets `draw`, which gives the median of a resample (n draws with replacement) of the samples it is
+ * handed. The same samples and seed always give the same interval.
+ */
 function bootstrap(statistic: (draw: (xs: readonly number[]) => number) => number, alpha: number, seed: number): [number, number] {
   const rand = sfc32(seed);
-  const draw = (xs: readonly number[]) => median(Array.from({ length: xs.length }, () => xs[Math.floor(rand() * xs.length)]));
-  const values = Array.from({ length: RESAMPLES }, () => statistic(draw)).sort((x, y) => x - y);
-  return [values[Math.floor((alpha / 2) * (RESAMPLES - 1))], values[Math.ceil((1 - alpha / 2) * (RESAMPLES - 1))]];
+  const scratch = new Map<number, Float64Array>(); // per sample count, reused by every draw
+  const draw = (xs: readonly number[]) => {
+    const n = xs.length;
+    let s = scratch.get(n);
+    if (s === undefined) scratch.set(n, (s = new Float64Array(n)));
+    for (let i = 0; i < n; i++) s[i] = xs[Math.floor(rand() * n)];
+    s.sort();
+    const h = n >> 1;
+    return n % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+  };
+  const values = new Float64Array(RESAMPLES);
+  for (let r = 0; r < RESAMPLES; r++) values[r] = statistic(draw);
+  values.sort();
+  return [quantileSorted(values, alpha / 2), quantileSorted(values, 1 - alpha / 2)];
 }
 
 /** A 1 - alpha bootstrap interval of median(head) / median(base). */

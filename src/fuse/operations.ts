@@ -4,7 +4,7 @@
 //
 // Names reach the backing side as /proc/self/fd/<dir's O_PATH fd>/<name>: the *at() calls without Node having them.
 // Node's fs takes Buffer paths, so names stay the bytes the kernel sent.
-import { createHash } from "node:crypto";
+import { sha256File } from "../ingest/sha256.js";
 import {
   accessSync, chmodSync, closeSync, constants, fstatSync, fsyncSync, fdatasyncSync, ftruncateSync, lchownSync, linkSync,
   lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmdirSync, statfsSync,
@@ -22,7 +22,7 @@ import {
   FOPEN_PASSTHROUGH, FUSE_FSYNC_FDATASYNC, FUSE_GETATTR_FH, RENAME_EXCHANGE, RENAME_NOREPLACE, readName,
   type InHeader,
 } from "./protocol.js";
-import type { Recorder } from "./records.js";
+import type { Recorder, RecordFields } from "./records.js";
 
 const { O_CREAT, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
@@ -116,16 +116,7 @@ export class SourceFs {
   lookup(req: Request, out: Buffer): number {
     const dir = this.inodes.get(req.h.nodeid);
     const [name] = readName(req.arg, 0);
-    const at = { op: "lookup", unique: Number(req.h.unique), pid: req.h.pid, parent: dir.nodeid, name: name.toString(), path: this.relChild(dir, name) } as const;
-    try {
-      const path = this.child(dir, name);
-      const [n, inode] = this.entry(out, path, this.lstat(path));
-      this.recorder.emit({ ...at, nodeid: inode.nodeid, dev: Number(inode.dev), ino: Number(inode.ino) });
-      return n;
-    } catch (e) {
-      this.recorder.emit({ ...at, error: replyErrorOf(e) });
-      throw e;
-    }
+    return this.created(req, out, undefined, dir, name);
   }
 
   /** FORGET and each entry of BATCH_FORGET: no reply. */
@@ -134,12 +125,15 @@ export class SourceFs {
     this.recorder.emit({ op: "forget", unique: Number(req.h.unique), nodeid, nlookup });
   }
 
-  /** MKDIR, SYMLINK, MKNOD and LINK make a name and reply with its entry: recorded as a lookup `via` them. */
-  private created(req: Request, out: Buffer, via: string, dir: Inode, name: Buffer, make: (path: Buffer) => void): number {
+  /**
+   * Replies with the entry of `name` in `dir`, recorded as a lookup. MKDIR, SYMLINK, MKNOD and LINK make the name
+   * first (`make`) and are recorded as a lookup `via` them.
+   */
+  private created(req: Request, out: Buffer, via: string | undefined, dir: Inode, name: Buffer, make?: (path: Buffer) => void): number {
     const at = { op: "lookup", via, unique: Number(req.h.unique), pid: req.h.pid, parent: dir.nodeid, name: name.toString(), path: this.relChild(dir, name) } as const;
     try {
       const path = this.child(dir, name);
-      make(path);
+      make?.(path);
       const [n, inode] = this.entry(out, path, this.lstat(path));
       this.recorder.emit({ ...at, nodeid: inode.nodeid, dev: Number(inode.dev), ino: Number(inode.ino) });
       return n;
@@ -195,13 +189,24 @@ export class SourceFs {
     const dir = this.inodes.get(req.h.nodeid);
     const [name] = readName(req.arg, 0);
     const path = this.child(dir, name);
-    const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
     const at = {
       op: "unlink", via, unique: Number(req.h.unique), pid: req.h.pid, parent: dir.nodeid, name: name.toString(), path: this.relChild(dir, name),
-      nodeid: st ? this.inodes.findBacking(st.dev, st.ino)?.nodeid ?? 0 : 0, dev: st ? Number(st.dev) : 0, ino: st ? Number(st.ino) : 0,
+      ...this.entryIdentity(path),
     } as const;
+    return this.recordedChange(at, () => removeSync(path));
+  }
+
+  /** The nodeid (0 when never handed out), st_dev and st_ino of the entry at `path`, before a change to it. */
+  private entryIdentity(path: Buffer): { nodeid: number; dev: number; ino: number } {
+    const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    if (st === undefined) return { nodeid: 0, dev: 0, ino: 0 };
+    return { nodeid: this.inodes.findBacking(st.dev, st.ino)?.nodeid ?? 0, dev: Number(st.dev), ino: Number(st.ino) };
+  }
+
+  /** Makes the change and records it, with the error the request fails with if it throws. */
+  private recordedChange(at: RecordFields, change: () => void): number {
     try {
-      removeSync(path);
+      change();
     } catch (e) {
       this.recorder.emit({ ...at, error: replyErrorOf(e) });
       throw e;
@@ -217,22 +222,16 @@ export class SourceFs {
     const newdir = this.inodes.get(a.newdir);
     const from = this.child(dir, a.oldname);
     const to = this.child(newdir, a.newname);
-    const st = lstatSync(from, { bigint: true, throwIfNoEntry: false });
     const at = {
       op: "rename", unique: Number(req.h.unique), pid: req.h.pid, parent: dir.nodeid, name: a.oldname.toString(), path: this.relChild(dir, a.oldname),
       new_parent: newdir.nodeid, new_name: a.newname.toString(), new_path: this.relChild(newdir, a.newname), rename_flags: a.flags,
-      nodeid: st ? this.inodes.findBacking(st.dev, st.ino)?.nodeid ?? 0 : 0, dev: st ? Number(st.dev) : 0, ino: st ? Number(st.ino) : 0,
+      ...this.entryIdentity(from),
     } as const;
-    try {
+    return this.recordedChange(at, () => {
       if (a.flags & RENAME_EXCHANGE || a.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) throw new FuseError(EINVAL, "RENAME_EXCHANGE and RENAME_WHITEOUT are not supported");
       if (a.flags & RENAME_NOREPLACE && lstatSync(to, { throwIfNoEntry: false }) !== undefined) throw new FuseError(EEXIST);
       renameSync(from, to);
-    } catch (e) {
-      this.recorder.emit({ ...at, error: replyErrorOf(e) });
-      throw e;
-    }
-    this.recorder.emit(at);
-    return 0;
+    });
   }
 
   readlink(req: Request, out: Buffer): number {
@@ -454,13 +453,5 @@ export class SourceFs {
 
 /** sha256 of a file's bytes, read through a fresh descriptor (its own offset; works for O_WRONLY opens too). */
 function sha256Of(fd: number): string {
-  const hash = createHash("sha256");
-  const r = openSync(`/proc/self/fd/${fd}`, O_RDONLY);
-  const buf = Buffer.allocUnsafe(1 << 20);
-  try {
-    for (let n; (n = readSync(r, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(r);
-  }
-  return hash.digest("hex");
+  return Buffer.from(sha256File(`/proc/self/fd/${fd}`)).toString("hex");
 }

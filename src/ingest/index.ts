@@ -21,12 +21,14 @@
 // (path, version) — the version changes on CREATE, O_TRUNC, UNLINK and RENAME over it — with dev 0, a counter
 // as ino and a digest of its own (unknown bytes never compare equal). Without paths (low-level logs) the synthetic identity is per inode instance.
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, openSync, readSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
 export { ingestStrace, type StraceIngestOptions } from "./strace.js";
+import { sha256File } from "./sha256.js";
+export { sha256File };
 import { Machine, type Counts, type OpenContext } from "./machine.js";
 
 export interface IngestOptions {
@@ -201,18 +203,6 @@ async function readIdentities(path: string): Promise<Map<string, Identity>> {
   }
 }
 
-/** sha256 of a file, read in blocks. */
-export function sha256File(path: string): Uint8Array {
-  const hash = createHash("sha256");
-  const fd = openSync(path, "r");
-  const buf = Buffer.allocUnsafe(1 << 20);
-  try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest();
-}
 
 /** Picks each open's backing identity and dedups the trace's backing table: same (dev, ino, sha256), same bref. */
 class BackingTable {

@@ -6,6 +6,7 @@ import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
 import type { DaemonModel } from "../replay/types.js";
 import type { TraceReader } from "../trace/index.js";
+import type { TraceChunk } from "../trace/types.js";
 import { VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN } from "../trace/types.js";
 
 /** Rows of context printed with a mismatch: the latest events on the same nodeid before it. */
@@ -52,52 +53,59 @@ export async function runOracle(reader: TraceReader): Promise<OracleReport> {
     throw new Error(`${reader.path}: not a native capture (source ${source.format}): only \`record --daemon native\` traces carry the kernel's verdicts`);
   }
   const model = String(source.daemon_model) as DaemonModel;
-  const runs: OracleRun[] = [];
-  for (const daemon of ["recorded", model] as DaemonModel[]) runs.push(await oracleRun(reader, daemon));
+  const runs = await oracleRuns(reader, ["recorded", model]);
   return { trace: reader.path, workload: reader.header.workload, daemon_model: model, runs };
 }
 
-async function oracleRun(reader: TraceReader, daemon: DaemonModel): Promise<OracleRun> {
-  const replay = new ReferenceReplay([], {
-    policy: "ptr", daemon, maxInodes: reader.footer.max_nodeid + 1, maxFiles: reader.footer.max_fh + 1,
-  });
-  const run: OracleRun = { daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0 };
+/** One pass over the trace, each chunk replayed under every daemon, each open compared with the kernel's verdict. */
+async function oracleRuns(reader: TraceReader, daemons: DaemonModel[]): Promise<OracleRun[]> {
+  const sizes = { maxInodes: reader.footer.max_nodeid + 1, maxFiles: reader.footer.max_fh + 1 };
+  const replays = daemons.map((daemon) => new ReferenceReplay([], { policy: "ptr", daemon, ...sizes }));
+  const runs: OracleRun[] = daemons.map((daemon) => ({ daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0 }));
   const history = new Map<number, string[]>();
   let event = 0;
   for await (const item of reader.items()) {
     if (item.kind === "backing") {
-      replay.addBacking(item.files);
+      for (const r of replays) r.addBacking(item.files);
       continue;
     }
     const c = item.chunk;
-    const result = new Int32Array(c.length);
-    replay.feed(c, result);
+    const results = replays.map((replay) => {
+      const result = new Int32Array(c.length);
+      replay.feed(c, result);
+      return result;
+    });
     for (let i = 0; i < c.length; i++, event++) {
-      const line = `#${event} ${OP_NAMES[c.op[i]] ?? `op ${c.op[i]}`} fh ${c.fh[i]} bid ${c.bid?.[i] ?? 0}`;
       if (c.op[i] === OP_OPEN && c.verdict !== undefined && c.verdict[i] !== VERDICT_UNKNOWN) {
-        const kernelRefused = c.verdict[i] === VERDICT_REFUSED;
-        const modelRefused = result[i] !== 0;
-        run.compared++;
-        if (kernelRefused) run.kernel_refused++;
-        if (modelRefused) run.model_refused++;
-        if (kernelRefused === modelRefused) run.agree++;
-        else {
-          run.mismatches.push({
-            event, nodeid: c.nodeid[i], fh: c.fh[i], backing_id: c.bid?.[i] ?? 0,
-            kernel: c.verdict[i] === VERDICT_ACCEPTED ? "accepted" : "refused",
-            model: modelRefused ? (ERRNO_NAMES[-result[i]] ?? `errno ${-result[i]}`) : "accepted",
-            context: [...(history.get(c.nodeid[i]) ?? [])],
-          });
-        }
+        runs.forEach((run, k) => compareOpen(run, c, i, results[k][i], event, history));
       }
       const h = history.get(c.nodeid[i]) ?? [];
-      h.push(line);
+      h.push(`#${event} ${OP_NAMES[c.op[i]] ?? `op ${c.op[i]}`} fh ${c.fh[i]} bid ${c.bid?.[i] ?? 0}`);
       if (h.length > CONTEXT_ROWS) h.shift();
       history.set(c.nodeid[i], h);
     }
   }
-  run.anomalies = replay.outcomes().anomalies;
-  return run;
+  replays.forEach((replay, k) => { runs[k].anomalies = replay.outcomes().anomalies; });
+  return runs;
+}
+
+/** Row i of c, an open the kernel judged, against the model's result (0, or the -errno behind the user's EIO). */
+function compareOpen(run: OracleRun, c: TraceChunk, i: number, result: number, event: number, history: Map<number, string[]>): void {
+  const kernelRefused = c.verdict![i] === VERDICT_REFUSED;
+  const modelRefused = result !== 0;
+  run.compared++;
+  if (kernelRefused) run.kernel_refused++;
+  if (modelRefused) run.model_refused++;
+  if (kernelRefused === modelRefused) {
+    run.agree++;
+    return;
+  }
+  run.mismatches.push({
+    event, nodeid: c.nodeid[i], fh: c.fh[i], backing_id: c.bid?.[i] ?? 0,
+    kernel: c.verdict![i] === VERDICT_ACCEPTED ? "accepted" : "refused",
+    model: modelRefused ? (ERRNO_NAMES[-result] ?? `errno ${-result}`) : "accepted",
+    context: [...(history.get(c.nodeid[i]) ?? [])],
+  });
 }
 
 export function formatOracle(r: OracleReport): string {

@@ -2,11 +2,12 @@
 // the daemon's debug log, with the backing file's identity and sha256 taken as each open happens. The mount is
 // always taken down, whether the command succeeds, fails or is interrupted.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, cpSync, createWriteStream, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, type WriteStream } from "node:fs";
-import { tmpdir } from "node:os";
+import { accessSync, constants, createWriteStream, lstatSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { sha256File } from "../ingest/index.js";
+import { isMounted } from "../fuse/mount.js";
+import { RecordError, Workload, prepareScratch } from "./workload.js";
 
 export interface RecordOptions {
   /** Copied into the scratch source before the mount; empty when absent. */
@@ -30,7 +31,7 @@ export interface Capture {
   interrupted: boolean;
 }
 
-export class RecordError extends Error {}
+export { RecordError };
 
 /** The programs and files recording needs; a one-line error naming what is missing. */
 export function checkPrerequisites(withStrace: boolean): void {
@@ -46,10 +47,6 @@ export function checkPrerequisites(withStrace: boolean): void {
   if (missing.length > 0) {
     throw new RecordError(`record needs ${missing.join(", ")}: run scripts/install-fuse.sh as root`);
   }
-}
-
-function isMounted(mountPoint: string): boolean {
-  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((line) => line.split(" ")[4] === mountPoint);
 }
 
 async function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -105,13 +102,7 @@ function unmount(mountPoint: string): void {
 export async function record(o: RecordOptions): Promise<Capture> {
   if (o.command.length === 0) throw new RecordError("record needs a command after --");
   checkPrerequisites(o.strace ?? true);
-  const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), "fbreplay-record-"));
-  const sourceDir = join(workDir, "src");
-  const mountPoint = join(workDir, "mnt");
-  rmSync(sourceDir, { recursive: true, force: true });
-  if (o.src !== undefined) cpSync(o.src, sourceDir, { recursive: true, preserveTimestamps: true });
-  else mkdirSync(sourceDir, { recursive: true });
-  mkdirSync(mountPoint, { recursive: true });
+  const { workDir, sourceDir, mountPoint } = prepareScratch(o.src, o.workDir);
   const capture: Capture = {
     workDir, mountPoint,
     daemonLog: join(workDir, "daemon.log"),
@@ -125,33 +116,17 @@ export async function record(o: RecordOptions): Promise<Capture> {
   const daemon = spawn("bindfs", ["-d", "-f", sourceDir, mountPoint], { stdio: ["ignore", "ignore", "pipe"] });
   const captured = captureIdentities(daemon, sourceDir, log, identities);
   const daemonExit = new Promise<void>((resolve) => daemon.on("exit", () => resolve()));
-  let workload: ChildProcess | undefined;
-  // The workload runs in a process group of its own, so an interrupt reaches strace and everything it traces.
-  const interrupt = () => {
-    capture.interrupted = true;
-    if (workload?.pid !== undefined) {
-      try {
-        process.kill(-workload.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.on("SIGINT", interrupt);
-  process.on("SIGTERM", interrupt);
+  // An interrupt reaches strace and everything it traces; the mount still comes down.
+  const workload = new Workload();
   try {
     await waitFor(() => isMounted(mountPoint) || daemon.exitCode !== null, `bindfs to mount ${mountPoint}`);
     if (!isMounted(mountPoint)) throw new RecordError(`bindfs exited before mounting ${mountPoint} (see ${capture.daemonLog})`);
     o.onMounted?.(mountPoint);
     const argv = capture.workloadStrace === null ? o.command : ["strace", "-f", "-tt", "-y", "-o", capture.workloadStrace, "--", ...o.command];
-    workload = spawn(argv[0], argv.slice(1), { cwd: mountPoint, stdio: ["ignore", "inherit", "inherit"], detached: true });
-    capture.exitCode = await new Promise<number>((resolve, reject) => {
-      workload!.on("error", (e) => reject(new RecordError(`cannot run ${o.command[0]}: ${e.message}`)));
-      workload!.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-    });
+    capture.exitCode = await workload.run(argv, mountPoint, o.command[0]);
   } finally {
-    process.off("SIGINT", interrupt);
-    process.off("SIGTERM", interrupt);
+    workload.dispose();
+    capture.interrupted = workload.interrupted;
     unmount(mountPoint);
     if (daemon.exitCode === null) daemon.kill("SIGTERM");
     await daemonExit;

@@ -1,13 +1,11 @@
 // `fbreplay record --daemon native`: run a command on fbreplay's own FUSE daemon (src/fuse) with real kernel
 // passthrough, and keep every record the daemon makes. Restarts can be injected for real: the daemon forgets its
 // backing ids while the kernel connection stays, so the kernel's own conflict check judges the opens that follow.
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { startDaemon, type DaemonModel, type DaemonRecord, type DaemonStatus } from "../fuse/index.js";
-import { RecordError } from "./index.js";
+import { RecordError, Workload, prepareScratch } from "./workload.js";
 
 export interface NativeRecordOptions {
   src?: string;
@@ -34,13 +32,7 @@ export interface NativeCapture {
 /** Runs the command (cwd: the mount) on the native daemon; the mount is gone when this returns or throws. */
 export async function recordNative(o: NativeRecordOptions): Promise<NativeCapture> {
   if (o.command.length === 0) throw new RecordError("record needs a command after --");
-  const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), "fbreplay-record-"));
-  const sourceDir = join(workDir, "src");
-  const mountPoint = join(workDir, "mnt");
-  rmSync(sourceDir, { recursive: true, force: true });
-  if (o.src !== undefined) cpSync(o.src, sourceDir, { recursive: true, preserveTimestamps: true });
-  else mkdirSync(sourceDir, { recursive: true });
-  mkdirSync(mountPoint, { recursive: true });
+  const { workDir, sourceDir, mountPoint } = prepareScratch(o.src, o.workDir);
   const records = join(workDir, "records.jsonl");
   let daemon;
   try {
@@ -52,30 +44,14 @@ export async function recordNative(o: NativeRecordOptions): Promise<NativeCaptur
     throw new RecordError(`the native daemon did not start: ${(e as Error).message}`);
   }
   const capture: NativeCapture = { workDir, mountPoint, records, status: daemon.status, exitCode: -1, interrupted: false };
-  let workload: ChildProcess | undefined;
-  const interrupt = () => {
-    capture.interrupted = true;
-    if (workload?.pid !== undefined) {
-      try {
-        process.kill(-workload.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.on("SIGINT", interrupt);
-  process.on("SIGTERM", interrupt);
+  const workload = new Workload();
   try {
     o.onMounted?.(mountPoint);
-    workload = spawn(o.command[0], o.command.slice(1), { cwd: mountPoint, stdio: ["ignore", "inherit", "inherit"], detached: true });
-    capture.exitCode = await new Promise<number>((resolve, reject) => {
-      workload!.on("error", (e) => reject(new RecordError(`cannot run ${o.command[0]}: ${e.message}`)));
-      workload!.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-    });
+    capture.exitCode = await workload.run(o.command, mountPoint);
     await daemon.settle(); // RELEASE comes after close(2) returns
   } finally {
-    process.off("SIGINT", interrupt);
-    process.off("SIGTERM", interrupt);
+    workload.dispose();
+    capture.interrupted = workload.interrupted;
     await daemon.stop();
   }
   return capture;

@@ -1,31 +1,8 @@
-// Statistics over timing samples: the median and a seeded bootstrap confidence interval of it.
+// The report's view of timing samples: the median and its 95% bootstrap interval, computed as compare and the
+// exports compute them (src/compare/stats.ts), and how uncertain a median is for the change-point rule.
+import { median, medianInterval } from "../compare/stats.js";
 
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** The q-quantile (0 ≤ q ≤ 1) of sorted values, interpolating linearly between order statistics. */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-/** mulberry32: a small, fast, seeded PRNG giving floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { median };
 
 /** Fewer samples than this give no interval: a bootstrap of 1 or 2 values says nothing about the spread. */
 export const MIN_SAMPLES_FOR_CI = 3;
@@ -37,36 +14,13 @@ export interface MedianEstimate {
   ci: { low: number; high: number } | null;
 }
 
-export interface BootstrapOptions {
-  /** Resamples drawn (default 2000). */
-  resamples?: number;
-  /** Confidence level (default 0.95). */
-  level?: number;
-  /** PRNG seed (default 1): the same samples always give the same interval. */
-  seed?: number;
-}
-
-/**
- * The median and its percentile-bootstrap confidence interval: `resamples` times, draw n samples with replacement
- * (seeded), take their median; the interval is the (1−level)/2 and (1+level)/2 quantiles of those medians.
- */
-export function bootstrapMedian(samples: readonly number[], options: BootstrapOptions = {}): MedianEstimate {
-  const { resamples = 2000, level = 0.95, seed = 1 } = options;
+/** The median and its 95% percentile-bootstrap interval (2000 seeded resamples; none below MIN_SAMPLES_FOR_CI). */
+export function bootstrapMedian(samples: readonly number[]): MedianEstimate {
   const n = samples.length;
   const m = median(samples);
   if (n < MIN_SAMPLES_FOR_CI) return { n, median: m, ci: null };
-  const random = seededRandom(seed);
-  const draw = new Float64Array(n);
-  const medians = new Float64Array(resamples);
-  for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < n; i++) draw[i] = samples[Math.floor(random() * n)];
-    draw.sort();
-    const h = n >> 1;
-    medians[r] = n % 2 ? draw[h] : (draw[h - 1] + draw[h]) / 2;
-  }
-  medians.sort();
-  const tail = (1 - level) / 2;
-  return { n, median: m, ci: { low: quantileSorted(medians, tail), high: quantileSorted(medians, 1 - tail) } };
+  const [low, high] = medianInterval(samples, 0.05);
+  return { n, median: m, ci: { low, high } };
 }
 
 /**
