@@ -12,7 +12,10 @@ export function fuseProblem(): string | null {
   return null;
 }
 
-/** Mounts made by the recorders (their scratch directories are fbreplay-record-*) that are still there. */
-export function recorderMounts(): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.includes("fbreplay-record-"));
+/**
+ * Mounts still there under `dir`. Test files run in parallel, so each looks only under its own directory, where it
+ * has the recorder put its scratch (TMPDIR=dir, or --keep).
+ */
+export function recorderMounts(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(`${dir}/`));
 }

@@ -25,8 +25,10 @@ function problemOf(): string | null {
 const problem = problemOf();
 if (problem !== null) console.log(`native record tests skipped: ${problem}`);
 
+/** The recorder's scratch directories go under `tmp`, where recorderMounts(tmp) looks. */
+let tmp = tmpdir();
 function fbreplay(args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, TMPDIR: tmp } });
 }
 
 
@@ -56,6 +58,7 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
   let src: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "fbreplay-native-test-"));
+    tmp = dir;
     src = join(dir, "src");
     mkdirSync(src, { recursive: true });
     writeFileSync(join(src, "a.txt"), "alpha\n");
@@ -69,7 +72,7 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
     const out = join(dir, `${name}.fbt`);
     const r = fbreplay(["record", "--daemon", "native", "--src", src, "--keep", keep, ...options, "-o", out, "--", "sh", "-c", script]);
     expect(r.status, r.stderr).toBe(0);
-    expect(recorderMounts()).toEqual([]);
+    expect(recorderMounts(dir)).toEqual([]);
     const trace = await readTrace(out);
     if (trace.header.source.passthrough !== true) {
       console.log(`native record test ${name} skipped: the kernel did not take FUSE_PASSTHROUGH (${r.stderr.trim()})`);
@@ -129,7 +132,7 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/exited with status 3/);
     expect(existsSync(out)).toBe(false);
-    expect(recorderMounts()).toEqual([]);
+    expect(recorderMounts(dir)).toEqual([]);
   });
 
   it("refuses injection with the recorded daemon, and bindfs-only options with native", () => {

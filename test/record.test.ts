@@ -1,6 +1,6 @@
 // `fbreplay record` on a real FUSE mount (bindfs): the trace it writes, and that no mount is ever left behind.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,60 +13,69 @@ const problem = fuseProblem();
 if (problem !== null) console.log(`record tests skipped: ${problem}`);
 
 
-function fbreplay(args: string[], env: NodeJS.ProcessEnv = process.env) {
+function fbreplay(args: string[], env: NodeJS.ProcessEnv) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env });
 }
 
 describe.skipIf(problem !== null)("fbreplay record (real FUSE mount)", () => {
   let dir: string;
+  let src: string;
+  /** The recorder's scratch directories go under `scratch`, where recorderMounts(scratch) looks. */
+  let scratch: string;
+  let env: NodeJS.ProcessEnv;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "fbreplay-record-test-"));
-    writeFileSync(join(dir, "a.txt"), "alpha\n");
-    writeFileSync(join(dir, "b.txt"), "beta\n");
+    src = join(dir, "src");
+    scratch = join(dir, "tmp");
+    mkdirSync(src);
+    mkdirSync(scratch);
+    env = { ...process.env, TMPDIR: scratch };
+    writeFileSync(join(src, "a.txt"), "alpha\n");
+    writeFileSync(join(src, "b.txt"), "beta\n");
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("records every open and release of a workload, with backing identities and digests", () => {
     const out = join(dir, "w.fbt");
     const workload = "cat a.txt b.txt > c.txt; exec 3<a.txt; cat a.txt > /dev/null; exec 3<&-; mv c.txt a.txt; cat a.txt > /dev/null; rm b.txt";
-    const r = fbreplay(["record", "--src", dir, "-o", out, "--", "sh", "-c", workload]);
+    const r = fbreplay(["record", "--src", src, "-o", out, "--", "sh", "-c", workload], env);
     expect(r.stderr).toMatch(/^wrote .*w\.fbt: \d+ events/m);
     expect(r.status).toBe(0);
-    expect(recorderMounts()).toEqual([]);
-    const stats = JSON.parse(fbreplay(["inspect", out, "--json"]).stdout);
+    expect(recorderMounts(scratch)).toEqual([]);
+    const stats = JSON.parse(fbreplay(["inspect", out, "--json"], env).stdout);
     // opens: a.txt, b.txt (cat), c.txt (create), a.txt (fd 3), a.txt (cat), a.txt again after the rename (cat).
     expect(stats.opens).toBe(6);
     expect(stats.releases).toBe(6);
     expect(stats.overlapping_opens).toBeGreaterThanOrEqual(1);
     expect(stats.backing_inodes).toBeGreaterThanOrEqual(3);
-    const replay = JSON.parse(fbreplay(["replay", out, "--json"]).stdout);
+    const replay = JSON.parse(fbreplay(["replay", out, "--json"], env).stdout);
     expect(replay.policies.ptr.anomalies).toBe(0);
     expect(replay.policies.ptr.opens).toBe(6);
   });
 
   it("takes the mount down and writes no trace when the command fails", () => {
     const out = join(dir, "fail.fbt");
-    const r = fbreplay(["record", "-o", out, "--", "sh", "-c", "echo x > f; exit 3"]);
+    const r = fbreplay(["record", "-o", out, "--", "sh", "-c", "echo x > f; exit 3"], env);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/exited with status 3: the mount is down, no trace written/);
     expect(existsSync(out)).toBe(false);
-    expect(recorderMounts()).toEqual([]);
+    expect(recorderMounts(scratch)).toEqual([]);
   });
 
   it("takes the mount down when interrupted", async () => {
     const out = join(dir, "int.fbt");
-    const child = spawn(process.execPath, [CLI, "record", "-o", out, "--", "sleep", "30"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "record", "-o", out, "--", "sleep", "30"], { stdio: ["ignore", "pipe", "pipe"], env });
     let stderr = "";
     child.stderr.on("data", (d) => { stderr += d; });
     const deadline = Date.now() + 15_000;
-    while (recorderMounts().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(recorderMounts().length).toBe(1);
+    while (recorderMounts(scratch).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(recorderMounts(scratch).length).toBe(1);
     child.kill("SIGINT");
     const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     expect(status).toBe(130);
     expect(stderr).toMatch(/interrupted: the mount is down, no trace written/);
     expect(existsSync(out)).toBe(false);
-    expect(recorderMounts()).toEqual([]);
+    expect(recorderMounts(scratch)).toEqual([]);
   });
 });
 
