@@ -9,6 +9,7 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../src/abi.js";
 import { IngestError, ingestLibfuseDebug, type IngestOptions, type IngestSummary } from "../src/ingest/index.js";
+import { NO_BACKING_IDS } from "../src/ingest/machine.js";
 import { POLICIES, ReferenceSession } from "../src/replay/index.js";
 import { openTrace, type TraceBackingFile } from "../src/trace/index.js";
 
@@ -115,7 +116,7 @@ describe("bindfs (libfuse 2.9.9 high-level) log", () => {
     expect(scan.opens).toBe(9);
     expect(summary).toEqual({
       lines: 225, malformed: 0, requests: scan.requests, opens: 9, releases: 9, failedOpens: 0, forgets: 1,
-      events: 19, backingFiles: 4, unmatchedReleases: 0, openAtEnd: 0,
+      events: 19, backingFiles: 4, unmatchedReleases: 0, openAtEnd: 0, ...NO_BACKING_IDS,
     });
     expect(count(trace.rows, OP_OPEN)).toBe(9);
     expect(count(trace.rows, OP_RELEASE)).toBe(9);

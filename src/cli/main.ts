@@ -88,12 +88,19 @@ options of ingest:
   LOG                    the log file
   --source-dir DIR       the daemon's source directory: backing identity and sha256 from DIR + the FUSE path
   --identities FILE      identities taken at open time by \`fbreplay record\` (JSON lines)
+  --daemon-strace FILE   the daemon's own \`strace -f -tt -v -y -s 256\` (.gz as a stream): each open's backing file
+                         (path, st_dev/st_ino) and the backing ids of its FUSE_DEV_IOC_BACKING_OPEN calls and open
+                         replies. passthrough_hp's \`--debug\` lines (setup/reusing/closed backing file N) in LOG
+                         give ids too; with ids the trace replays as it happened under --daemon recorded
   --strict               fail on the first malformed line (otherwise they are counted and reported)
   -o, --output FILE      the trace to write (required)
 
-options of record:  fbreplay record [--daemon bindfs|native] [--src DIR] [--keep DIR] -o TRACE -- CMD ARGS...
+options of record:  fbreplay record [--daemon bindfs|passthrough_hp|native] [--src DIR] [--keep DIR] -o TRACE -- CMD ARGS...
   --src DIR              copied into the scratch source before mounting (default: start empty)
   --daemon bindfs        bindfs -d, CMD under strace (default): no passthrough, backing ids modelled at replay
+  --daemon passthrough_hp  libfuse's passthrough_hp (3.16+, real kernel passthrough, one shared backing id per
+                         inode) under strace: its --debug lines give each open's backing id, its strace each
+                         backing file. scripts/build-passthrough-hp.sh builds it from Debian's libfuse source
   --daemon native        fbreplay's own daemon on /dev/fuse with real kernel passthrough (Linux 6.9+): the trace
                          carries the backing id of every open and the kernel's verdict on it (see oracle).
                          Needs the native addon (npm run build:native).
@@ -103,7 +110,7 @@ options of record:  fbreplay record [--daemon bindfs|native] [--src DIR] [--keep
   --restart-at K,...     native: restart before open number K (1-based)
   --close-ids            native: restarts close the old ids first (default: they leak, as after a crash)
   --keep DIR             keep the raw captures (bindfs: daemon.log, identities.jsonl, workload.strace;
-                         native: records.jsonl) in DIR
+                         passthrough_hp: daemon.log, daemon.strace, workload.strace; native: records.jsonl) in DIR
   -o, --output FILE      the trace to write (required)
   CMD runs with the mount as its working directory. Needs root and /dev/fuse (bindfs: also bindfs, fusermount3,
   strace; scripts/install-fuse.sh installs them). The mount is always taken down, also when CMD fails or on
@@ -336,8 +343,17 @@ function ingestSummaryLine(output: string, s: IngestSummary): string {
   const malformed = s.malformed > 0 && s.firstMalformed
     ? `; ${s.malformed} malformed lines, first at line ${s.firstMalformed.line}: ${s.firstMalformed.reason}`
     : "";
+  const ids = s.recordedOpens + s.backingOpens > 0
+    ? `; recorded backing ids: ${s.recordedOpens} of ${s.opens} opens, ${s.backingOpens} registrations, ${s.backingCloses} closes` +
+      (s.unknownBackingCloses > 0 ? ` (${s.unknownBackingCloses} more closes whose id the capture does not show)` : "")
+    : "";
+  const d = s.daemonStrace;
+  const strace = d === undefined ? "" : `; daemon strace: ${d.requests} requests, ${d.lines} lines` +
+    (s.notInDaemonStrace > 0 ? `, ${s.notInDaemonStrace} opens not in it` : "") +
+    (d.truncatedOpenReplies > 0 ? `, ${d.truncatedOpenReplies} open replies cut off (strace -s 256 shows them)` : "") +
+    (d.malformed > 0 && d.firstMalformed ? `, ${d.malformed} malformed lines, first at line ${d.firstMalformed.line}: ${d.firstMalformed.reason}` : "");
   return `wrote ${output}: ${s.events} events (${s.opens} opens, ${s.releases} releases, ${s.forgets} forgets), ` +
-    `${s.backingFiles} backing files from ${s.lines} log lines${malformed}`;
+    `${s.backingFiles} backing files from ${s.lines} log lines${malformed}${ids}${strace}`;
 }
 
 async function ingestCommand(args: string[]): Promise<number> {
@@ -346,7 +362,7 @@ async function ingestCommand(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       from: { type: "string" }, "source-dir": { type: "string" }, identities: { type: "string" }, mount: { type: "string" },
-      strict: { type: "boolean", default: false }, output: { type: "string", short: "o" },
+      "daemon-strace": { type: "string" }, strict: { type: "boolean", default: false }, output: { type: "string", short: "o" },
     },
     strict: true,
   });
@@ -354,6 +370,9 @@ async function ingestCommand(args: string[]): Promise<number> {
     throw new UsageError(values.from === undefined ? "ingest needs --from libfuse-debug or --from strace" : `unknown log format '${values.from}' (supported: libfuse-debug, strace)`);
   }
   if (positionals.length !== 1 || values.output === undefined) throw new UsageError("ingest needs one LOG and -o TRACE");
+  if (values.from === "strace" && values["daemon-strace"] !== undefined) {
+    throw new UsageError("--daemon-strace goes with --from libfuse-debug (the daemon's log); --from strace reads the workload's");
+  }
   if (values.from === "strace" && values.mount === undefined) {
     throw new UsageError("ingest --from strace needs --mount DIR (the FUSE mount the workload used)");
   }
@@ -363,8 +382,8 @@ async function ingestCommand(args: string[]): Promise<number> {
   const summary = values.from === "strace"
     ? await ingestStrace({ log, output, mount: values.mount!, strict: values.strict, workload: `strace log ${log}`, recorder })
     : await ingestLibfuseDebug({
-      log, output, sourceDir: values["source-dir"], identities: values.identities, strict: values.strict,
-      workload: `libfuse debug log ${log}`, hostKernel: "", recorder,
+      log, output, sourceDir: values["source-dir"], identities: values.identities, daemonStrace: values["daemon-strace"],
+      strict: values.strict, workload: `libfuse debug log ${log}`, hostKernel: "", recorder,
       onProgress: (done: number, total: number) => progress.update(done, total),
     });
   progress.done();
@@ -386,19 +405,21 @@ async function recordCommand(args: string[]): Promise<number> {
   });
   if (values.output === undefined) throw new UsageError("record needs -o TRACE");
   const daemon = values.daemon ?? "bindfs";
-  if (daemon !== "bindfs" && daemon !== "native") throw new UsageError(`unknown daemon '${daemon}' (one of: bindfs, native)`);
+  if (daemon !== "bindfs" && daemon !== "passthrough_hp" && daemon !== "native") {
+    throw new UsageError(`unknown daemon '${daemon}' (one of: bindfs, passthrough_hp, native)`);
+  }
   const command = args.slice(split + 1);
   if (daemon === "native") return recordNativeCommand(values, command);
   const nativeOnly = ["model", "restart-every", "restart-at", "close-ids"].filter((k) => values[k as keyof typeof values]);
   if (nativeOnly.length > 0) throw new UsageError(`--${nativeOnly[0]} needs --daemon native`);
-  const capture = await record({ src: values.src, command, workDir: values.keep });
+  const capture = await record({ daemon, src: values.src, command, workDir: values.keep });
   try {
     const failed = captureFailed(capture, command);
     if (failed !== null) return failed;
     const summary = await ingestLibfuseDebug({
-      log: capture.daemonLog, identities: capture.identities, output: values.output, strict: true,
-      workload: command.join(" "), hostKernel: release(),
-      recorder: { name: "fbreplay record (bindfs -d)", version: version() },
+      log: capture.daemonLog, identities: capture.identities ?? undefined, daemonStrace: capture.daemonStrace ?? undefined,
+      output: values.output, strict: true, workload: command.join(" "), hostKernel: release(),
+      recorder: { name: daemon === "bindfs" ? "fbreplay record (bindfs -d)" : "fbreplay record (passthrough_hp --debug, under strace)", version: version() },
     });
     process.stderr.write(`${ingestSummaryLine(values.output, summary)}\n`);
     return 0;

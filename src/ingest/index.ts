@@ -16,10 +16,16 @@
 //   inodes still looked up are not forgotten (as if the log stopped before umount).
 //
 // Backing identity of each open, first that applies: the identities sidecar of `fbreplay record` (by the request's
-// unique); the file in `sourceDir` where that file version ends up (lstat and sha256 at ingest time; paths are
+// unique); the file behind the daemon's reply in its own strace (`daemonStrace`: path, st_dev/st_ino as the daemon's
+// stats showed them; sha256 of that file at ingest time when it is still the same inode, else a digest of its own);
+// the file in `sourceDir` where that file version ends up (lstat and sha256 at ingest time; paths are
 // followed through RENAME/LINK/UNLINK, which takes a first pass over the log); else a synthetic identity, one per
 // (path, version) — the version changes on CREATE, O_TRUNC, UNLINK and RENAME over it — with dev 0, a counter
 // as ino and a digest of its own (unknown bytes never compare equal). Without paths (low-level logs) the synthetic identity is per inode instance.
+//
+// Backing ids the daemon really used, where the capture has them: passthrough_hp's `setup shared backing file` /
+// `reusing` / `closed` lines in the log, else the daemon strace's FUSE_DEV_IOC_BACKING_OPEN ioctls and open
+// replies (see machine.ts and daemon-strace.ts). The trace then carries them for `replay --daemon recorded`.
 import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -27,6 +33,7 @@ import { basename, join } from "node:path";
 import { TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
 export { ingestStrace, type StraceIngestOptions } from "./strace.js";
+import { readDaemonStrace, type DaemonFile, type DaemonStraceCounts } from "./daemon-strace.js";
 import { sha256File } from "./sha256.js";
 export { sha256File };
 import { Machine, type Counts, type OpenContext } from "./machine.js";
@@ -40,6 +47,8 @@ export interface IngestOptions {
   sourceDir?: string;
   /** JSON lines {unique, fh, path, dev, ino, size, sha256} taken at open time (`fbreplay record`); wins over sourceDir. */
   identities?: string;
+  /** The daemon's own `strace -f -tt -v -y [-s 256]` (`.gz` as a stream): backing identities and ids per request. */
+  daemonStrace?: string;
   /** The first malformed line throws an IngestError `LOG:LINE: reason` instead of being counted. */
   strict?: boolean;
   workload?: string;
@@ -53,6 +62,8 @@ export interface IngestOptions {
 /** What an ingest found (see Counts) and how many backing file versions the trace holds. */
 export interface IngestSummary extends Counts {
   backingFiles: number;
+  /** What the daemon strace held, when one was given. */
+  daemonStrace?: DaemonStraceCounts;
 }
 
 /** Bad input: one line, `path:line: reason` or `path: reason`. */
@@ -80,6 +91,16 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
   const identities = o.identities === undefined ? null : await readIdentities(o.identities);
   const passes = o.sourceDir === undefined ? 1 : 2;
   const progress = (pass: number) => (bytes: number) => o.onProgress?.(pass * size + bytes, passes * size);
+  let daemon: Awaited<ReturnType<typeof readDaemonStrace>> | undefined;
+  if (o.daemonStrace !== undefined) {
+    const path = o.daemonStrace;
+    await fileSize(path, "daemon strace");
+    try {
+      daemon = await readDaemonStrace(path, { strict: o.strict ?? false, fail: lineError(path) });
+    } catch (e) {
+      throw e instanceof IngestError ? e : new IngestError(`${path}: ${reasonOf(e)}`);
+    }
+  }
 
   // First pass (only with sourceDir): where each file version ends up, so its bytes can be found there.
   let finalPaths: (string | null)[] = [];
@@ -96,6 +117,7 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
       source: {
         format: "libfuse-debug", log: basename(o.log),
         identities: o.identities === undefined ? "" : basename(o.identities),
+        daemon_strace: o.daemonStrace === undefined ? "" : basename(o.daemonStrace),
         fopen: "FOPEN_PASSTHROUGH on every open (what the daemon would answer with passthrough)",
         clock: "the log has no timestamps: 1 us per event",
       },
@@ -111,7 +133,7 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
     const backing = new BackingTable(writer, identities, o.sourceDir, finalPaths);
     const machine = new Machine({
       log: o.log, strict: o.strict ?? false, chunkRows: o.chunkRows ?? DEFAULT_CHUNK_ROWS, fail: lineError(o.log),
-      backing: (open) => backing.bref(open),
+      backing: (open) => backing.bref(open), daemon: daemon?.requests,
     });
     const drain = async () => {
       for (const chunk of machine.emitter.ready.splice(0)) await writer.writeChunk(chunk);
@@ -121,15 +143,11 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
     await drain();
     const backingFiles = writer.backingFiles;
     await writer.close();
-    return summaryOf(machine.counts, backingFiles);
+    return { ...machine.counts, backingFiles, ...(daemon ? { daemonStrace: daemon.counts } : {}) };
   } catch (e) {
     await writer.abort();
     throw e;
   }
-}
-
-function summaryOf(c: Counts, backingFiles: number): IngestSummary {
-  return { ...c, backingFiles };
 }
 
 function lineError(log: string): (line: number, reason: string) => Error {
@@ -211,6 +229,8 @@ class BackingTable {
   private readonly fromSource = new Map<number, Identity | null>();
   /** Synthetic identities by file object (`o…`) or inode instance (`i…`). */
   private readonly synthetic = new Map<string, Identity>();
+  /** Identities of the daemon's files by dev:ino:generation. */
+  private readonly fromDaemon = new Map<string, Identity>();
 
   constructor(
     private readonly writer: TraceWriter,
@@ -220,7 +240,7 @@ class BackingTable {
   ) {}
 
   bref(open: OpenContext): number {
-    const id = this.identities?.get(open.unique) ?? this.source(open) ?? this.syntheticOf(open);
+    const id = this.identities?.get(open.unique) ?? this.daemonFile(open.daemonFile) ?? this.source(open) ?? this.syntheticOf(open);
     const key = `${id.dev}:${id.ino}:${Buffer.from(id.digest).toString("hex")}`;
     let bref = this.brefs.get(key);
     if (bref === undefined) {
@@ -229,6 +249,33 @@ class BackingTable {
       this.brefs.set(key, bref);
     }
     return bref;
+  }
+
+  /**
+   * The daemon's file, identified as its stats showed it. Its bytes are those of the file at its path now if that
+   * is still the same inode; else unknown, which get a digest of their own. A reused inode number (another
+   * generation) is another file: same dev and ino, but other bytes.
+   */
+  private daemonFile(file: DaemonFile | undefined): Identity | null {
+    if (file?.dev === undefined || file.ino === undefined) return null;
+    const key = `${file.dev}:${file.ino}:${file.gen ?? 0}`;
+    let id = this.fromDaemon.get(key);
+    if (id !== undefined) return id;
+    let digest: Uint8Array | null = null;
+    let size = 0;
+    try {
+      const st = lstatSync(file.path);
+      if (st.isFile() && st.dev === file.dev && st.ino === file.ino) {
+        digest = sha256File(file.path);
+        size = st.size;
+      }
+    } catch {
+      // gone since: unknown bytes
+    }
+    digest ??= new Uint8Array(createHash("sha256").update(`fbreplay unknown bytes of ${key}`).digest());
+    id = { dev: file.dev, ino: file.ino, size, digest, path: file.path };
+    this.fromDaemon.set(key, id);
+    return id;
   }
 
   private source(open: OpenContext): Identity | null {

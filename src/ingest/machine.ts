@@ -10,9 +10,14 @@
 //   ends, and a later lookup of the same nodeid is a new instance, as in the kernel. Instances get compact trace
 //   nodeids at their first open, reused after their FORGET.
 // - Open files: daemon fh → compact trace fh slot, reused after release (bindfs fhs are fd numbers).
-import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
+// - Backing ids, where the capture shows them (passthrough_hp's lines, or the daemon's strace): each registration
+//   is a BACKING_OPEN row before the open that named it, each open row carries the id of its reply (column `bid`;
+//   an open the daemon did not pass through has FOPEN flags 0), each close with a known id is a BACKING_CLOSE row
+//   after the RELEASE it was made in.
+import { FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
 import { emptyColumns } from "../replay/events.js";
 import { chunkFromColumns, type TraceChunk } from "../trace/index.js";
+import type { DaemonFile, DaemonRequest } from "./daemon-strace.js";
 import { parseLine, splitPaths, type LogLine } from "./parse.js";
 import { PathTracker } from "./paths.js";
 
@@ -43,7 +48,19 @@ export interface Counts {
   unmatchedReleases: number;
   /** Files open when the log ends: an OP_RELEASE was appended for each. */
   openAtEnd: number;
+  /** Opens whose reply's backing id the capture shows (passthrough_hp lines or the daemon's strace). */
+  recordedOpens: number;
+  /** The daemon's FUSE_DEV_IOC_BACKING_OPEN / _CLOSE calls in the trace (BACKING_OPEN / BACKING_CLOSE rows). */
+  backingOpens: number;
+  backingCloses: number;
+  /** BACKING_CLOSE calls whose id neither the log nor the strace shows: not in the trace. */
+  unknownBackingCloses: number;
+  /** Successful OPEN/CREATE requests the daemon's strace does not show (with a daemon strace only). */
+  notInDaemonStrace: number;
 }
+
+/** The backing-id counts of a capture that shows none. */
+export const NO_BACKING_IDS = { recordedOpens: 0, backingOpens: 0, backingCloses: 0, unknownBackingCloses: 0, notInDaemonStrace: 0 } as const;
 
 /** What an open knows to pick its backing file version. */
 export interface OpenContext {
@@ -54,6 +71,8 @@ export interface OpenContext {
   object: number;
   /** Stable id of the inode instance: the identity of last resort for opens without a path. */
   instance: number;
+  /** The file behind the daemon's reply, from its strace. */
+  daemonFile?: DaemonFile;
 }
 
 export interface MachineOptions {
@@ -65,6 +84,8 @@ export interface MachineOptions {
   backing?: (open: OpenContext) => number;
   /** Throws the error for a malformed line in strict mode. */
   fail: (line: number, reason: string) => Error;
+  /** What the daemon's strace shows it did, by unique. */
+  daemon?: Map<string, DaemonRequest>;
 }
 
 interface Request {
@@ -83,6 +104,10 @@ interface Request {
   released?: boolean;
   /** unlink / rename / link lines seen while this request was the latest: applied when it succeeds. */
   pathOps?: LogLine[];
+  /** Backing ids registered while the daemon handled it, the id its open reply names, and the ids it closed. */
+  registered?: number[];
+  replyId?: number;
+  closed?: number[];
 }
 
 interface Instance {
@@ -121,16 +146,22 @@ export class Emitter {
   readonly ready: TraceChunk[] = [];
   private chunk: TraceChunk;
   private n = 0;
+  private bid: Uint32Array;
+  /** The chunk names backing ids: it gets the `bid` column. */
+  private hasBid = false;
 
   constructor(private readonly rows: number, private readonly dry: boolean) {
     this.chunk = this.fresh();
+    this.bid = new Uint32Array(dry ? 0 : rows);
   }
 
-  push(op: number, nodeid: number, fh: number, bref: number, oflags: number, fopen: number, pid: number): void {
+  push(op: number, nodeid: number, fh: number, bref: number, oflags: number, fopen: number, pid: number, bid = 0): void {
     this.events++;
     if (this.dry) return;
     const c = this.chunk;
     const i = this.n++;
+    this.bid[i] = bid;
+    if (bid !== 0) this.hasBid = true;
     c.op[i] = op;
     c.nodeid[i] = nodeid;
     c.fh[i] = fh;
@@ -152,9 +183,11 @@ export class Emitter {
       length: n, t0: this.events - n,
       op: c.op.subarray(0, n), nodeid: c.nodeid.subarray(0, n), fh: c.fh.subarray(0, n), bref: c.bref.subarray(0, n),
       oflags: c.oflags.subarray(0, n), fopen: c.fopen.subarray(0, n), pid: c.pid.subarray(0, n), dt: c.dt.subarray(0, n),
+      ...(this.hasBid ? { bid: this.bid.slice(0, n) } : {}),
     });
     this.chunk = this.fresh();
     this.n = 0;
+    this.hasBid = false;
   }
 
   private fresh(): TraceChunk {
@@ -166,8 +199,10 @@ export class Emitter {
 export class Machine {
   readonly counts: Counts = {
     lines: 0, malformed: 0, requests: 0, opens: 0, releases: 0, failedOpens: 0, forgets: 0, events: 0,
-    unmatchedReleases: 0, openAtEnd: 0,
+    unmatchedReleases: 0, openAtEnd: 0, ...NO_BACKING_IDS,
   };
+  /** Identities for registrations not made by an open row (instances of their own, below 0). */
+  private strayRegistrations = 0;
   readonly paths = new PathTracker();
   readonly emitter: Emitter;
 
@@ -221,9 +256,50 @@ export class Machine {
         if (req !== undefined) (req.pathOps ??= []).push(l);
         return;
       }
+      case "backing": return this.backingLine(l, lineNo, text);
       case "malformed": return this.malformed(lineNo, text, l.reason);
       case "other": return;
     }
+  }
+
+  /** passthrough_hp's account of a backing id, printed while it handles the OPEN/CREATE or RELEASE. */
+  private backingLine(l: Extract<LogLine, { kind: "backing" }>, lineNo: number, text: string): void {
+    if (l.action === "closed") {
+      const req = this.latest((r) => r.opcode === "RELEASE" && r.nodeid === l.inode) ?? this.latest(() => true);
+      if (req === undefined) return this.backingClose(l.id, 0);
+      (req.closed ??= []).push(l.id);
+      return;
+    }
+    // A CREATE's header names the parent directory, not the inode of the line.
+    const req = this.latest((r) => r.opcode === "CREATE" || (r.opcode === "OPEN" && r.nodeid === l.inode));
+    if (req === undefined) return this.malformed(lineNo, text, `passthrough_hp ${l.action} line outside a pending OPEN or CREATE of inode ${l.inode}`);
+    if (l.action === "setup") (req.registered ??= []).push(l.id);
+    req.replyId = l.id;
+    if (req.opcode === "CREATE") req.entry ??= l.inode; // the new file's nodeid, which low-level logs do not print
+  }
+
+  /**
+   * Fills in what the daemon's strace shows for `req` where the log did not say it. Ids closed in the strace
+   * alone are unknown (strace prints the ioctl's pointer), and counted.
+   */
+  private fromDaemon(req: Request): DaemonRequest | undefined {
+    const d = this.o.daemon?.get(req.unique);
+    if (d === undefined) return undefined;
+    if (req.registered === undefined && d.registered.length > 0) req.registered = [...d.registered];
+    if (req.replyId === undefined && d.error === 0) req.replyId = d.backingId ?? (d.registered.length === 1 ? d.registered[0] : undefined);
+    if (req.opcode === "CREATE" && d.error === 0) req.entry ??= d.entryNodeid;
+    if (req.closed === undefined) this.counts.unknownBackingCloses += d.closes;
+    return d;
+  }
+
+  private backingOpen(id: number, bref: number, pid: number): void {
+    this.counts.backingOpens++;
+    this.emitter.push(OP_BACKING_OPEN, 0, 0, bref, 0, 0, pid, id);
+  }
+
+  private backingClose(id: number, pid: number): void {
+    this.counts.backingCloses++;
+    this.emitter.push(OP_BACKING_CLOSE, 0, 0, 0, 0, 0, pid, id);
   }
 
   /** End of log: pending releases happen, files still open are released (counted in openAtEnd). */
@@ -231,6 +307,7 @@ export class Machine {
     this.settleForget();
     for (const req of this.recent) {
       if (req.opcode === "RELEASE" && !req.released) this.releaseByNodeid(req);
+      for (const id of req.closed ?? []) this.backingClose(id, req.pid);
     }
     for (const file of [...this.byFh.values()]) {
       this.counts.openAtEnd++;
@@ -279,22 +356,22 @@ export class Machine {
     if (req === undefined) return this.malformed(lineNo, text, `reply for unknown unique ${l.unique}`);
     this.drop(req);
     const ok = l.error === 0;
+    const daemon = this.fromDaemon(req);
     if (ok && req.entry !== undefined && ENTRY_OPCODES.has(req.opcode)) this.lookup(req.entry);
     if (ok) for (const op of req.pathOps ?? []) this.pathOp(op);
-    switch (req.opcode) {
-      case "OPEN":
-        if (ok) this.open(req, req.nodeid, false);
-        else this.counts.failedOpens++;
-        return;
-      case "CREATE":
-        // The header's nodeid is the parent directory's; the file's is in the NODEID line (high-level only).
-        if (ok) this.open(req, req.entry ?? null, true);
-        else this.counts.failedOpens++;
-        return;
-      case "RELEASE":
-        if (!req.released) this.releaseByNodeid(req);
-        return;
+    const isOpen = req.opcode === "OPEN" || req.opcode === "CREATE";
+    if (this.o.daemon !== undefined && daemon === undefined && isOpen && ok) this.counts.notInDaemonStrace++;
+    if (isOpen && !ok) this.counts.failedOpens++;
+    if (isOpen && ok) {
+      // The header's nodeid of a CREATE is the parent directory's; the file's is in the NODEID line (high-level only).
+      this.open(req, req.opcode === "OPEN" ? req.nodeid : (req.entry ?? null), req.opcode === "CREATE", daemon?.file);
+    } else if (req.registered !== undefined) {
+      // Registrations no open row names (a failed open, or another request): rows of their own, for the idr.
+      const bref = this.o.backing?.({ unique: req.unique, path: req.path, object: -1, instance: -1 - this.strayRegistrations++, daemonFile: daemon?.file }) ?? 0;
+      for (const id of req.registered) this.backingOpen(id, bref, req.pid);
     }
+    if (req.opcode === "RELEASE" && !req.released) this.releaseByNodeid(req);
+    for (const id of req.closed ?? []) this.backingClose(id, req.pid);
   }
 
   private pathOp(op: LogLine): void {
@@ -380,7 +457,7 @@ export class Machine {
     inst.slot = -1;
   }
 
-  private open(req: Request, nodeid: string | null, create: boolean): void {
+  private open(req: Request, nodeid: string | null, create: boolean, daemonFile?: DaemonFile): void {
     this.counts.opens++;
     const flags = req.flags ?? (create ? UNKNOWN_CREATE_FLAGS : UNKNOWN_OPEN_FLAGS);
     // An open with O_TRUNC (and any CREATE) starts a new version of the file at that path.
@@ -398,13 +475,18 @@ export class Machine {
       this.close(stale, req.pid);
     }
     if (inst.slot < 0) inst.slot = this.nodeSlots.take();
-    const bref = this.o.backing?.({ unique: req.unique, path: req.path, object, instance: inst.id }) ?? 0;
+    const bref = this.o.backing?.({ unique: req.unique, path: req.path, object, instance: inst.id, daemonFile }) ?? 0;
+    for (const id of req.registered ?? []) this.backingOpen(id, bref, req.pid);
     const file: OpenFile = { fh: this.fhSlots.take(), inst, daemonFh };
     this.byFh.set(daemonFh, file);
     if (inst.nodeid === null) this.unbound.push(file);
     else this.filesOf(inst.nodeid).push(file);
     inst.nopen++;
-    this.emitter.push(OP_OPEN, inst.slot, file.fh, bref, flags, FOPEN_PASSTHROUGH, req.pid);
+    // Without a recorded id, the trace asks what passthrough of every open would do; with one, it is what happened.
+    const recorded = req.replyId !== undefined;
+    if (recorded) this.counts.recordedOpens++;
+    const fopen = !recorded || req.replyId! > 0 ? FOPEN_PASSTHROUGH : 0;
+    this.emitter.push(OP_OPEN, inst.slot, file.fh, bref, flags, fopen, req.pid, recorded ? req.replyId : 0);
   }
 
   private filesOf(nodeid: string): OpenFile[] {

@@ -3,6 +3,10 @@
 // - replies (fuse_lowlevel.c): `   unique: U, success, outsize: S` or `   unique: U, error: -E (text), outsize: S`;
 // - in the high-level library (fuse.c) only, lines about the operation in between: `open[fh] flags: 0x… /path`,
 //   `release[fh] flags: …`, `NODEID: n`, `FORGET n/count`, `unlink /path`, `rename /a /b`, ….
+// libfuse's passthrough_hp (3.16+, `--debug`) also says what it does with backing ids while it handles a request:
+// `DEBUG: setup shared backing file N for inode X` (FUSE_DEV_IOC_BACKING_OPEN returned N), `DEBUG: reusing shared
+// backing file N for inode X`, `DEBUG: closed backing file N for inode X`, and `DEBUG: fuse_passthrough_open failed
+// for inode X, disabling rw passthrough.`
 // Newer libfuse prefixes headers and replies with `dev ` (the /dev/fuse channel, as opposed to io_uring); both
 // forms are accepted. Numbers that may be 64-bit (unique, nodeid, fh) stay decimal strings: low-level daemons use
 // pointers as nodeids, beyond 2^53.
@@ -18,6 +22,8 @@ export type LogLine =
   | { kind: "unlink"; path: string }
   /** Two paths separated by a space (split by the caller, which knows the existing paths); flags of RENAME2. */
   | { kind: "rename" | "link"; paths: string; flags: number }
+  /** passthrough_hp: an id registered (setup), named again (reusing), closed, or none (failed: id 0). */
+  | { kind: "backing"; action: "setup" | "reusing" | "closed" | "failed"; id: number; inode: string }
   | { kind: "malformed"; reason: string }
   | { kind: "other" };
 
@@ -34,8 +40,11 @@ const UNLINK = /^unlink (\/.*)$/;
 const RENAME = /^(rename|link) (\/.*?)(?: (0x[0-9a-fA-F]+|\d+))?$/;
 // The create line before the call ends with the mode and umask: `create flags: 0x8241 /b.txt 0100644 umask=0022`.
 const CREATE_MODE = / 0[0-7]* umask=0[0-7]*$/;
+const HP_BACKING = /^DEBUG: (setup shared|reusing shared|closed) backing file (\d+) for inode (\d+)$/;
+const HP_FAILED = /^DEBUG: fuse_passthrough_open failed for inode (\d+)/;
+const HP_ACTIONS = { "setup shared": "setup", "reusing shared": "reusing", closed: "closed" } as const;
 // Lines starting like these are libfuse's own; if they do not parse, the log is damaged.
-const PROTOCOL = /^\s*(?:dev )?unique:|^\s*(?:open|create|release(?:\+flush)?)\[|^\s*NODEID:|^\s*FORGET /;
+const PROTOCOL = /^\s*(?:dev )?unique:|^\s*(?:open|create|release(?:\+flush)?)\[|^\s*NODEID:|^\s*FORGET |^DEBUG: (?:setup shared|reusing shared|closed) backing/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
 
@@ -57,6 +66,8 @@ export function parseLine(line: string): LogLine {
   if ((m = FORGET.exec(line))) return { kind: "forget", nodeid: m[1], count: Number(m[2]) };
   if ((m = UNLINK.exec(line))) return { kind: "unlink", path: m[1] };
   if ((m = RENAME.exec(line))) return { kind: m[1] as "rename" | "link", paths: m[2], flags: m[3] === undefined ? 0 : parseFlags(m[3]) };
+  if ((m = HP_BACKING.exec(line))) return { kind: "backing", action: HP_ACTIONS[m[1] as keyof typeof HP_ACTIONS], id: Number(m[2]), inode: m[3] };
+  if ((m = HP_FAILED.exec(line))) return { kind: "backing", action: "failed", id: 0, inode: m[1] };
   if (CONTROL.test(line)) return { kind: "malformed", reason: "control characters (not a text log line)" };
   if (PROTOCOL.test(line)) {
     const what = /unique:/.test(line) ? "request or reply line" : "libfuse line";

@@ -10,7 +10,7 @@ import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
 import { TraceWriter } from "../trace/index.js";
 import { IngestError, type IngestSummary } from "./index.js";
 import { readLines } from "./lines.js";
-import { Emitter, SlotAllocator } from "./machine.js";
+import { Emitter, NO_BACKING_IDS, SlotAllocator } from "./machine.js";
 
 export interface StraceIngestOptions {
   log: string;
@@ -341,7 +341,7 @@ export async function ingestStrace(o: StraceIngestOptions): Promise<IngestSummar
     const backingFiles = writer.backingFiles;
     await writer.close();
     const c = machine.counts;
-    return { ...c, releases: c.releases - c.openAtEnd, events: machine.emitter.events, backingFiles };
+    return { ...c, ...NO_BACKING_IDS, releases: c.releases - c.openAtEnd, events: machine.emitter.events, backingFiles };
   } catch (e) {
     await writer.abort();
     throw e;

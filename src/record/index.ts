@@ -1,15 +1,24 @@
-// `fbreplay record`: run a command on a real FUSE mount (bindfs over a scratch copy of a directory) and capture
-// the daemon's debug log, with the backing file's identity and sha256 taken as each open happens. The mount is
-// always taken down, whether the command succeeds, fails or is interrupted.
+// `fbreplay record`: run a command on a real FUSE mount over a scratch copy of a directory and capture the daemon's
+// debug log. Two daemons:
+// - bindfs (no passthrough): the backing file's identity and sha256 are taken as each open happens;
+// - libfuse's passthrough_hp (real kernel passthrough, one shared backing id per inode), run under strace: its
+//   `--debug` lines name each backing id, its strace each backing file (see ingest/daemon-strace.ts).
+// The mount is always taken down, whether the command succeeds, fails or is interrupted.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, createWriteStream, lstatSync, type WriteStream } from "node:fs";
-import { join } from "node:path";
+import { accessSync, constants, createWriteStream, existsSync, lstatSync, type WriteStream } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { sha256File } from "../ingest/index.js";
 import { isMounted } from "../fuse/mount.js";
 import { RecordError, Workload, prepareScratch } from "./workload.js";
 
+export const RECORD_DAEMONS = ["bindfs", "passthrough_hp"] as const;
+export type RecordDaemon = (typeof RECORD_DAEMONS)[number];
+
 export interface RecordOptions {
+  /** The FUSE daemon (default bindfs). */
+  daemon?: RecordDaemon;
   /** Copied into the scratch source before the mount; empty when absent. */
   src?: string;
   command: string[];
@@ -25,7 +34,10 @@ export interface Capture {
   workDir: string;
   mountPoint: string;
   daemonLog: string;
-  identities: string;
+  /** bindfs: identities taken at open time; passthrough_hp: null (its strace identifies the files). */
+  identities: string | null;
+  /** passthrough_hp: the daemon's own strace. */
+  daemonStrace: string | null;
   workloadStrace: string | null;
   exitCode: number;
   interrupted: boolean;
@@ -33,19 +45,34 @@ export interface Capture {
 
 export { RecordError };
 
+/** What scripts/build-passthrough-hp.sh builds, beside dist/. */
+const BUILT_PASSTHROUGH_HP = resolve(dirname(fileURLToPath(import.meta.url)), "../../build/passthrough_hp/passthrough_hp");
+
+/** passthrough_hp: $FBREPLAY_PASSTHROUGH_HP, else the one scripts/build-passthrough-hp.sh built, else on PATH; null if none. */
+export function passthroughHp(): string | null {
+  const env = process.env.FBREPLAY_PASSTHROUGH_HP;
+  if (env !== undefined && env !== "") return existsSync(env) ? env : null;
+  if (existsSync(BUILT_PASSTHROUGH_HP)) return BUILT_PASSTHROUGH_HP;
+  const found = spawnSync("sh", ["-c", "command -v passthrough_hp"], { encoding: "utf8" });
+  return found.status === 0 ? found.stdout.trim() : null;
+}
+
 /** The programs and files recording needs; a one-line error naming what is missing. */
-export function checkPrerequisites(withStrace: boolean): void {
+export function checkPrerequisites(withStrace: boolean, daemon: RecordDaemon = "bindfs"): void {
   const missing: string[] = [];
   try {
     accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
   } catch {
     missing.push("/dev/fuse (readable and writable)");
   }
-  const tools = ["bindfs", "fusermount3", ...(withStrace ? ["strace"] : [])];
+  const tools = [...(daemon === "bindfs" ? ["bindfs"] : []), "fusermount3", ...(withStrace || daemon === "passthrough_hp" ? ["strace"] : [])];
   for (const tool of tools) if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) missing.push(tool);
   if (process.getuid?.() !== 0) missing.push("root (FUSE mounts for other users' files)");
   if (missing.length > 0) {
     throw new RecordError(`record needs ${missing.join(", ")}: run scripts/install-fuse.sh as root`);
+  }
+  if (daemon === "passthrough_hp" && passthroughHp() === null) {
+    throw new RecordError("record --daemon passthrough_hp needs libfuse's passthrough_hp (3.16+): run scripts/build-passthrough-hp.sh, or set FBREPLAY_PASSTHROUGH_HP");
   }
 }
 
@@ -98,29 +125,53 @@ function unmount(mountPoint: string): void {
   }
 }
 
-/** Runs the command on a bindfs mount and returns the captures; the mount is gone when this returns or throws. */
+/**
+ * passthrough_hp under strace. `--single`: one thread, so its debug lines are not interleaved with another
+ * request's; `-s 256`: a CREATE reply's fuse_open_out shows in the strace.
+ */
+function startPassthroughHp(sourceDir: string, mountPoint: string, strace: string, log: WriteStream): Promise<void> & { daemon: ChildProcess } {
+  const daemon = spawn("strace", [
+    "-f", "-tt", "-v", "-y", "-s", "256", "-o", strace, "--",
+    passthroughHp()!, "--debug", "--debug-fuse", "--foreground", "--single", sourceDir, mountPoint,
+  ], { stdio: ["ignore", "ignore", "pipe"] });
+  daemon.stderr!.pipe(log, { end: false });
+  const done = new Promise<void>((resolve) => daemon.stderr!.on("end", resolve));
+  return Object.assign(done, { daemon });
+}
+
+/** Runs the command on a FUSE mount and returns the captures; the mount is gone when this returns or throws. */
 export async function record(o: RecordOptions): Promise<Capture> {
   if (o.command.length === 0) throw new RecordError("record needs a command after --");
-  checkPrerequisites(o.strace ?? true);
+  const which = o.daemon ?? "bindfs";
+  checkPrerequisites(o.strace ?? true, which);
   const { workDir, sourceDir, mountPoint } = prepareScratch(o.src, o.workDir);
   const capture: Capture = {
     workDir, mountPoint,
     daemonLog: join(workDir, "daemon.log"),
-    identities: join(workDir, "identities.jsonl"),
+    identities: which === "bindfs" ? join(workDir, "identities.jsonl") : null,
+    daemonStrace: which === "passthrough_hp" ? join(workDir, "daemon.strace") : null,
     workloadStrace: o.strace === false ? null : join(workDir, "workload.strace"),
     exitCode: -1,
     interrupted: false,
   };
   const log = createWriteStream(capture.daemonLog);
-  const identities = createWriteStream(capture.identities);
-  const daemon = spawn("bindfs", ["-d", "-f", sourceDir, mountPoint], { stdio: ["ignore", "ignore", "pipe"] });
-  const captured = captureIdentities(daemon, sourceDir, log, identities);
+  const identities = capture.identities === null ? null : createWriteStream(capture.identities);
+  let daemon: ChildProcess;
+  let captured: Promise<void>;
+  if (identities !== null) {
+    daemon = spawn("bindfs", ["-d", "-f", sourceDir, mountPoint], { stdio: ["ignore", "ignore", "pipe"] });
+    captured = captureIdentities(daemon, sourceDir, log, identities);
+  } else {
+    const started = startPassthroughHp(sourceDir, mountPoint, capture.daemonStrace!, log);
+    daemon = started.daemon;
+    captured = started;
+  }
   const daemonExit = new Promise<void>((resolve) => daemon.on("exit", () => resolve()));
   // An interrupt reaches strace and everything it traces; the mount still comes down.
   const workload = new Workload();
   try {
-    await waitFor(() => isMounted(mountPoint) || daemon.exitCode !== null, `bindfs to mount ${mountPoint}`);
-    if (!isMounted(mountPoint)) throw new RecordError(`bindfs exited before mounting ${mountPoint} (see ${capture.daemonLog})`);
+    await waitFor(() => isMounted(mountPoint) || daemon.exitCode !== null, `${which} to mount ${mountPoint}`);
+    if (!isMounted(mountPoint)) throw new RecordError(`${which} exited before mounting ${mountPoint} (see ${capture.daemonLog})`);
     o.onMounted?.(mountPoint);
     const argv = capture.workloadStrace === null ? o.command : ["strace", "-f", "-tt", "-y", "-o", capture.workloadStrace, "--", ...o.command];
     capture.exitCode = await workload.run(argv, mountPoint, o.command[0]);
@@ -131,7 +182,7 @@ export async function record(o: RecordOptions): Promise<Capture> {
     if (daemon.exitCode === null) daemon.kill("SIGTERM");
     await daemonExit;
     await captured;
-    await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => identities.end(r))]);
+    await Promise.all([new Promise((r) => log.end(r)), identities === null ? null : new Promise((r) => identities.end(r))]);
   }
   if (isMounted(mountPoint)) throw new RecordError(`${mountPoint} is still mounted: run fusermount3 -u ${mountPoint}`);
   return capture;

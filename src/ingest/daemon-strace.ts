@@ -1,0 +1,486 @@
+// A FUSE daemon's own strace (`strace -f -tt -v -y [-s 256] -o FILE DAEMON …`) → what the daemon did for each
+// request, by `unique`, for `fbreplay ingest --from libfuse-debug LOG --daemon-strace FILE`.
+//
+// What the strace shows, and what we take from it:
+// - each request the daemon reads from /dev/fuse: `read(fd</dev/fuse>, "…"…, N) = LEN`. strace prints the first
+//   32 bytes by default, which hold the fuse_in_header's opcode, unique and nodeid;
+// - each reply it writes: `writev(fd</dev/fuse>, [{iov_base="…", iov_len=16}, {iov_base="…", …}], 2)` or `write`.
+//   An OPEN reply's fuse_open_out (fh, open_flags, backing_id) fits the default 32 bytes; a CREATE reply's comes
+//   after the 128-byte entry and needs `-s 256`;
+// - the daemon's files: `openat(…) = fd<path>` (with -y), dup, close, and the stat family (st_dev/st_ino, with -v);
+// - its passthrough registrations: `ioctl(fd</dev/fuse>, _IOC(_IOC_WRITE, 0xe5, 0x1, 0x10), …) = ID`
+//   (FUSE_DEV_IOC_BACKING_OPEN) and `0xe5, 0x2` (BACKING_CLOSE, whose id strace does not show).
+// A system call belongs to the request its thread read last and has not replied to yet, which is exact for
+// libfuse's worker threads (each handles one request from read to reply).
+import { readLines } from "./lines.js";
+
+export const FUSE_OPEN = 14;
+export const FUSE_CREATE = 35;
+/** sizeof(struct fuse_out_header) and sizeof(struct fuse_entry_out): where a reply's fuse_open_out starts. */
+const OUT_HEADER = 16;
+const ENTRY_OUT = 128;
+/** Reply bytes kept per write: enough for a CREATE reply's fuse_open_out. */
+const REPLY_BYTES = OUT_HEADER + ENTRY_OUT + 16;
+
+/**
+ * A file as the daemon saw it: its path (strace -y) and, where a stat showed them, st_dev/st_ino. `gen` counts the
+ * inode numbers's reuse: a file system hands a freed inode number to the next new file, which is another file.
+ */
+export interface DaemonFile {
+  path: string;
+  dev?: number;
+  ino?: number;
+  gen?: number;
+}
+
+interface StatId {
+  dev: number;
+  ino: number;
+  gen: number;
+}
+
+/** What the daemon did for one request (only OPEN/CREATE requests and those that made ioctls are kept). */
+export interface DaemonRequest {
+  opcode: number;
+  /** The reply's error (0: success); undefined when no reply was seen. */
+  error?: number;
+  /** CREATE replies: the new file's nodeid (fuse_entry_out), which low-level debug logs do not print. */
+  entryNodeid?: string;
+  /** OPEN/CREATE replies: the fh, open_flags and backing_id of fuse_open_out, where strace showed those bytes. */
+  fh?: bigint;
+  openFlags?: number;
+  backingId?: number;
+  /** OPEN/CREATE: the file behind the reply's fh, else the last file the thread opened while handling the request. */
+  file?: DaemonFile;
+  /** Ids FUSE_DEV_IOC_BACKING_OPEN returned while the daemon handled this request, in order. */
+  registered: number[];
+  /** FUSE_DEV_IOC_BACKING_CLOSE calls made while handling it (strace does not show which id). */
+  closes: number;
+}
+
+export interface DaemonStraceCounts {
+  lines: number;
+  malformed: number;
+  firstMalformed?: { line: number; text: string; reason: string };
+  /** Requests read from /dev/fuse whose header strace showed. */
+  requests: number;
+  replies: number;
+  /** OPEN/CREATE replies whose fuse_open_out was cut off (CREATE needs -s 256). */
+  truncatedOpenReplies: number;
+  backingOpens: number;
+  backingCloses: number;
+  /** ioctls made outside any request (for example a start-up probe). */
+  backingOutsideRequests: number;
+}
+
+export interface DaemonStrace {
+  requests: Map<string, DaemonRequest>;
+  counts: DaemonStraceCounts;
+}
+
+export interface DaemonStraceOptions {
+  strict: boolean;
+  fail: (line: number, reason: string) => Error;
+}
+
+// `PID TIME call…` (strace -f -o), `[pid PID] TIME call…` (strace -f to stderr), or `TIME call…`; -t, -tt or -ttt.
+const PREFIX = /^(?:(\d+)\s+|\[pid\s+(\d+)\]\s+)?(?:(?:\d\d:\d\d:\d\d(?:\.\d+)?|\d+\.\d+)\s+)?/;
+const CALL = /^([a-z_0-9]+)\(/;
+const RESUMED = /^<\.\.\. ([a-z_0-9]+) resumed>/;
+const UNFINISHED = " <unfinished ...>";
+/** `= 8</tmp/src/a.txt>`, `= 0`, `= -1 ENOENT (No such file or directory)`, `= 1 (SUID_DUMP_USER)`, `= ?`. */
+const RESULT = /^\s*=\s*(-?\d+|0x[0-9a-f]+|\?)(?:<(.*)>)?(?:\s.*)?$/;
+const FD_ARG = /^(-?\d+|AT_FDCWD)(?:<(.*)>)?$/;
+const BACKING_OPEN_IOCTL = /^(?:_IOC\(_IOC_WRITE, 0xe5, 0x1, 0x10\)|FUSE_DEV_IOC_BACKING_OPEN)$/;
+const BACKING_CLOSE_IOCTL = /^(?:_IOC\(_IOC_WRITE, 0xe5, 0x2, 0x4\)|FUSE_DEV_IOC_BACKING_CLOSE)$/;
+const OPENS = new Set(["open", "openat", "openat2", "creat"]);
+const DUPS = new Set(["dup", "dup2", "dup3", "fcntl", "fcntl64"]);
+const STATS = new Set(["stat", "lstat", "fstat", "newfstatat", "fstatat64", "stat64", "lstat64", "fstat64", "statx"]);
+
+interface Thread {
+  /** The request this thread read last and has not replied to. */
+  current?: { unique: string; opcode: number };
+  /** The last file it opened while handling `current`. */
+  lastOpened?: string;
+  /** `call(args` of an `<unfinished ...>` line, waiting for its `<... call resumed>`. */
+  unfinished?: string;
+}
+
+/** Reads a daemon's strace; bad lines are counted (or, strict, thrown as `FILE:LINE: reason`). */
+export async function readDaemonStrace(path: string, o: DaemonStraceOptions, onBytes?: (n: number) => void): Promise<DaemonStrace> {
+  const r = new DaemonStraceReader(o);
+  let lineNo = 0;
+  for await (const line of readLines(path, onBytes)) r.line(line, ++lineNo);
+  return { requests: r.requests, counts: r.counts };
+}
+
+class DaemonStraceReader {
+  readonly counts: DaemonStraceCounts = {
+    lines: 0, malformed: 0, requests: 0, replies: 0, truncatedOpenReplies: 0, backingOpens: 0, backingCloses: 0, backingOutsideRequests: 0,
+  };
+  readonly requests = new Map<string, DaemonRequest>();
+  private readonly opcodes = new Map<string, number>();
+  private readonly threads = new Map<number, Thread>();
+  /** The daemon's fd table (one process; its threads share it). */
+  private readonly fds = new Map<number, string>();
+  /** st_dev/st_ino of each path, as the daemon's last stat of it showed. */
+  private readonly stats = new Map<string, StatId>();
+  /**
+   * Per dev:ino, its generation and whether its last known name went away (unlinked or renamed over): the next
+   * stat that shows it is a new file. Hard links are not counted: unlinking one of two names starts a generation.
+   */
+  private readonly inodes = new Map<string, { gen: number; gone: boolean }>();
+  private lineNo = 0;
+  private text = "";
+
+  constructor(private readonly o: DaemonStraceOptions) {}
+
+  line(text: string, lineNo: number): void {
+    this.counts.lines++;
+    this.lineNo = lineNo;
+    this.text = text;
+    const prefix = PREFIX.exec(text)!;
+    const tid = Number(prefix[1] ?? prefix[2] ?? 0);
+    let rest = text.slice(prefix[0].length);
+    if (rest.startsWith("+++") || rest.startsWith("---") || rest.trim() === "") return; // exits and signals
+    const thread = this.thread(tid);
+    const resumed = RESUMED.exec(rest);
+    if (resumed) {
+      if (thread.unfinished === undefined) return this.malformed(`<... ${resumed[1]} resumed> without its unfinished call`);
+      rest = thread.unfinished + rest.slice(resumed[0].length);
+      thread.unfinished = undefined;
+    } else if (rest.endsWith(UNFINISHED)) {
+      thread.unfinished = rest.slice(0, -UNFINISHED.length);
+      return;
+    }
+    const call = CALL.exec(rest);
+    if (!call) return this.malformed("not a strace system call line");
+    const close = closingParen(rest, call[0].length);
+    if (close < 0) return this.malformed("unbalanced arguments");
+    const result = RESULT.exec(rest.slice(close + 1));
+    if (!result) return this.malformed("no result after the arguments");
+    const args = splitArgs(rest.slice(call[0].length, close));
+    const ret = result[1] === "?" ? NaN : Number(result[1]);
+    this.syscall(call[1], args, ret, result[2], thread);
+  }
+
+  private thread(tid: number): Thread {
+    let t = this.threads.get(tid);
+    if (t === undefined) this.threads.set(tid, (t = {}));
+    return t;
+  }
+
+  private malformed(reason: string): void {
+    this.counts.malformed++;
+    const text = this.text;
+    this.counts.firstMalformed ??= { line: this.lineNo, text: text.length > 200 ? `${text.slice(0, 200)}…` : text, reason };
+    if (this.o.strict) throw this.o.fail(this.lineNo, reason);
+  }
+
+  private syscall(name: string, args: string[], ret: number, retPath: string | undefined, thread: Thread): void {
+    const fd = FD_ARG.exec(args[0] ?? "");
+    const onFuse = fd?.[2] === "/dev/fuse" || (fd?.[2] ?? "").startsWith("/dev/fuse");
+    if (onFuse && (name === "read" || name === "readv") && ret > 0) return this.request(args, thread);
+    if (onFuse && (name === "write" || name === "writev") && ret > 0) return this.reply(name, args, thread);
+    if (onFuse && name === "ioctl") return this.ioctl(args[1] ?? "", ret, thread);
+    if (OPENS.has(name) && ret >= 0 && retPath !== undefined) {
+      this.fds.set(ret, retPath);
+      if (thread.current !== undefined) thread.lastOpened = retPath;
+      return;
+    }
+    if (DUPS.has(name) && ret >= 0 && retPath !== undefined) {
+      this.fds.set(ret, retPath);
+      return;
+    }
+    if (name === "close" && ret === 0 && fd) {
+      this.fds.delete(Number(fd[1]));
+      return;
+    }
+    if (STATS.has(name) && ret === 0) return this.stat(name, args, fd);
+    if (ret !== 0) return;
+    // A file's identity follows it through renames; an unlinked name has none.
+    if (name === "rename" || name === "renameat" || name === "renameat2") {
+      const [from, to] = name === "rename" ? [pathOf(undefined, args[0]), pathOf(undefined, args[1])] : [pathOf(args[0], args[1]), pathOf(args[2], args[3])];
+      if (from === undefined || to === undefined) return;
+      const id = this.stats.get(from);
+      this.stats.delete(from);
+      const over = this.stats.get(to);
+      if (over !== undefined && (id === undefined || over.dev !== id.dev || over.ino !== id.ino)) this.gone(to);
+      if (id !== undefined) this.stats.set(to, id);
+      else this.stats.delete(to);
+    } else if (name === "unlink" || name === "unlinkat") {
+      const gone = name === "unlink" ? pathOf(undefined, args[0]) : pathOf(args[0], args[1]);
+      if (gone !== undefined) this.gone(gone);
+    }
+  }
+
+  /** The name `path` no longer names its inode. */
+  private gone(path: string): void {
+    const id = this.stats.get(path);
+    if (id === undefined) return;
+    this.stats.delete(path);
+    const inode = this.inodes.get(`${id.dev}:${id.ino}`);
+    if (inode !== undefined && inode.gen === id.gen) inode.gone = true;
+  }
+
+  /** A request header: opcode (bytes 4–7), unique (8–15), nodeid (16–23) of struct fuse_in_header. */
+  private request(args: string[], thread: Thread): void {
+    const bytes = stringArg(args[1] ?? "");
+    if (bytes === null) return this.malformed("a read from /dev/fuse without its bytes (strace -s too small, or -e raw?)");
+    if (bytes.length < 16) return this.malformed("a read from /dev/fuse shows fewer than 16 bytes of the request header");
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    const opcode = view.getUint32(4, true);
+    const unique = view.getBigUint64(8, true).toString();
+    this.counts.requests++;
+    thread.current = { unique, opcode };
+    thread.lastOpened = undefined;
+    this.opcodes.set(unique, opcode);
+  }
+
+  private reply(name: string, args: string[], thread: Thread): void {
+    const bytes = name === "writev" ? iovecArg(args[1] ?? "") : paddedString(args[1] ?? "");
+    if (bytes === null) return this.malformed(`a ${name} to /dev/fuse without its bytes`);
+    if (bytes[8] === undefined) return this.malformed(`a ${name} to /dev/fuse shows fewer than 16 bytes of the reply header`);
+    const unique = u64(bytes, 8);
+    if (unique === undefined) return this.malformed(`a ${name} to /dev/fuse shows fewer than 16 bytes of the reply header`);
+    if (unique === 0n) return; // a notification
+    const key = unique.toString();
+    this.counts.replies++;
+    const opcode = this.opcodes.get(key);
+    this.opcodes.delete(key);
+    const errorBits = u32(bytes, 4) ?? 0;
+    const error = errorBits | 0;
+    for (const t of this.threads.values()) if (t.current?.unique === key) t.current = undefined;
+    if (opcode !== FUSE_OPEN && opcode !== FUSE_CREATE) return;
+    const req = this.requestOf(key, opcode);
+    req.error = error;
+    if (error !== 0) return;
+    if (opcode === FUSE_CREATE) req.entryNodeid = u64(bytes, OUT_HEADER)?.toString();
+    const at = OUT_HEADER + (opcode === FUSE_CREATE ? ENTRY_OUT : 0);
+    const fh = u64(bytes, at);
+    const openFlags = u32(bytes, at + 8);
+    const backingId = u32(bytes, at + 12);
+    if (fh === undefined || openFlags === undefined || backingId === undefined) this.counts.truncatedOpenReplies++;
+    req.fh = fh;
+    req.openFlags = openFlags;
+    req.backingId = backingId === undefined ? undefined : backingId | 0;
+    // bindfs and passthrough_hp hand out their backing fd as the fh.
+    const path = (fh !== undefined && fh < 0x7fffffffn ? this.fds.get(Number(fh)) : undefined) ?? thread.lastOpened;
+    if (path !== undefined) req.file = { path, ...this.stats.get(path) };
+  }
+
+  private ioctl(request: string, ret: number, thread: Thread): void {
+    const open = BACKING_OPEN_IOCTL.test(request);
+    if (!open && !BACKING_CLOSE_IOCTL.test(request)) return;
+    if (!(ret >= 0)) return; // refused: nothing registered or closed
+    const current = thread.current;
+    if (current === undefined) {
+      this.counts.backingOutsideRequests++;
+      if (open) this.counts.backingOpens++;
+      else this.counts.backingCloses++;
+      return;
+    }
+    const req = this.requestOf(current.unique, current.opcode);
+    if (open) {
+      this.counts.backingOpens++;
+      req.registered.push(ret);
+    } else {
+      this.counts.backingCloses++;
+      req.closes++;
+    }
+  }
+
+  private requestOf(unique: string, opcode: number): DaemonRequest {
+    let req = this.requests.get(unique);
+    if (req === undefined) this.requests.set(unique, (req = { opcode, registered: [], closes: 0 }));
+    return req;
+  }
+
+  /** Remembers st_dev/st_ino for the path the stat names: an fd's, or a name relative to a directory fd. */
+  private stat(name: string, args: string[], fd: RegExpExecArray | null): void {
+    let path: string | undefined;
+    let struct: string | undefined;
+    if (name === "fstat" || name === "fstat64") {
+      path = fd?.[2];
+      struct = args[1];
+    } else if (name === "stat" || name === "lstat" || name === "stat64" || name === "lstat64") {
+      const p = stringText(args[0] ?? "");
+      path = p !== null && p.startsWith("/") ? p : undefined;
+      struct = args[1];
+    } else {
+      // newfstatat(dirfd, "name", {…}, flags) and statx(dirfd, "name", flags, mask, {…})
+      path = pathOf(args[0], args[1]);
+      struct = name === "statx" ? args[4] : args[2];
+    }
+    if (path === undefined || struct === undefined) return;
+    const id = statIdentity(struct);
+    if (id === null) return;
+    const key = `${id.dev}:${id.ino}`;
+    let inode = this.inodes.get(key);
+    if (inode === undefined) this.inodes.set(key, (inode = { gen: 0, gone: false }));
+    else if (inode.gone) {
+      inode.gen++;
+      inode.gone = false;
+    }
+    this.stats.set(path, { ...id, gen: inode.gen });
+  }
+}
+
+/** The path `name` names relative to `dirfd` (`3</src>` or AT_FDCWD<…>); "" names the fd itself. */
+function pathOf(dirfd: string | undefined, name: string | undefined): string | undefined {
+  const p = stringText(name ?? "");
+  if (p === null) return undefined;
+  if (p.startsWith("/")) return p;
+  const dir = dirfd === undefined ? undefined : FD_ARG.exec(dirfd)?.[2];
+  if (dir === undefined) return undefined;
+  return p === "" ? dir : `${dir}/${p}`;
+}
+
+/** st_dev/st_ino of a printed struct stat (`st_dev=makedev(0xfe, 0x1)`, or a number) or struct statx. */
+export function statIdentity(struct: string): { dev: number; ino: number } | null {
+  const ino = /\b(?:st_ino|stx_ino)=(\d+)/.exec(struct);
+  if (!ino) return null;
+  let dev: number | undefined;
+  const mk = /\bst_dev=makedev\((0x[0-9a-f]+|\d+), (0x[0-9a-f]+|\d+)\)/.exec(struct);
+  if (mk) dev = makedev(Number(mk[1]), Number(mk[2]));
+  const raw = /\bst_dev=(\d+)\b/.exec(struct);
+  if (dev === undefined && raw) dev = Number(raw[1]);
+  const major = /\bstx_dev_major=(\d+)/.exec(struct);
+  const minor = /\bstx_dev_minor=(\d+)/.exec(struct);
+  if (dev === undefined && major && minor) dev = makedev(Number(major[1]), Number(minor[1]));
+  if (dev === undefined) return null;
+  return { dev, ino: Number(ino[1]) };
+}
+
+/** glibc's makedev: the st_dev a process (and Node's fs.stat) sees. */
+export function makedev(major: number, minor: number): number {
+  return Number(
+    (BigInt(minor & 0xff)) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n),
+  );
+}
+
+/** The index of the `)` closing the argument list that starts at `from`, skipping strings and brackets; -1 if none. */
+function closingParen(s: string, from: number): number {
+  let depth = 0;
+  for (let i = from; i < s.length; i++) {
+    const c = s[i];
+    if (c === '"') {
+      i = endOfString(s, i);
+      if (i < 0) return -1;
+    } else if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === "]" || c === "}") depth--;
+    else if (c === ")") {
+      if (depth === 0) return i;
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/** The index of the `"` closing the string opened at `open`; -1 if it is not closed. */
+function endOfString(s: string, open: number): number {
+  for (let i = open + 1; i < s.length; i++) {
+    if (s[i] === "\\") i++;
+    else if (s[i] === '"') return i;
+  }
+  return -1;
+}
+
+/** Top-level arguments, split at `, ` outside strings, brackets and fd annotations. */
+export function splitArgs(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '"') {
+      const end = endOfString(s, i);
+      if (end < 0) break;
+      i = end;
+    } else if (c === "(" || c === "[" || c === "{" || c === "<") depth++;
+    else if (c === ")" || c === "]" || c === "}" || c === ">") depth--;
+    else if (c === "," && depth === 0) {
+      out.push(s.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start).trim());
+  return out;
+}
+
+/** The bytes of a strace string argument `"…"` (a trailing `...` marks it cut off); null if it is not one. */
+export function stringArg(arg: string): Uint8Array | null {
+  if (!arg.startsWith('"')) return null;
+  const end = endOfString(arg, 0);
+  if (end < 0) return null;
+  return unescape(arg.slice(1, end));
+}
+
+function stringText(arg: string): string | null {
+  const bytes = stringArg(arg);
+  return bytes === null ? null : Buffer.from(bytes).toString("utf8");
+}
+
+/** strace's C escapes: \n \t \v \f \r \" \\, octal \NNN (1–3 digits), hex \xHH; anything else is itself. */
+function unescape(s: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x5c) {
+      if (c < 0x80) out.push(c);
+      else for (const b of Buffer.from(s[i], "utf8")) out.push(b);
+      continue;
+    }
+    const e = s[++i];
+    const simple: Record<string, number> = { n: 10, t: 9, v: 11, f: 12, r: 13, '"': 34, "\\": 92, a: 7, b: 8 };
+    if (e in simple) out.push(simple[e]);
+    else if (e === "x") {
+      out.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (e >= "0" && e <= "7") {
+      let j = i;
+      while (j < i + 3 && s[j] >= "0" && s[j] <= "7") j++;
+      out.push(parseInt(s.slice(i, j), 8) & 0xff);
+      i = j - 1;
+    } else out.push(e.charCodeAt(0));
+  }
+  return Uint8Array.from(out);
+}
+
+/** A write's string argument, as bytes with unknown (cut off) ones undefined. */
+function paddedString(arg: string): (number | undefined)[] | null {
+  const bytes = stringArg(arg);
+  return bytes === null ? null : Array.from(bytes.subarray(0, REPLY_BYTES));
+}
+
+/** The bytes of a writev's `[{iov_base="…", iov_len=N}, …]`, each iovec at its offset; cut-off bytes undefined. */
+function iovecArg(arg: string): (number | undefined)[] | null {
+  if (!arg.startsWith("[")) return null;
+  const out: (number | undefined)[] = [];
+  for (const iov of splitArgs(arg.slice(1, arg.lastIndexOf("]")))) {
+    const base = /iov_base=("(?:[^"\\]|\\.)*")/.exec(iov);
+    const len = /iov_len=(\d+)/.exec(iov);
+    if (!base || !len) return null;
+    const bytes = stringArg(base[1])!;
+    const n = Number(len[1]);
+    for (let k = 0; k < n && out.length < REPLY_BYTES; k++) out.push(k < bytes.length ? bytes[k] : undefined);
+    if (out.length >= REPLY_BYTES) break;
+  }
+  return out;
+}
+
+function u32(b: (number | undefined)[], at: number): number | undefined {
+  let v = 0;
+  for (let k = 3; k >= 0; k--) {
+    const x = b[at + k];
+    if (x === undefined) return undefined;
+    v = v * 256 + x;
+  }
+  return v;
+}
+
+function u64(b: (number | undefined)[], at: number): bigint | undefined {
+  const lo = u32(b, at);
+  const hi = u32(b, at + 4);
+  return lo === undefined || hi === undefined ? undefined : (BigInt(hi) << 32n) | BigInt(lo);
+}
