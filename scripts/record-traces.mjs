@@ -1,6 +1,6 @@
-// Records the bundled real traces with `fbreplay record` (bindfs on a real FUSE mount, or fbreplay's own daemon with
-// real kernel passthrough) and writes their provenance into traces/README.md. Run as root after `npm run build`,
-// `npm run build:native` and scripts/install-fuse.sh:
+// Records the bundled real traces with `fbreplay record` (bindfs on a real FUSE mount, fbreplay's own daemon with
+// real kernel passthrough, or libfuse's passthrough_hp) and writes their provenance into traces/README.md. Run as
+// root after `npm run build`, `npm run build:native`, scripts/install-fuse.sh and scripts/build-passthrough-hp.sh:
 //   node scripts/record-traces.mjs [NAME ...]      (no NAME: all; --provenance-only: rewrite README/provenance only)
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -122,6 +122,13 @@ const WORKLOADS = {
     command: "sqlite3 db 'PRAGMA journal_mode=DELETE; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT);' && exec 3<db && for i in $(seq 1 300); do sqlite3 db \"BEGIN; INSERT INTO t(v) VALUES(hex(randomblob(64))); COMMIT;\" 2>/dev/null || echo refused; done | sort | uniq -c",
     what: "300 sqlite3 transactions while a reader holds the database open, on the native passthrough daemon restarted every 100 opens (closing its ids)",
   },
+  // libfuse's passthrough_hp: a real passthrough daemon sharing one backing id per inode (no restarts: libfuse has none).
+  "sqlite-held-hp": {
+    prepare: (dir) => mkdirSync(dir, { recursive: true }),
+    record: ["--daemon", "passthrough_hp"],
+    command: "sqlite3 db 'PRAGMA journal_mode=DELETE; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT);' && exec 3<db && for i in $(seq 1 300); do sqlite3 db \"BEGIN; INSERT INTO t(v) VALUES(hex(randomblob(64))); COMMIT;\"; done && sqlite3 db 'SELECT count(*) FROM t;'",
+    what: "300 sqlite3 transactions while a reader holds the database open, on libfuse's passthrough_hp (its ids recorded)",
+  },
 };
 
 function version(cmd) {
@@ -154,10 +161,11 @@ for (const [name, w] of Object.entries(WORKLOADS)) {
 }
 
 const tools = [
-  ["kernel", release()], ["bindfs", version("bindfs --version")], ["libfuse", version("bindfs -d --version | grep -i fuse || true")],
+  ["kernel", release()], ["bindfs", version("bindfs --version")], ["libfuse (bindfs's)", version("dpkg-query -W -f='${Version}' libfuse2")],
   ["strace", version("strace -V")], ["git", version("git --version")], ["gcc", version("gcc --version")],
   ["make", version("make --version")], ["sqlite3", version("sqlite3 --version")], ["node", process.version],
   ["npm", version("npm --version")],
+  ["passthrough_hp", version(`cat ${join(root, "build/passthrough_hp/VERSION")}`)],
 ];
 const all = rows;
 const toolsObject = Object.fromEntries(tools);
@@ -173,7 +181,10 @@ directory, each open's backing inode and sha256 taken as the open happened: with
 (no passthrough: backing ids are modelled at replay), or, for the \`-native\` traces, with fbreplay's own daemon on
 real kernel passthrough, restarted for real while files were open. Native traces also carry the backing id of
 every open and the kernel's verdict on it: \`fbreplay oracle\` compares the model with the kernel on them (the
-tests require zero mismatches). Recorded by \`node scripts/record-traces.mjs\` (which also prepares each source
+tests require zero mismatches). The \`-hp\` traces ran on libfuse's passthrough_hp (real kernel passthrough, one
+shared backing id per inode) under strace: they carry its backing ids, the backing inode of each open as the
+daemon's stats showed it, and the sha256 of that file as the run left it (its bytes at open time are not known).
+Recorded by \`node scripts/record-traces.mjs\` (which also prepares each source
 directory; see the script), which rewrote this file and \`provenance.json\`. The counts are
 \`fbreplay inspect --json\` of each file, checked by the tests. The trace format is in \`FORMAT.md\`.
 

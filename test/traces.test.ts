@@ -2,6 +2,7 @@
 // (generated from traces/provenance.json) are what `fbreplay inspect` finds.
 import { readFileSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { OP_OPEN } from "../src/abi.js";
 import { inspectTrace } from "../src/inspect/index.js";
 import { runOracle } from "../src/oracle/index.js";
 import { replayTrace } from "../src/replay/index.js";
@@ -44,6 +45,29 @@ describe("bundled traces", () => {
     for (const t of native) refused += (await runOracle(await openTrace(`traces/${t.name}.fbt`))).runs[0].kernel_refused;
     expect(refused).toBeGreaterThan(0);
   });
+
+  const hp = provenance.traces.filter((t) => t.name.endsWith("-hp"));
+  for (const t of hp) {
+    it(`${t.name}: every open carries passthrough_hp's id, and the model's idr hands out the same ids as the kernel did`, async () => {
+      expect(t.stats.opens).toBeGreaterThan(0);
+      const reader = await openTrace(`traces/${t.name}.fbt`);
+      let opens = 0;
+      let withId = 0;
+      for await (const item of reader.items()) {
+        if (item.kind !== "chunk") continue;
+        const c = item.chunk;
+        for (let i = 0; i < c.length; i++) {
+          if (c.op[i] !== OP_OPEN) continue;
+          opens++;
+          if ((c.bid?.[i] ?? 0) > 0) withId++;
+        }
+      }
+      expect(withId).toBe(opens);
+      const report = await replayTrace(await openTrace(`traces/${t.name}.fbt`), { engine: "wasm", policies: ["ptr"], daemon: "recorded" });
+      // passthrough_hp shares one id per inode while it has open files: the kernel refused nothing, and neither does the model.
+      expect(report.policies.ptr).toMatchObject({ opens, accepted: opens, eio: 0, anomalies: 0, anomaly_recorded_id: 0 });
+    });
+  }
 
   for (const t of native) {
     it(`${t.name}: the model agrees with the kernel on every open (oracle), with recorded ids and with the daemon model`, async () => {
