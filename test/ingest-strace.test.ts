@@ -1,6 +1,6 @@
 // `ingest --from strace`: the workload's view of a FUSE mount, from a real recording and a hand-written log of the
 // fd-table cases (dup, fork, close-on-exec, threads sharing the table, rename, unlink, failed opens).
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -42,6 +42,31 @@ describe("ingest --from strace", () => {
     expect(fromStrace).toMatchObject({ opens: fromDaemon.opens, releases: fromDaemon.releases, forgets: fromDaemon.forgets });
     const t = await load(a);
     expect(t.outcomes.ptr).toMatchObject({ anomalies: 0, opens: 5, open_at_end: 0 });
+  });
+
+  it("times each event by its strace timestamp, from the first event on, across midnight", async () => {
+    const log = join(dir, "midnight.strace");
+    writeFileSync(log, [
+      '7 23:59:59.999000 openat(AT_FDCWD</m>, "/m/a", O_RDONLY) = 3</m/a>',
+      '7 23:59:59.999500 openat(AT_FDCWD</m>, "/m/b", O_RDONLY) = 4</m/b>',
+      '7 00:00:00.000250 close(3</m/a>) = 0', // after midnight
+      '7 00:00:02.000250 close(4</m/b>) = 0',
+    ].join("\n"));
+    for (const chunkRows of [undefined, 1]) {
+      const out = join(dir, `t${n++}.fbt`);
+      await ingestStrace({ log, mount: "/m", output: out, strict: true, chunkRows });
+      const reader = await openTrace(out);
+      const times: number[] = [];
+      for await (const item of reader.items()) {
+        if (item.kind !== "chunk") continue;
+        let t = item.chunk.t0;
+        for (let i = 0; i < item.chunk.length; i++) {
+          if (i > 0) t += item.chunk.dt[i];
+          if (item.chunk.op[i] !== OP_FORGET) times.push(t);
+        }
+      }
+      expect(times, `chunks of ${chunkRows ?? "many"} rows`).toEqual([0, 500, 1250, 2_001_250]);
+    }
   });
 
   it("follows descriptions through dup, fork, close-on-exec, shared tables, rename and unlink", async () => {

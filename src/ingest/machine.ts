@@ -140,9 +140,17 @@ export class SlotAllocator {
   }
 }
 
-/** Event rows into chunks of `rows`; full chunks wait in `ready` for the writer. Time: 1 µs per event. */
+/**
+ * Event rows into chunks of `rows`; full chunks wait in `ready` for the writer. Time: the first event at 0, then
+ * 1 µs per event, or, for logs with timestamps, the time given to `at()` (never backwards).
+ */
 export class Emitter {
   events = 0;
+  /** µs of the last row since the first; the clock's origin (the first row's timestamp), when timestamps are given. */
+  private t = 0;
+  private origin: number | undefined;
+  private stamp: number | undefined;
+  private chunkT0 = 0;
   readonly ready: TraceChunk[] = [];
   private chunk: TraceChunk;
   private n = 0;
@@ -162,6 +170,13 @@ export class Emitter {
     const i = this.n++;
     this.bid[i] = bid;
     if (bid !== 0) this.hasBid = true;
+    let t: number;
+    if (this.stamp === undefined) t = this.events === 1 ? 0 : this.t + 1;
+    else {
+      this.origin ??= this.stamp - this.t;
+      t = this.t + Math.min(Math.max(0, this.stamp - this.origin - this.t), 0xffffffff);
+    }
+    if (i === 0) this.chunkT0 = t;
     c.op[i] = op;
     c.nodeid[i] = nodeid;
     c.fh[i] = fh;
@@ -169,8 +184,8 @@ export class Emitter {
     c.oflags[i] = oflags;
     c.fopen[i] = fopen;
     c.pid[i] = pid;
-    // libfuse logs carry no timestamps: events are 1 µs apart, the first at 0 (event k at k µs).
-    c.dt[i] = this.events === 1 ? 0 : 1;
+    c.dt[i] = t - this.t;
+    this.t = t;
     if (this.n === this.rows) this.seal();
   }
 
@@ -180,7 +195,7 @@ export class Emitter {
     const n = this.n;
     const c = this.chunk;
     this.ready.push({
-      length: n, t0: this.events - n,
+      length: n, t0: this.chunkT0,
       op: c.op.subarray(0, n), nodeid: c.nodeid.subarray(0, n), fh: c.fh.subarray(0, n), bref: c.bref.subarray(0, n),
       oflags: c.oflags.subarray(0, n), fopen: c.fopen.subarray(0, n), pid: c.pid.subarray(0, n), dt: c.dt.subarray(0, n),
       ...(this.hasBid ? { bid: this.bid.slice(0, n) } : {}),
@@ -188,6 +203,11 @@ export class Emitter {
     this.chunk = this.fresh();
     this.n = 0;
     this.hasBid = false;
+  }
+
+  /** The timestamp (µs, any origin) of the rows pushed from now on. */
+  at(us: number): void {
+    this.stamp = us;
   }
 
   private fresh(): TraceChunk {

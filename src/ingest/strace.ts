@@ -45,8 +45,9 @@ interface FdEntry { desc: Description; cloexec: boolean }
 /** An fd table, possibly shared by threads (CLONE_FILES). */
 interface FdTable { fds: Map<number, FdEntry>; users: number }
 
-const LINE = /^(?:\[pid\s+)?(\d+)\]?\s+\d\d:\d\d:\d\d\.\d+\s(.*)$/;
-const NO_PID = /^\d\d:\d\d:\d\d\.\d+\s(.*)$/;
+const LINE = /^(?:\[pid\s+)?(\d+)\]?\s+(\d\d:\d\d:\d\d\.\d+)\s(.*)$/;
+const NO_PID = /^(\d\d:\d\d:\d\d\.\d+)\s(.*)$/;
+const DAY_US = 86_400_000_000;
 const CALL = /^(\w+)\((.*)\)\s+=\s+(-?\d+)(?:<([^>]*)>)?/;
 const STRING = /"((?:[^"\\]|\\.)*)"/g;
 const DIRFD = /(?:AT_FDCWD|\d+)<([^>]*)>/g;
@@ -75,6 +76,9 @@ class StraceMachine {
   private readonly tables = new Map<number, FdTable>();
   private readonly cwd = new Map<number, string>();
   private readonly pending = new Map<number, string>();
+  /** The last line's time (µs since the midnight the log started after) and the midnights passed. */
+  private lastUs = 0;
+  private days = 0;
   private readonly byPath = new Map<string, FileObject>();
   private readonly nodeids = new SlotAllocator();
   private readonly fhs = new SlotAllocator();
@@ -97,7 +101,8 @@ class StraceMachine {
     const noPid = m ? null : NO_PID.exec(text);
     if (!m && !noPid) return this.malformed(lineNo, text, "not a strace -tt line");
     const pid = m ? Number(m[1]) : 0;
-    let body = m ? m[2] : noPid![1];
+    this.clock(m ? m[2] : noPid![1]);
+    let body = m ? m[3] : noPid![2];
     if (body.startsWith("+++ ")) return this.exit(pid);
     if (body.startsWith("--- ")) return;
     if (body.endsWith(" <unfinished ...>")) {
@@ -115,6 +120,18 @@ class StraceMachine {
     if (!call) return; // calls with no numeric result (exit_group, ...) or with an error name only
     this.counts.requests++;
     this.syscall(pid, call[1], call[2], Number(call[3]), call[4]);
+  }
+
+  /** `-tt` time of day → µs; a time more than 12 h before the last one is the next day (the log ran past midnight). */
+  private clock(hms: string): void {
+    const [h, min, sec] = hms.split(":");
+    let us = ((Number(h) * 60 + Number(min)) * 60) * 1e6 + Math.round(Number(sec) * 1e6) + this.days * DAY_US;
+    if (us < this.lastUs - DAY_US / 2) {
+      this.days++;
+      us += DAY_US;
+    }
+    this.lastUs = us;
+    this.emitter.at(us);
   }
 
   private table(pid: number): FdTable {
@@ -304,6 +321,7 @@ export async function ingestStrace(o: StraceIngestOptions): Promise<IngestSummar
         format: "strace", log: basename(o.log), mount: o.mount,
         identity: "synthetic: one backing inode per file, one digest per content version",
         fopen: "FOPEN_PASSTHROUGH on every open",
+        clock: "strace -tt timestamps, from the first event",
       },
       workload: o.workload ?? `strace log ${basename(o.log)}`,
       recorder: o.recorder ?? { name: "fbreplay ingest", version: "1" },
