@@ -156,6 +156,17 @@ describe("bindfs (libfuse 2.9.9 high-level) log", () => {
     expect(trace.backing.map((b) => b.path)).toEqual(["/a.txt", "/b.txt", "/d.txt", "/b.txt"]);
   });
 
+  it("a DELETE line ends the node even where the FORGET count left lookups (the library's word wins)", async () => {
+    const plain = await ingest(fixture("bindfs-2.9.9.log"));
+    const edited = tmp(".log");
+    const text = await readFile(fixture("bindfs-2.9.9.log"), "utf8");
+    expect(text).toContain("FORGET 3/1\nDELETE: 3\n");
+    await writeFile(edited, text.replace("FORGET 3/1\nDELETE: 3\n", "FORGET 3/0\nDELETE: 3\n"));
+    const { summary, trace } = await ingest(edited);
+    expect(summary.forgets).toBe(plain.summary.forgets);
+    expect(trace.rows).toEqual(plain.trace.rows);
+  });
+
   it("reads a .gz log as the same trace", async () => {
     const plain = await ingest(fixture("bindfs-2.9.9.log"));
     const gz = await ingest(fixture("bindfs-2.9.9.log.gz"));

@@ -266,6 +266,10 @@ export class Machine {
       case "forget":
         if (this.pendingForget !== null) this.pendingForget.seen = true;
         return this.forget(l.nodeid, l.count);
+      case "delete":
+        // The library dropped the node: whatever count the log let us keep, the nodeid is free for another file.
+        if (this.instances.has(l.nodeid)) this.forget(l.nodeid, null);
+        return;
       case "unlink":
       case "rename":
       case "link": {

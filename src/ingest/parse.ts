@@ -2,7 +2,7 @@
 // - request headers (fuse_lowlevel.c, every version): `unique: U, opcode: NAME (N), nodeid: X, insize: S, pid: P`;
 // - replies (fuse_lowlevel.c): `   unique: U, success, outsize: S` or `   unique: U, error: -E (text), outsize: S`;
 // - in the high-level library (fuse.c) only, lines about the operation in between: `open[fh] flags: 0x… /path`,
-//   `release[fh] flags: …`, `NODEID: n`, `FORGET n/count`, `unlink /path`, `rename /a /b`, ….
+//   `release[fh] flags: …`, `NODEID: n`, `FORGET n/count`, `DELETE: n`, `unlink /path`, `rename /a /b`, ….
 // libfuse's passthrough_hp (3.16+, `--debug`) also says what it does with backing ids while it handles a request:
 // `DEBUG: setup shared backing file N for inode X` (FUSE_DEV_IOC_BACKING_OPEN returned N), `DEBUG: reusing shared
 // backing file N for inode X`, `DEBUG: closed backing file N for inode X`, and `DEBUG: fuse_passthrough_open failed
@@ -19,6 +19,8 @@ export type LogLine =
   | { kind: "release"; fh: string }
   | { kind: "nodeid"; nodeid: string }
   | { kind: "forget"; nodeid: string; count: number }
+  /** libfuse 2 (fuse.c) drops a node: its lookup count reached zero. */
+  | { kind: "delete"; nodeid: string }
   | { kind: "unlink"; path: string }
   /** Two paths separated by a space (split by the caller, which knows the existing paths); flags of RENAME2. */
   | { kind: "rename" | "link"; paths: string; flags: number }
@@ -35,6 +37,7 @@ const OPEN = new RegExp(`^\\s*(open|create)(?:\\[(-?\\d+)\\])? flags: ${FLAGS} (
 const RELEASE = /^\s*release(?:\+flush)?\[(-?\d+)\] flags: /;
 const NODEID = /^\s*NODEID: (\d+)$/;
 const FORGET = /^\s*FORGET (\d+)\/(\d+)$/;
+const DELETE = /^\s*DELETE: (\d+)$/;
 const UNLINK = /^unlink (\/.*)$/;
 // libfuse 3 appends RENAME2's flags (`rename %s %s 0x%x`).
 const RENAME = /^(rename|link) (\/.*?)(?: (0x[0-9a-fA-F]+|\d+))?$/;
@@ -44,7 +47,7 @@ const HP_BACKING = /^DEBUG: (setup shared|reusing shared|closed) backing file (\
 const HP_FAILED = /^DEBUG: fuse_passthrough_open failed for inode (\d+)/;
 const HP_ACTIONS = { "setup shared": "setup", "reusing shared": "reusing", closed: "closed" } as const;
 // Lines starting like these are libfuse's own; if they do not parse, the log is damaged.
-const PROTOCOL = /^\s*(?:dev )?unique:|^\s*(?:open|create|release(?:\+flush)?)\[|^\s*NODEID:|^\s*FORGET |^DEBUG: (?:setup shared|reusing shared|closed) backing/;
+const PROTOCOL = /^\s*(?:dev )?unique:|^\s*(?:open|create|release(?:\+flush)?)\[|^\s*NODEID:|^\s*FORGET |^\s*DELETE:|^DEBUG: (?:setup shared|reusing shared|closed) backing/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
 
@@ -64,6 +67,7 @@ export function parseLine(line: string): LogLine {
   if ((m = RELEASE.exec(line))) return { kind: "release", fh: m[1] };
   if ((m = NODEID.exec(line))) return { kind: "nodeid", nodeid: m[1] };
   if ((m = FORGET.exec(line))) return { kind: "forget", nodeid: m[1], count: Number(m[2]) };
+  if ((m = DELETE.exec(line))) return { kind: "delete", nodeid: m[1] };
   if ((m = UNLINK.exec(line))) return { kind: "unlink", path: m[1] };
   if ((m = RENAME.exec(line))) return { kind: m[1] as "rename" | "link", paths: m[2], flags: m[3] === undefined ? 0 : parseFlags(m[3]) };
   if ((m = HP_BACKING.exec(line))) return { kind: "backing", action: HP_ACTIONS[m[1] as keyof typeof HP_ACTIONS], id: Number(m[2]), inode: m[3] };
