@@ -13,6 +13,7 @@
 // A system call belongs to the request its thread read last and has not replied to yet, which is exact for
 // libfuse's worker threads (each handles one request from read to reply).
 import { readLines } from "./lines.js";
+import { Resumptions, closingParen, splitArgs, splitStraceLine, stringArg, stringText } from "./strace-syntax.js";
 
 export const FUSE_OPEN = 14;
 export const FUSE_CREATE = 35;
@@ -83,11 +84,7 @@ export interface DaemonStraceOptions {
   fail: (line: number, reason: string) => Error;
 }
 
-// `PID TIME call…` (strace -f -o), `[pid PID] TIME call…` (strace -f to stderr), or `TIME call…`; -t, -tt or -ttt.
-const PREFIX = /^(?:(\d+)\s+|\[pid\s+(\d+)\]\s+)?(?:(?:\d\d:\d\d:\d\d(?:\.\d+)?|\d+\.\d+)\s+)?/;
 const CALL = /^([a-z_0-9]+)\(/;
-const RESUMED = /^<\.\.\. ([a-z_0-9]+) resumed>/;
-const UNFINISHED = " <unfinished ...>";
 /** `= 8</tmp/src/a.txt>`, `= 0`, `= -1 ENOENT (No such file or directory)`, `= 1 (SUID_DUMP_USER)`, `= ?`. */
 const RESULT = /^\s*=\s*(-?\d+|0x[0-9a-f]+|\?)(?:<(.*)>)?(?:\s.*)?$/;
 const FD_ARG = /^(-?\d+|AT_FDCWD)(?:<(.*)>)?$/;
@@ -102,8 +99,6 @@ interface Thread {
   current?: { unique: string; opcode: number };
   /** The last file it opened while handling `current`. */
   lastOpened?: string;
-  /** `call(args` of an `<unfinished ...>` line, waiting for its `<... call resumed>`. */
-  unfinished?: string;
 }
 
 /** Reads a daemon's strace; bad lines are counted (or, strict, thrown as `FILE:LINE: reason`). */
@@ -121,6 +116,7 @@ class DaemonStraceReader {
   readonly requests = new Map<string, DaemonRequest>();
   private readonly opcodes = new Map<string, number>();
   private readonly threads = new Map<number, Thread>();
+  private readonly resumptions = new Resumptions();
   /** The daemon's fd table (one process; its threads share it). */
   private readonly fds = new Map<number, string>();
   /** st_dev/st_ino of each path, as the daemon's last stat of it showed. */
@@ -139,20 +135,12 @@ class DaemonStraceReader {
     this.counts.lines++;
     this.lineNo = lineNo;
     this.text = text;
-    const prefix = PREFIX.exec(text)!;
-    const tid = Number(prefix[1] ?? prefix[2] ?? 0);
-    let rest = text.slice(prefix[0].length);
-    if (rest.startsWith("+++") || rest.startsWith("---") || rest.trim() === "") return; // exits and signals
+    const { pid: tid, body } = splitStraceLine(text);
+    if (body.startsWith("+++") || body.startsWith("---") || body.trim() === "") return; // exits and signals
+    const rest = this.resumptions.join(tid, body);
+    if (rest === null) return;
+    if (rest instanceof Error) return this.malformed(rest.message);
     const thread = this.thread(tid);
-    const resumed = RESUMED.exec(rest);
-    if (resumed) {
-      if (thread.unfinished === undefined) return this.malformed(`<... ${resumed[1]} resumed> without its unfinished call`);
-      rest = thread.unfinished + rest.slice(resumed[0].length);
-      thread.unfinished = undefined;
-    } else if (rest.endsWith(UNFINISHED)) {
-      thread.unfinished = rest.slice(0, -UNFINISHED.length);
-      return;
-    }
     const call = CALL.exec(rest);
     if (!call) return this.malformed("not a strace system call line");
     const close = closingParen(rest, call[0].length);
@@ -357,94 +345,6 @@ export function makedev(major: number, minor: number): number {
   return Number(
     (BigInt(minor & 0xff)) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n),
   );
-}
-
-/** The index of the `)` closing the argument list that starts at `from`, skipping strings and brackets; -1 if none. */
-function closingParen(s: string, from: number): number {
-  let depth = 0;
-  for (let i = from; i < s.length; i++) {
-    const c = s[i];
-    if (c === '"') {
-      i = endOfString(s, i);
-      if (i < 0) return -1;
-    } else if (c === "(" || c === "[" || c === "{") depth++;
-    else if (c === "]" || c === "}") depth--;
-    else if (c === ")") {
-      if (depth === 0) return i;
-      depth--;
-    }
-  }
-  return -1;
-}
-
-/** The index of the `"` closing the string opened at `open`; -1 if it is not closed. */
-function endOfString(s: string, open: number): number {
-  for (let i = open + 1; i < s.length; i++) {
-    if (s[i] === "\\") i++;
-    else if (s[i] === '"') return i;
-  }
-  return -1;
-}
-
-/** Top-level arguments, split at `, ` outside strings, brackets and fd annotations. */
-export function splitArgs(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '"') {
-      const end = endOfString(s, i);
-      if (end < 0) break;
-      i = end;
-    } else if (c === "(" || c === "[" || c === "{" || c === "<") depth++;
-    else if (c === ")" || c === "]" || c === "}" || c === ">") depth--;
-    else if (c === "," && depth === 0) {
-      out.push(s.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  out.push(s.slice(start).trim());
-  return out;
-}
-
-/** The bytes of a strace string argument `"…"` (a trailing `...` marks it cut off); null if it is not one. */
-export function stringArg(arg: string): Uint8Array | null {
-  if (!arg.startsWith('"')) return null;
-  const end = endOfString(arg, 0);
-  if (end < 0) return null;
-  return unescape(arg.slice(1, end));
-}
-
-function stringText(arg: string): string | null {
-  const bytes = stringArg(arg);
-  return bytes === null ? null : Buffer.from(bytes).toString("utf8");
-}
-
-/** strace's C escapes: \n \t \v \f \r \" \\, octal \NNN (1–3 digits), hex \xHH; anything else is itself. */
-function unescape(s: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c !== 0x5c) {
-      if (c < 0x80) out.push(c);
-      else for (const b of Buffer.from(s[i], "utf8")) out.push(b);
-      continue;
-    }
-    const e = s[++i];
-    const simple: Record<string, number> = { n: 10, t: 9, v: 11, f: 12, r: 13, '"': 34, "\\": 92, a: 7, b: 8 };
-    if (e in simple) out.push(simple[e]);
-    else if (e === "x") {
-      out.push(parseInt(s.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else if (e >= "0" && e <= "7") {
-      let j = i;
-      while (j < i + 3 && s[j] >= "0" && s[j] <= "7") j++;
-      out.push(parseInt(s.slice(i, j), 8) & 0xff);
-      i = j - 1;
-    } else out.push(e.charCodeAt(0));
-  }
-  return Uint8Array.from(out);
 }
 
 /** A write's string argument, as bytes with unknown (cut off) ones undefined. */

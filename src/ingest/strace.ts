@@ -11,6 +11,7 @@ import { TraceWriter } from "../trace/index.js";
 import { IngestError, type IngestSummary } from "./index.js";
 import { readLines } from "./lines.js";
 import { Emitter, NO_BACKING_IDS, SlotAllocator } from "./machine.js";
+import { Resumptions, splitStraceLine, stringText } from "./strace-syntax.js";
 
 export interface StraceIngestOptions {
   log: string;
@@ -45,17 +46,12 @@ interface FdEntry { desc: Description; cloexec: boolean }
 /** An fd table, possibly shared by threads (CLONE_FILES). */
 interface FdTable { fds: Map<number, FdEntry>; users: number }
 
-const LINE = /^(?:\[pid\s+)?(\d+)\]?\s+(\d\d:\d\d:\d\d\.\d+)\s(.*)$/;
-const NO_PID = /^(\d\d:\d\d:\d\d\.\d+)\s(.*)$/;
+/** -tt: HH:MM:SS.us (the clock below reads it). */
+const TIME_OF_DAY = /^\d\d:\d\d:\d\d\.\d+$/;
 const DAY_US = 86_400_000_000;
 const CALL = /^(\w+)\((.*)\)\s+=\s+(-?\d+)(?:<([^>]*)>)?/;
 const STRING = /"((?:[^"\\]|\\.)*)"/g;
 const DIRFD = /(?:AT_FDCWD|\d+)<([^>]*)>/g;
-
-function unescape(s: string): string {
-  return s.replace(/\\(x[0-9a-f]{2}|[0-7]{1,3}|.)/g, (_, e: string) =>
-    e[0] === "x" ? String.fromCharCode(parseInt(e.slice(1), 16)) : /^[0-7]/.test(e) ? String.fromCharCode(parseInt(e, 8)) : e === "n" ? "\n" : e === "t" ? "\t" : e);
-}
 
 function resolve(dir: string, name: string): string {
   const parts = (name.startsWith("/") ? name : `${dir}/${name}`).split("/");
@@ -75,7 +71,7 @@ class StraceMachine {
   readonly emitter: Emitter;
   private readonly tables = new Map<number, FdTable>();
   private readonly cwd = new Map<number, string>();
-  private readonly pending = new Map<number, string>();
+  private readonly resumptions = new Resumptions();
   /** The last line's time (µs since the midnight the log started after) and the midnights passed. */
   private lastUs = 0;
   private days = 0;
@@ -97,25 +93,14 @@ class StraceMachine {
   line(lineNo: number, text: string): void {
     this.counts.lines++;
     if (text.trim() === "") return;
-    const m = LINE.exec(text);
-    const noPid = m ? null : NO_PID.exec(text);
-    if (!m && !noPid) return this.malformed(lineNo, text, "not a strace -tt line");
-    const pid = m ? Number(m[1]) : 0;
-    this.clock(m ? m[2] : noPid![1]);
-    let body = m ? m[3] : noPid![2];
-    if (body.startsWith("+++ ")) return this.exit(pid);
-    if (body.startsWith("--- ")) return;
-    if (body.endsWith(" <unfinished ...>")) {
-      this.pending.set(pid, body.slice(0, -" <unfinished ...>".length));
-      return;
-    }
-    const resumed = /^<\.\.\. \w+ resumed>(.*)$/.exec(body);
-    if (resumed) {
-      const start = this.pending.get(pid);
-      if (start === undefined) return this.malformed(lineNo, text, "a resumed call that never started");
-      this.pending.delete(pid);
-      body = start + resumed[1];
-    }
+    const { pid, time, body: line } = splitStraceLine(text);
+    if (time === undefined || !TIME_OF_DAY.test(time)) return this.malformed(lineNo, text, "not a strace -tt line");
+    this.clock(time);
+    if (line.startsWith("+++ ")) return this.exit(pid);
+    if (line.startsWith("--- ")) return;
+    const body = this.resumptions.join(pid, line);
+    if (body === null) return;
+    if (body instanceof Error) return this.malformed(lineNo, text, body.message);
     const call = CALL.exec(body);
     if (!call) return; // calls with no numeric result (exit_group, ...) or with an error name only
     this.counts.requests++;
@@ -163,7 +148,7 @@ class StraceMachine {
   /** The path arguments of a call, made absolute with their dirfd (or the caller's last seen cwd). */
   private pathArgs(pid: number, args: string): string[] {
     const dirs = [...args.matchAll(DIRFD)].map((d) => d[1]);
-    const names = [...args.matchAll(STRING)].map((s) => unescape(s[1]));
+    const names = [...args.matchAll(STRING)].map((s) => stringText(s[0])!);
     return names.map((n, i) => resolve(dirs[i] ?? this.cwd.get(pid) ?? "/", n));
   }
 
