@@ -2,7 +2,7 @@
 // `--debug` lines and its own strace (test/fixtures/passthrough_hp-3.17.2.*, recorded with
 // `fbreplay record --daemon passthrough_hp`), ingested into a trace that `replay --daemon recorded` replays with the
 // daemon's ids. Then the same on a live mount, where this machine has passthrough_hp and FUSE.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -215,6 +215,27 @@ describe.skipIf(live !== null)("fbreplay record --daemon passthrough_hp (real ke
     expect(rows.filter((x) => x.op === OP_OPEN).map((x) => x.bid)).toEqual(hp.replies);
     const policies = replayRecorded(out);
     expect(policies.ptr).toMatchObject({ opens: 6, accepted: 6, eio: 0, anomalies: 0, anomaly_recorded_id: 0 });
+  });
+
+  it("takes the mount down when interrupted, and leaves no daemon behind", async () => {
+    const scratch = join(dir, "live-int");
+    mkdirSync(scratch);
+    const out = join(dir, "live-int.fbt");
+    const child = spawn(process.execPath, [CLI, "record", "--daemon", "passthrough_hp", "-o", out, "--", "sleep", "30"],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: scratch } });
+    let stderr = "";
+    child.stderr.on("data", (d) => { stderr += d; });
+    const deadline = Date.now() + 15_000;
+    while (recorderMounts(scratch).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(recorderMounts(scratch).length).toBe(1);
+    child.kill("SIGINT");
+    const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    expect(status).toBe(130);
+    expect(stderr).toMatch(/interrupted: the mount is down, no trace written/);
+    expect(existsSync(out)).toBe(false);
+    expect(recorderMounts(scratch)).toEqual([]);
+    const daemons = spawnSync("pgrep", ["-f", `passthrough_hp .*${scratch}`], { encoding: "utf8" }).stdout.trim();
+    expect(daemons).toBe("");
   });
 
   it("takes the mount down and writes no trace when the command fails", () => {
