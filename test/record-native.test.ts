@@ -107,6 +107,9 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
     const { r, out, trace } = await recordNative("restart", ["--restart-at", "3"],
       "echo x > x.txt; exec 3<x.txt; cat x.txt || echo refused; exec 3<&-; cat x.txt", ctx);
     expect(r.stderr).toMatch(/cat: x\.txt: Input\/output error/);
+    // The other witness: the workload's own strace shows the one open the kernel refused.
+    expect(r.stderr).toMatch(/1 refused by the kernel, .*; the workload saw 1 opens fail with EIO$/m);
+    expect(r.stderr).not.toMatch(/warning/);
     const refused = trace.rows.filter((x) => x.op === OP_OPEN && x.verdict === VERDICT_REFUSED);
     expect(refused.length).toBe(1);
     // The refused open carries the restarted daemon's new id; the held file's id was the old one.

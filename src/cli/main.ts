@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { release } from "node:os";
 import { rmSync } from "node:fs";
-import { IngestError, ingestLibfuseDebug, ingestStrace, type IngestSummary } from "../ingest/index.js";
+import { IngestError, failedOpens, ingestLibfuseDebug, ingestStrace, type IngestSummary } from "../ingest/index.js";
 import { formatTraceStats, inspectTrace } from "../inspect/index.js";
 import { ResultsError, compareResults, formatComparison, parseHistory, parseResults, type BenchResults } from "../compare/index.js";
 import { EXPORT_FORMATS, exportResults, type ExportFormat } from "../compare/export.js";
@@ -462,10 +462,17 @@ async function recordNativeCommand(
       workload: command.join(" "), host_kernel: release(),
       recorder: { name: "fbreplay record (native daemon)", version: version() },
     });
+    // The trace's verdicts come from the daemon's side (a RELEASE without a FLUSH); the workload's failing opens are the
+    // other witness. They differ only if something else failed opens with EIO, or the inference is wrong: said, not hidden.
+    const eio = capture.workloadStrace === null ? null : ((await failedOpens(capture.workloadStrace)).EIO ?? 0);
+    const witness = eio === null ? "; strace is not installed: the workload's failing opens were not counted" : `; the workload saw ${eio} opens fail with EIO`;
     process.stderr.write(
       `wrote ${values.output}: ${summary.footer.events} events (${summary.opens} opens, ${summary.refused} refused by the kernel, ` +
-      `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.restarts} restarts), ${summary.backing_files} backing files\n`,
+      `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.restarts} restarts), ${summary.backing_files} backing files${witness}\n`,
     );
+    if (eio !== null && eio !== summary.refused) {
+      process.stderr.write(`fbreplay: warning: the kernel refused ${summary.refused} opens by the daemon's account, but the workload's strace shows ${eio} opens failing with EIO\n`);
+    }
     return 0;
   } finally {
     if (values.keep === undefined) rmSync(capture.workDir, { recursive: true, force: true });

@@ -32,7 +32,7 @@ import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
-export { ingestStrace, type StraceIngestOptions } from "./strace.js";
+export { failedOpens, ingestStrace, type StraceIngestOptions } from "./strace.js";
 import { readDaemonStrace, type DaemonFile, type DaemonStraceCounts } from "./daemon-strace.js";
 import { sha256File } from "./sha256.js";
 export { sha256File };

@@ -298,6 +298,22 @@ class StraceMachine {
 }
 
 /** `fbreplay ingest --from strace`: a workload's strace log of a FUSE mount. */
+const FAILED_OPEN = /^(?:open|openat|openat2|creat)\(.*\)\s+=\s+-1\s+(E[A-Z0-9]+)\b/;
+
+/** The open-family calls of a workload's strace that failed, by errno name (`{ EIO: 3 }`): what the workload saw. */
+export async function failedOpens(log: string): Promise<Record<string, number>> {
+  const resumptions = new Resumptions();
+  const out: Record<string, number> = {};
+  for await (const text of readLines(log)) {
+    const { pid, body: line } = splitStraceLine(text);
+    const body = resumptions.join(pid, line);
+    if (body === null || body instanceof Error) continue;
+    const m = FAILED_OPEN.exec(body);
+    if (m) out[m[1]] = (out[m[1]] ?? 0) + 1;
+  }
+  return out;
+}
+
 export async function ingestStrace(o: StraceIngestOptions): Promise<IngestSummary> {
   let writer: TraceWriter;
   try {

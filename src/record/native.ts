@@ -1,6 +1,7 @@
 // `fbreplay record --daemon native`: run a command on fbreplay's own FUSE daemon (src/fuse) with real kernel
 // passthrough, and keep every record the daemon makes. Restarts can be injected for real: the daemon forgets its
 // backing ids while the kernel connection stays, so the kernel's own conflict check judges the opens that follow.
+import { spawnSync } from "node:child_process";
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
@@ -24,6 +25,12 @@ export interface NativeCapture {
   workDir: string;
   mountPoint: string;
   records: string;
+  /**
+   * The workload's opens, as `strace -f -tt -y` saw them (only open-family calls, filtered in the kernel with
+   * seccomp so the workload keeps its speed): the failing calls are the other witness of the kernel's verdicts.
+   * null when strace is not installed.
+   */
+  workloadStrace: string | null;
   status: DaemonStatus;
   exitCode: number;
   interrupted: boolean;
@@ -43,11 +50,14 @@ export async function recordNative(o: NativeRecordOptions): Promise<NativeCaptur
   } catch (e) {
     throw new RecordError(`the native daemon did not start: ${(e as Error).message}`);
   }
-  const capture: NativeCapture = { workDir, mountPoint, records, status: daemon.status, exitCode: -1, interrupted: false };
+  const workloadStrace = spawnSync("sh", ["-c", "command -v strace"]).status === 0 ? join(workDir, "workload.strace") : null;
+  const capture: NativeCapture = { workDir, mountPoint, records, workloadStrace, status: daemon.status, exitCode: -1, interrupted: false };
   const workload = new Workload();
   try {
     o.onMounted?.(mountPoint);
-    capture.exitCode = await workload.run(o.command, mountPoint);
+    const argv = workloadStrace === null ? o.command
+      : ["strace", "-f", "-tt", "-y", "--seccomp-bpf", "-e", "trace=open,openat,openat2,creat", "-o", workloadStrace, "--", ...o.command];
+    capture.exitCode = await workload.run(argv, mountPoint, o.command[0]);
     await daemon.settle(); // RELEASE comes after close(2) returns
   } finally {
     workload.dispose();
