@@ -110,7 +110,8 @@ options of record:  fbreplay record [--daemon bindfs|passthrough_hp|native] [--s
   --restart-at K,...     native: restart before open number K (1-based)
   --close-ids            native: restarts close the old ids first (default: they leak, as after a crash)
   --keep DIR             keep the raw captures (bindfs: daemon.log, identities.jsonl, workload.strace;
-                         passthrough_hp: daemon.log, daemon.strace, workload.strace; native: records.jsonl) in DIR
+                         passthrough_hp: daemon.log, daemon.strace, workload.strace; native: records.jsonl,
+                         workload.strace) in DIR
   -o, --output FILE      the trace to write (required)
   CMD runs with the mount as its working directory. Needs root and /dev/fuse (bindfs: also bindfs, fusermount3,
   strace; scripts/install-fuse.sh installs them). The mount is always taken down, also when CMD fails or on
