@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_OPEN } from "../src/abi.js";
+import { FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_OPEN } from "../src/abi.js";
 import { makedev, readDaemonStrace } from "../src/ingest/daemon-strace.js";
 import { splitArgs, stringArg } from "../src/ingest/strace-syntax.js";
 import { IngestError, ingestLibfuseDebug, type IngestSummary } from "../src/ingest/index.js";
@@ -150,6 +150,26 @@ describe("passthrough_hp (libfuse 3.17.2) capture", () => {
     const s = spawnSync(process.execPath, [CLI, "ingest", "--from", "strace", "--mount", "/m", LOG, "--daemon-strace", STRACE, "-o", out], { encoding: "utf8" });
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/--daemon-strace goes with --from libfuse-debug/);
+  });
+});
+
+describe("bindfs (libfuse 2.9.9, no passthrough) under strace", () => {
+  it("identifies each open's backing file from the daemon's relative lstat calls; no ids: every open stays a what-if passthrough", async () => {
+    const { summary, rows, backing } = await ingest("bindfs", "test/fixtures/bindfs-straced.log", "test/fixtures/bindfs-straced.strace.gz");
+    const opens = rows.filter((r) => r.op === OP_OPEN);
+    expect(opens.length).toBe(8);
+    expect(summary).toMatchObject({ recordedOpens: 0, backingOpens: 0, notInDaemonStrace: 0 });
+    expect(opens.every((r) => r.fopen === FOPEN_PASSTHROUGH && r.bid === 0)).toBe(true);
+    const strace = gunzipSync(readFileSync("test/fixtures/bindfs-straced.strace.gz")).toString("utf8");
+    // bindfs chdirs into its source and lstats relative names; the loader's openat shows the directory.
+    const inoOf = (name: string) => Number(new RegExp(`lstat\\("${name}", \\{st_dev=makedev\\(0xfe, 0\\), st_ino=(\\d+)`).exec(strace)![1]);
+    const files = opens.map((r) => backing[r.bref]);
+    // cat a.txt; a.txt held while cat reads it; cp a.txt c.txt (a.txt, c.txt); mv c.txt a.txt; cat a.txt;
+    // rm b.txt; echo new > b.txt; cat b.txt.
+    expect(files.map((f) => f.ino)).toEqual([...Array(4).fill(inoOf("a.txt")), inoOf("c.txt"), inoOf("c.txt"), inoOf("a.txt"), inoOf("a.txt")]);
+    // The new b.txt got the inode number a.txt had before the mv freed it: another file.
+    expect(files[6]).not.toBe(files[0]);
+    expect(Buffer.from(files[6].digest).equals(Buffer.from(files[0].digest))).toBe(false);
   });
 });
 

@@ -114,11 +114,14 @@ class DaemonStraceReader {
     lines: 0, malformed: 0, requests: 0, replies: 0, truncatedOpenReplies: 0, backingOpens: 0, backingCloses: 0, backingOutsideRequests: 0,
   };
   readonly requests = new Map<string, DaemonRequest>();
+  /** OPEN and CREATE requests waiting for their reply, by unique. */
   private readonly opcodes = new Map<string, number>();
   private readonly threads = new Map<number, Thread>();
   private readonly resumptions = new Resumptions();
   /** The daemon's fd table (one process; its threads share it). */
   private readonly fds = new Map<number, string>();
+  /** The daemon's working directory, where strace showed it. */
+  private cwd: string | undefined;
   /** st_dev/st_ino of each path, as the daemon's last stat of it showed. */
   private readonly stats = new Map<string, StatId>();
   /**
@@ -167,6 +170,10 @@ class DaemonStraceReader {
 
   private syscall(name: string, args: string[], ret: number, retPath: string | undefined, thread: Thread): void {
     const fd = FD_ARG.exec(args[0] ?? "");
+    // strace -y shows the working directory on AT_FDCWD (the loader's first openat has it); chdir moves it.
+    if (fd?.[1] === "AT_FDCWD" && fd[2] !== undefined) this.cwd = fd[2];
+    if (name === "chdir" && ret === 0) this.cwd = this.pathOf(undefined, args[0]);
+    if (name === "fchdir" && ret === 0) this.cwd = fd?.[2];
     const onFuse = fd?.[2] === "/dev/fuse" || (fd?.[2] ?? "").startsWith("/dev/fuse");
     if (onFuse && (name === "read" || name === "readv") && ret > 0) return this.request(args, thread);
     if (onFuse && (name === "write" || name === "writev") && ret > 0) return this.reply(name, args, thread);
@@ -188,7 +195,7 @@ class DaemonStraceReader {
     if (ret !== 0) return;
     // A file's identity follows it through renames; an unlinked name has none.
     if (name === "rename" || name === "renameat" || name === "renameat2") {
-      const [from, to] = name === "rename" ? [pathOf(undefined, args[0]), pathOf(undefined, args[1])] : [pathOf(args[0], args[1]), pathOf(args[2], args[3])];
+      const [from, to] = name === "rename" ? [this.pathOf(undefined, args[0]), this.pathOf(undefined, args[1])] : [this.pathOf(args[0], args[1]), this.pathOf(args[2], args[3])];
       if (from === undefined || to === undefined) return;
       const id = this.stats.get(from);
       this.stats.delete(from);
@@ -197,9 +204,22 @@ class DaemonStraceReader {
       if (id !== undefined) this.stats.set(to, id);
       else this.stats.delete(to);
     } else if (name === "unlink" || name === "unlinkat") {
-      const gone = name === "unlink" ? pathOf(undefined, args[0]) : pathOf(args[0], args[1]);
+      const gone = name === "unlink" ? this.pathOf(undefined, args[0]) : this.pathOf(args[0], args[1]);
       if (gone !== undefined) this.gone(gone);
     }
+  }
+
+  /**
+   * The path `name` names relative to `dirfd` (`3</src>` or `AT_FDCWD</src>`; undefined: the working directory);
+   * "" names the fd itself.
+   */
+  private pathOf(dirfd: string | undefined, name: string | undefined): string | undefined {
+    const p = stringText(name ?? "");
+    if (p === null) return undefined;
+    if (p.startsWith("/")) return p;
+    const dir = dirfd === undefined ? this.cwd : FD_ARG.exec(dirfd)?.[2];
+    if (dir === undefined) return undefined;
+    return p === "" ? dir : `${dir.replace(/\/$/, "")}/${p}`;
   }
 
   /** The name `path` no longer names its inode. */
@@ -222,7 +242,8 @@ class DaemonStraceReader {
     this.counts.requests++;
     thread.current = { unique, opcode };
     thread.lastOpened = undefined;
-    this.opcodes.set(unique, opcode);
+    // Only their replies are read; requests with no reply (FORGET) must not pile up here.
+    if (opcode === FUSE_OPEN || opcode === FUSE_CREATE) this.opcodes.set(unique, opcode);
   }
 
   private reply(name: string, args: string[], thread: Thread): void {
@@ -292,12 +313,11 @@ class DaemonStraceReader {
       path = fd?.[2];
       struct = args[1];
     } else if (name === "stat" || name === "lstat" || name === "stat64" || name === "lstat64") {
-      const p = stringText(args[0] ?? "");
-      path = p !== null && p.startsWith("/") ? p : undefined;
+      path = this.pathOf(undefined, args[0]); // bindfs: lstat("a.txt", …) in the source directory it chdir'd to
       struct = args[1];
     } else {
       // newfstatat(dirfd, "name", {…}, flags) and statx(dirfd, "name", flags, mask, {…})
-      path = pathOf(args[0], args[1]);
+      path = this.pathOf(args[0], args[1]);
       struct = name === "statx" ? args[4] : args[2];
     }
     if (path === undefined || struct === undefined) return;
@@ -314,15 +334,6 @@ class DaemonStraceReader {
   }
 }
 
-/** The path `name` names relative to `dirfd` (`3</src>` or AT_FDCWD<…>); "" names the fd itself. */
-function pathOf(dirfd: string | undefined, name: string | undefined): string | undefined {
-  const p = stringText(name ?? "");
-  if (p === null) return undefined;
-  if (p.startsWith("/")) return p;
-  const dir = dirfd === undefined ? undefined : FD_ARG.exec(dirfd)?.[2];
-  if (dir === undefined) return undefined;
-  return p === "" ? dir : `${dir}/${p}`;
-}
 
 /** st_dev/st_ino of a printed struct stat (`st_dev=makedev(0xfe, 0x1)`, or a number) or struct statx. */
 export function statIdentity(struct: string): { dev: number; ino: number } | null {

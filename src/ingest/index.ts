@@ -133,7 +133,7 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
     const backing = new BackingTable(writer, identities, o.sourceDir, finalPaths);
     const machine = new Machine({
       log: o.log, strict: o.strict ?? false, chunkRows: o.chunkRows ?? DEFAULT_CHUNK_ROWS, fail: lineError(o.log),
-      backing: (open) => backing.bref(open), daemon: daemon?.requests,
+      backing: (open) => backing.bref(open), daemon: daemon?.requests, daemonPassthrough: (daemon?.counts.backingOpens ?? 0) > 0,
     });
     const drain = async () => {
       for (const chunk of machine.emitter.ready.splice(0)) await writer.writeChunk(chunk);

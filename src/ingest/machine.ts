@@ -86,6 +86,11 @@ export interface MachineOptions {
   fail: (line: number, reason: string) => Error;
   /** What the daemon's strace shows it did, by unique. */
   daemon?: Map<string, DaemonRequest>;
+  /**
+   * The strace shows a passthrough daemon (it registered backing files): its open replies' ids are what happened.
+   * Otherwise (bindfs) every reply says id 0, and the trace keeps asking what passthrough of every open would do.
+   */
+  daemonPassthrough?: boolean;
 }
 
 interface Request {
@@ -310,7 +315,9 @@ export class Machine {
     const d = this.o.daemon?.get(req.unique);
     if (d === undefined) return undefined;
     if (req.registered === undefined && d.registered.length > 0) req.registered = [...d.registered];
-    if (req.replyId === undefined && d.error === 0) req.replyId = d.backingId ?? (d.registered.length === 1 ? d.registered[0] : undefined);
+    if (req.replyId === undefined && d.error === 0 && this.o.daemonPassthrough) {
+      req.replyId = d.backingId ?? (d.registered.length === 1 ? d.registered[0] : undefined);
+    }
     if (req.opcode === "CREATE" && d.error === 0) req.entry ??= d.entryNodeid;
     if (req.closed === undefined) this.counts.unknownBackingCloses += d.closes;
     return d;
