@@ -9,6 +9,7 @@ import { formatTraceStats, inspectTrace } from "../inspect/index.js";
 import { ResultsError, compareResults, formatComparison, parseHistory, parseResults, type BenchResults } from "../compare/index.js";
 import { EXPORT_FORMATS, exportResults, type ExportFormat } from "../compare/export.js";
 import { formatTrends, trends } from "../compare/history.js";
+import { DEFAULT_ALPHA, DEFAULT_THRESHOLD } from "../compare/stats.js";
 import { writeNativeCapture } from "../ingest/native.js";
 import { formatOracle, runOracle } from "../oracle/index.js";
 import { readReportInput, renderReport } from "../report/index.js";
@@ -515,7 +516,7 @@ function compareCommand(args: string[]): number {
     options: { threshold: { type: "string" }, alpha: { type: "string" }, json: { type: "boolean", default: false } },
   });
   if (positionals.length !== 2) throw new UsageError("compare needs two results files: fbreplay compare BASE.json HEAD.json");
-  const options = { threshold: percentOrFraction(values.threshold, "threshold", 0.05), alpha: percentOrFraction(values.alpha, "alpha", 0.05) };
+  const options = { threshold: percentOrFraction(values.threshold, "threshold", DEFAULT_THRESHOLD), alpha: percentOrFraction(values.alpha, "alpha", DEFAULT_ALPHA) };
   const [basePath, headPath] = positionals;
   const c = compareResults(basePath, readResultsFile(basePath), headPath, readResultsFile(headPath), options);
   process.stdout.write(values.json ? `${JSON.stringify(c, null, 2)}\n` : `${formatComparison(c)}\n`);
@@ -534,7 +535,7 @@ function historyCommand(args: string[]): number {
   } catch (e) {
     throw new ResultsError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); \`npm run bench\` writes it`);
   }
-  const ts = trends(parseHistory(path, text), percentOrFraction(values.threshold, "threshold", 0.05), percentOrFraction(values.alpha, "alpha", 0.05), values.quick);
+  const ts = trends(parseHistory(path, text), percentOrFraction(values.threshold, "threshold", DEFAULT_THRESHOLD), percentOrFraction(values.alpha, "alpha", DEFAULT_ALPHA), values.quick);
   process.stdout.write(values.json ? `${JSON.stringify(ts, null, 2)}\n` : `${formatTrends(ts, values.quick)}\n`);
   return 0;
 }

@@ -1,6 +1,6 @@
 // `fbreplay history`: the trend of each benchmark over the runs in bench/history.jsonl, with change points: a run
 // whose samples differ from the previous run's as `compare` would call a regression or an improvement.
-import { compareSamples, median } from "./stats.js";
+import { compareSamples, median, type Verdict } from "./stats.js";
 import type { HistoryEntry } from "./results.js";
 
 export interface ChangePoint {
@@ -19,6 +19,32 @@ export interface Trend {
   change_points: ChangePoint[];
 }
 
+/** One run's samples against the previous run's, as `compare` judges them. */
+export interface Step {
+  /** Index of the run in the series given (1 for the first step). */
+  index: number;
+  previous: number;
+  current: number;
+  /** current / previous − 1 (medians): positive is slower, as every unit is a cost. */
+  change: number;
+  verdict: Verdict;
+  /** A regression or an improvement: a change point. */
+  flagged: boolean;
+}
+
+/** The change points of one benchmark's series of runs (each run's samples), by the rule of `compare`. */
+export function changePoints(runs: readonly (readonly number[])[], threshold: number, alpha: number): Step[] {
+  const steps: Step[] = [];
+  for (let i = 1; i < runs.length; i++) {
+    const c = compareSamples("", "", runs[i - 1], runs[i], threshold, alpha);
+    steps.push({
+      index: i, previous: c.base_median, current: c.head_median, change: c.ratio - 1, verdict: c.verdict,
+      flagged: c.verdict === "regressed" || c.verdict === "improved",
+    });
+  }
+  return steps;
+}
+
 export function trends(history: readonly HistoryEntry[], threshold: number, alpha: number, quick: boolean): Trend[] {
   const byName = new Map<string, Trend>();
   const lastSamples = new Map<string, number[]>();
@@ -30,8 +56,8 @@ export function trends(history: readonly HistoryEntry[], threshold: number, alph
       t.points.push({ run, date: entry.date, commit: entry.commit, median: median(b.samples), n: b.samples.length });
       const previous = lastSamples.get(b.name);
       if (previous !== undefined) {
-        const c = compareSamples(b.name, b.unit, previous, b.samples, threshold, alpha);
-        if (c.verdict === "regressed" || c.verdict === "improved") t.change_points.push({ run, commit: entry.commit, ratio: c.ratio, verdict: c.verdict });
+        const [step] = changePoints([previous, b.samples], threshold, alpha);
+        if (step.verdict === "regressed" || step.verdict === "improved") t.change_points.push({ run, commit: entry.commit, ratio: step.change + 1, verdict: step.verdict });
       }
       lastSamples.set(b.name, b.samples);
     }

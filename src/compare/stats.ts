@@ -94,6 +94,10 @@ export function medianInterval(xs: readonly number[], alpha: number, seed = 1): 
 
 export type Verdict = "improved" | "regressed" | "unchanged" | "too few samples";
 
+/** The defaults of `compare`, `history` and the report's trend: a 5% noise floor, and a 5% significance level. */
+export const DEFAULT_THRESHOLD = 0.05;
+export const DEFAULT_ALPHA = 0.05;
+
 export interface TimingComparison {
   name: string;
   unit: string;

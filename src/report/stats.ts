@@ -1,5 +1,5 @@
 // The report's view of timing samples: the median and its 95% bootstrap interval, computed as compare and the
-// exports compute them (src/compare/stats.ts), and how uncertain a median is for the change-point rule.
+// exports compute them (src/compare/stats.ts).
 import { median, medianInterval } from "../compare/stats.js";
 
 export { median };
@@ -21,14 +21,4 @@ export function bootstrapMedian(samples: readonly number[]): MedianEstimate {
   if (n < MIN_SAMPLES_FOR_CI) return { n, median: m, ci: null };
   const [low, high] = medianInterval(samples, 0.05);
   return { n, median: m, ci: { low, high } };
-}
-
-/**
- * How uncertain a median is, relative to it: half the interval's width over the median (n ≥ 3), half the range
- * over the median (n = 2), 0 for a single sample.
- */
-export function relativeHalfWidth(samples: readonly number[], estimate = bootstrapMedian(samples)): number {
-  if (estimate.median === 0 || samples.length < 2) return 0;
-  if (estimate.ci) return (estimate.ci.high - estimate.ci.low) / 2 / Math.abs(estimate.median);
-  return (Math.max(...samples) - Math.min(...samples)) / 2 / Math.abs(estimate.median);
 }

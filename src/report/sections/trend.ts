@@ -1,6 +1,8 @@
 // §8 Headline benchmarks over the history of runs (bench/history.jsonl), with change points flagged by the rule
-// of changepoints.ts; and, when several results files are given, the newest against the one before it.
-import { changePoints, MIN_CHANGE, type Step } from "../changepoints.js";
+// of `fbreplay compare` and `fbreplay history`; and, when several results files are given, the newest against the
+// one before it.
+import { changePoints, type Step } from "../../compare/history.js";
+import { DEFAULT_ALPHA, DEFAULT_THRESHOLD, MIN_SAMPLES } from "../../compare/stats.js";
 import { lineChart, type Line } from "../charts/line.js";
 import { policyColor } from "../charts/palette.js";
 import type { ReportContext } from "../context.js";
@@ -56,7 +58,7 @@ function seriesOf(history: HistoryEntry[], name: string, policy: string): Series
     unit: found[0]?.b.unit ?? "",
     runs: found.map((f) => f.run),
     medians: found.map((f) => median(f.b.samples)),
-    steps: changePoints(found.map((f) => f.b.samples)),
+    steps: changePoints(found.map((f) => f.b.samples), DEFAULT_THRESHOLD, DEFAULT_ALPHA),
   };
 }
 
@@ -72,7 +74,7 @@ function chartOf(title: string, yLabel: string, series: Series[], history: Histo
     points: s.runs.map((run, k) => {
       const step = k > 0 ? s.steps[k - 1] : undefined;
       const flagged = step?.flagged ?? false;
-      const why = flagged ? ` — change point: ${change(step!.change)} vs the previous run (threshold ${percent(step!.threshold)})` : "";
+      const why = flagged ? ` — change point: ${step!.verdict}, ${change(step!.change)} vs the previous run` : "";
       return { x: run + 1, y: s.medians[k], flagged, label: `${s.name}, ${runLabel(history[run], run)}: median ${formatValue(s.medians[k], s.unit)}${why}` };
     }),
   }));
@@ -97,7 +99,7 @@ function summaryTable(series: Series[], history: HistoryEntry[]): Html {
       formatValue(first, s.unit),
       formatValue(last, s.unit),
       s.runs.length > 1 ? change((last - first) / first) : "—",
-      flagged.length === 0 ? "none" : cell(flagged.map((st) => {
+      flagged.length === 0 ? (s.steps.length > 0 && s.steps.every((st) => st.verdict === "too few samples") ? `none (under ${MIN_SAMPLES} samples a run)` : "none") : cell(flagged.map((st) => {
         const run = s.runs[st.index];
         return `run ${run + 1} (${shortCommit(history[run].commit)}) ${change(st.change)}`;
       }).join("; "), flagged.some((st) => st.change > 0) ? "bad" : "good"),
@@ -132,7 +134,7 @@ function previousResultsPart(ctx: ReportContext): Html {
   const previous = results[results.length - 2];
   const before = new Map((previous.benchmarks ?? []).map((b) => [b.name, b]));
   const compared = (ctx.latest.benchmarks ?? []).filter((b) => before.has(b.name) && b.samples.length > 0 && before.get(b.name)!.samples.length > 0).map((b) => {
-    const step = changePoints([before.get(b.name)!.samples, b.samples])[0];
+    const step = changePoints([before.get(b.name)!.samples, b.samples], DEFAULT_THRESHOLD, DEFAULT_ALPHA)[0];
     return { b, step };
   });
   const row = ({ b, step }: (typeof compared)[number]): Cell[] => [
@@ -140,14 +142,13 @@ function previousResultsPart(ctx: ReportContext): Html {
     formatValue(step.previous, b.unit),
     formatValue(step.current, b.unit),
     cell(change(step.change), step.flagged ? (step.change > 0 ? "bad" : "good") : undefined),
-    percent(step.threshold),
-    step.flagged ? "changed" : "",
+    step.verdict,
   ];
-  const head = ["benchmark", "previous", "newest", "change", "threshold", ""];
+  const head = ["benchmark", "previous", "newest", "change", "verdict"];
   const changed = compared.filter((c) => c.step.flagged);
   const title = `Newest results (${shortCommit(ctx.latest.manifest?.commit)}) vs the previous results file (${shortCommit(previous.manifest?.commit)}, ${previous.manifest?.date ?? "undated"})`;
   if (compared.length === 0) return html`${subheading(title)}<p class="absent">No benchmark measured in both files.</p>`;
-  return html`${subheading(title)}${note(`${count(changed.length)} of ${count(compared.length)} benchmarks measured in both changed by more than the threshold.`)}${
+  return html`${subheading(title)}${note(`${count(changed.length)} of ${count(compared.length)} benchmarks measured in both regressed or improved.`)}${
     changed.length ? table({ head, rows: changed.map(row) }) : ""
   }<details><summary>All ${count(compared.length)} benchmarks compared</summary>${table({ head, rows: compared.map(row) })}</details>`;
 }
@@ -164,7 +165,7 @@ export function trendSection(ctx: ReportContext): Html {
   return section({
     id: "trend",
     title: "Trend",
-    intro: html`Medians of headline benchmarks per run of the history (oldest left). A run is a change point (ringed in red) when its median differs from the previous run's by more than the larger of ${percent(MIN_CHANGE)} and the noise, the noise being the sum of both runs' relative half-widths (the 95% bootstrap interval of the median, or half the range with 2 samples): a large change whose intervals do not overlap. Runs that did not measure a benchmark (quick runs replay a smaller synthetic trace) are left out of its line. Positive changes are slower.`,
+    intro: html`Medians of headline benchmarks per run of the history (oldest left). A run is a change point (ringed in red) when \`fbreplay compare\` would call it a regression or an improvement against the previous run: a Mann–Whitney U test at α = ${DEFAULT_ALPHA} on the samples, the ratio of medians beyond ${percent(DEFAULT_THRESHOLD)}, and its ${percent(1 - DEFAULT_ALPHA)} bootstrap interval on the same side of 1; runs with fewer than ${MIN_SAMPLES} samples are never flagged (too few samples). \`fbreplay history\` flags the same runs. Runs that did not measure a benchmark (quick runs replay a smaller synthetic trace) are left out of its line. Positive changes are slower.`,
     body,
   });
 }
