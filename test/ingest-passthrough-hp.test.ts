@@ -205,6 +205,19 @@ describe("strace's notation", () => {
     expect(read.counts).toMatchObject({ malformed: 0, requests: 1, replies: 1, backingOpens: 1 });
     expect(read.requests.get("6")).toMatchObject({ opcode: 14, error: 0, fh: 8n, openFlags: 0x80, backingId: 3, registered: [3], file: { path: "/src/x" } });
   });
+
+  it("gives a registration made before any request (a start-up probe) to the thread's next request, so the ids stay in step", async () => {
+    const f = join(dir, "probe.strace");
+    writeFileSync(f, [
+      '10 00:00:00.000001 ioctl(4</dev/fuse>, _IOC(_IOC_WRITE, 0xe5, 0x1, 0x10), 0x7ffe) = 1',
+      '10 00:00:00.000002 ioctl(4</dev/fuse>, _IOC(_IOC_WRITE, 0xe5, 0x2, 0x4), 0x7ffe) = 0',
+      // fuse_in_header of an INIT (opcode 26), unique 2
+      '10 00:00:00.000003 read(4</dev/fuse>, "0\\0\\0\\0\\32\\0\\0\\0\\2\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0"..., 4198400) = 104',
+    ].join("\n"));
+    const read = await readDaemonStrace(f, { strict: true, fail: (l, r) => new Error(`${l}: ${r}`) });
+    expect(read.counts).toMatchObject({ malformed: 0, backingOutsideRequests: 2, backingOpens: 1, backingCloses: 1 });
+    expect(read.requests.get("2")).toMatchObject({ opcode: 26, registered: [1], closes: 1 });
+  });
 });
 
 // A live capture. passthrough_hp missing is not a reason to skip: scripts/build-passthrough-hp.sh builds it, and CI runs it.

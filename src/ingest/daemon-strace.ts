@@ -70,7 +70,7 @@ export interface DaemonStraceCounts {
   truncatedOpenReplies: number;
   backingOpens: number;
   backingCloses: number;
-  /** ioctls made outside any request (for example a start-up probe). */
+  /** ioctls made outside any request (a start-up probe): they go with the next request their thread reads. */
   backingOutsideRequests: number;
 }
 
@@ -99,6 +99,8 @@ interface Thread {
   current?: { unique: string; opcode: number };
   /** The last file it opened while handling `current`. */
   lastOpened?: string;
+  /** Registrations and closes it made outside any request (at start-up): they go with its next request. */
+  prelude?: { registered: number[]; closes: number };
 }
 
 /** Reads a daemon's strace; bad lines are counted (or, strict, thrown as `FILE:LINE: reason`). */
@@ -242,6 +244,12 @@ class DaemonStraceReader {
     this.counts.requests++;
     thread.current = { unique, opcode };
     thread.lastOpened = undefined;
+    if (thread.prelude !== undefined) {
+      const req = this.requestOf(unique, opcode);
+      req.registered.push(...thread.prelude.registered);
+      req.closes += thread.prelude.closes;
+      thread.prelude = undefined;
+    }
     // Only their replies are read; requests with no reply (FORGET) must not pile up here.
     if (opcode === FUSE_OPEN || opcode === FUSE_CREATE) this.opcodes.set(unique, opcode);
   }
@@ -249,7 +257,6 @@ class DaemonStraceReader {
   private reply(name: string, args: string[], thread: Thread): void {
     const bytes = name === "writev" ? iovecArg(args[1] ?? "") : paddedString(args[1] ?? "");
     if (bytes === null) return this.malformed(`a ${name} to /dev/fuse without its bytes`);
-    if (bytes[8] === undefined) return this.malformed(`a ${name} to /dev/fuse shows fewer than 16 bytes of the reply header`);
     const unique = u64(bytes, 8);
     if (unique === undefined) return this.malformed(`a ${name} to /dev/fuse shows fewer than 16 bytes of the reply header`);
     if (unique === 0n) return; // a notification
@@ -283,13 +290,13 @@ class DaemonStraceReader {
     if (!open && !BACKING_CLOSE_IOCTL.test(request)) return;
     if (!(ret >= 0)) return; // refused: nothing registered or closed
     const current = thread.current;
+    let req: { registered: number[]; closes: number };
     if (current === undefined) {
       this.counts.backingOutsideRequests++;
-      if (open) this.counts.backingOpens++;
-      else this.counts.backingCloses++;
-      return;
+      req = thread.prelude ??= { registered: [], closes: 0 };
+    } else {
+      req = this.requestOf(current.unique, current.opcode);
     }
-    const req = this.requestOf(current.unique, current.opcode);
     if (open) {
       this.counts.backingOpens++;
       req.registered.push(ret);
