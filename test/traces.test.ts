@@ -42,7 +42,12 @@ describe("bundled traces", () => {
   it("has at least two native captures, in which the kernel refused opens after real daemon restarts", async () => {
     expect(native.length).toBeGreaterThanOrEqual(2);
     let refused = 0;
-    for (const t of native) refused += (await runOracle(await openTrace(`traces/${t.name}.fbt`))).runs[0].kernel_refused;
+    for (const t of native) {
+      const kernelRefused = (await runOracle(await openTrace(`traces/${t.name}.fbt`))).runs[0].kernel_refused;
+      const stats = await inspectTrace(await openTrace(`traces/${t.name}.fbt`));
+      expect({ accepted: stats.kernel_accepted, refused: stats.kernel_refused }).toEqual({ accepted: stats.opens - kernelRefused, refused: kernelRefused });
+      refused += kernelRefused;
+    }
     expect(refused).toBeGreaterThan(0);
   });
 
@@ -63,6 +68,7 @@ describe("bundled traces", () => {
         }
       }
       expect(withId).toBe(opens);
+      expect((await inspectTrace(await openTrace(`traces/${t.name}.fbt`))).recorded_ids).toBe(opens);
       const report = await replayTrace(await openTrace(`traces/${t.name}.fbt`), { engine: "wasm", policies: ["ptr", "lookup"], daemon: "recorded" });
       // passthrough_hp shares one id per inode while it has open files: the kernel refused nothing, and neither does the model.
       expect(report.policies.ptr).toMatchObject({ opens, accepted: opens, eio: 0, anomalies: 0, anomaly_recorded_id: 0 });

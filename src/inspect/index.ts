@@ -1,5 +1,6 @@
 // `fbreplay inspect`: what a trace contains, read in one streaming pass with per-nodeid typed arrays.
-import { OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE, OP_RESTART } from "../abi.js";
+import { OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE, OP_RESTART } from "../abi.js";
+import { VERDICT_ACCEPTED, VERDICT_REFUSED } from "../trace/types.js";
 import type { TraceSource } from "../replay/drive.js";
 
 export interface TraceStats {
@@ -24,10 +25,18 @@ export interface TraceStats {
   digests: number;
   /** Digests held by several backing inodes (re-downloads, copies). */
   shared_digests: number;
+  /** Opens carrying the backing id the captured daemon replied with (passthrough captures). */
+  recorded_ids: number;
+  /** The kernel's verdicts on opens, where the capture recorded them (native captures). */
+  kernel_accepted: number;
+  kernel_refused: number;
   duration_ns: number;
 }
 
-const KIND: Record<number, string> = { [OP_OPEN]: "open", [OP_RELEASE]: "release", [OP_FORGET]: "forget", [OP_LOOKUP]: "lookup", [OP_RESTART]: "restart" };
+const KIND: Record<number, string> = {
+  [OP_OPEN]: "open", [OP_RELEASE]: "release", [OP_FORGET]: "forget", [OP_LOOKUP]: "lookup", [OP_RESTART]: "restart",
+  [OP_BACKING_OPEN]: "backing_open", [OP_BACKING_CLOSE]: "backing_close",
+};
 
 export async function inspectTrace(source: TraceSource): Promise<TraceStats> {
   const byOp = new Float64Array(256);
@@ -39,6 +48,9 @@ export async function inspectTrace(source: TraceSource): Promise<TraceStats> {
   const inodes = new Set<string>();
   const inodesByDigest = new Map<string, Set<string>>();
   let backingFiles = 0;
+  let recordedIds = 0;
+  let accepted = 0;
+  let refused = 0;
 
   for await (const item of source.items()) {
     if (item.kind === "backing") {
@@ -53,10 +65,15 @@ export async function inspectTrace(source: TraceSource): Promise<TraceStats> {
       backingFiles += item.files.length;
       continue;
     }
-    const { op, nodeid, fh, length } = item.chunk;
+    const { op, nodeid, fh, length, bid, verdict } = item.chunk;
     for (let i = 0; i < length; i++) {
       const o = op[i];
       byOp[o]++;
+      if (o === OP_OPEN) {
+        if (bid !== undefined && bid[i] > 0) recordedIds++;
+        if (verdict?.[i] === VERDICT_ACCEPTED) accepted++;
+        else if (verdict?.[i] === VERDICT_REFUSED) refused++;
+      }
       const n = nodeid[i];
       if (o === OP_OPEN || o === OP_LOOKUP) {
         if (forgotten[n] === 1) {
@@ -99,6 +116,9 @@ export async function inspectTrace(source: TraceSource): Promise<TraceStats> {
     backing_inodes: inodes.size,
     digests: inodesByDigest.size,
     shared_digests: [...inodesByDigest.values()].filter((s) => s.size > 1).length,
+    recorded_ids: recordedIds,
+    kernel_accepted: accepted,
+    kernel_refused: refused,
     duration_ns: footer.duration_us * 1000,
   };
 }
@@ -111,6 +131,9 @@ export function formatTraceStats(s: TraceStats): string {
     ["overlapping opens", s.overlapping_opens], ["nodeid reuse after FORGET", s.nodeid_reuse],
     ["backing files", s.backing_files], ["backing inodes", s.backing_inodes], ["digests", s.digests],
     ["digests shared by inodes", s.shared_digests], ["duration", `${(s.duration_ns / 1e9).toFixed(3)} s`],
+    ...(s.recorded_ids > 0 ? [["opens with the daemon's backing id", s.recorded_ids] as [string, number]] : []),
+    ...(s.kernel_accepted + s.kernel_refused > 0
+      ? [["kernel verdicts", `${s.kernel_accepted} accepted, ${s.kernel_refused} refused`] as [string, string]] : []),
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n");
