@@ -1,4 +1,5 @@
 // What the real-mount tests need from the machine, and the mounts the recorders may leave behind.
+import { spawn } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 
 /** Why FUSE mounts cannot be made here, or null. Missing tools are not a reason: scripts/install-fuse.sh installs them, and CI runs it. */
@@ -18,4 +19,21 @@ export function fuseProblem(): string | null {
  */
 export function recorderMounts(dir: string): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(`${dir}/`));
+}
+
+/**
+ * Runs `fbreplay record ARGS -o OUT -- sleep 30` with its scratch under `scratch`, interrupts it (SIGINT) once its
+ * mount is up there, and gives its exit status, its stderr and the mounts it had up when interrupted.
+ */
+export async function interruptRecording(args: string[], out: string, scratch: string): Promise<{ status: number | null; stderr: string; mountsBefore: number }> {
+  const child = spawn(process.execPath, ["dist/cli/main.js", "record", ...args, "-o", out, "--", "sleep", "30"],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: scratch } });
+  let stderr = "";
+  child.stderr.on("data", (d) => { stderr += d; });
+  const deadline = Date.now() + 15_000;
+  while (recorderMounts(scratch).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const mountsBefore = recorderMounts(scratch).length;
+  child.kill("SIGINT");
+  const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { status, stderr, mountsBefore };
 }

@@ -2,7 +2,7 @@
 // `--debug` lines and its own strace (test/fixtures/passthrough_hp-3.17.2.*, recorded with
 // `fbreplay record --daemon passthrough_hp`), ingested into a trace that `replay --daemon recorded` replays with the
 // daemon's ids. Then the same on a live mount, where this machine has passthrough_hp and FUSE.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ import { splitArgs, stringArg } from "../src/ingest/strace-syntax.js";
 import { IngestError, ingestLibfuseDebug, type IngestSummary } from "../src/ingest/index.js";
 import { passthroughHp } from "../src/record/index.js";
 import { openTrace, type TraceBackingFile } from "../src/trace/index.js";
-import { fuseProblem, recorderMounts } from "./fuse-env.js";
+import { fuseProblem, interruptRecording, recorderMounts } from "./fuse-env.js";
 
 const CLI = "dist/cli/main.js";
 const LOG = "test/fixtures/passthrough_hp-3.17.2.log";
@@ -254,15 +254,8 @@ describe.skipIf(live !== null)("fbreplay record --daemon passthrough_hp (real ke
     const scratch = join(dir, "live-int");
     mkdirSync(scratch);
     const out = join(dir, "live-int.fbt");
-    const child = spawn(process.execPath, [CLI, "record", "--daemon", "passthrough_hp", "-o", out, "--", "sleep", "30"],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: scratch } });
-    let stderr = "";
-    child.stderr.on("data", (d) => { stderr += d; });
-    const deadline = Date.now() + 15_000;
-    while (recorderMounts(scratch).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(recorderMounts(scratch).length).toBe(1);
-    child.kill("SIGINT");
-    const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const { status, stderr, mountsBefore } = await interruptRecording(["--daemon", "passthrough_hp"], out, scratch);
+    expect(mountsBefore).toBe(1);
     expect(status).toBe(130);
     expect(stderr).toMatch(/interrupted: the mount is down, no trace written/);
     expect(existsSync(out)).toBe(false);

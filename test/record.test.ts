@@ -1,10 +1,10 @@
 // `fbreplay record` on a real FUSE mount (bindfs): the trace it writes, and that no mount is ever left behind.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fuseProblem, recorderMounts } from "./fuse-env.js";
+import { fuseProblem, interruptRecording, recorderMounts } from "./fuse-env.js";
 
 const CLI = "dist/cli/main.js";
 
@@ -64,14 +64,8 @@ describe.skipIf(problem !== null)("fbreplay record (real FUSE mount)", () => {
 
   it("takes the mount down when interrupted", async () => {
     const out = join(dir, "int.fbt");
-    const child = spawn(process.execPath, [CLI, "record", "-o", out, "--", "sleep", "30"], { stdio: ["ignore", "pipe", "pipe"], env });
-    let stderr = "";
-    child.stderr.on("data", (d) => { stderr += d; });
-    const deadline = Date.now() + 15_000;
-    while (recorderMounts(scratch).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(recorderMounts(scratch).length).toBe(1);
-    child.kill("SIGINT");
-    const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const { status, stderr, mountsBefore } = await interruptRecording([], out, scratch);
+    expect(mountsBefore).toBe(1);
     expect(status).toBe(130);
     expect(stderr).toMatch(/interrupted: the mount is down, no trace written/);
     expect(existsSync(out)).toBe(false);
