@@ -90,13 +90,15 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
   const size = await fileSize(o.log, "log");
   const identities = o.identities === undefined ? null : await readIdentities(o.identities);
   const passes = o.sourceDir === undefined ? 1 : 2;
-  const progress = (pass: number) => (bytes: number) => o.onProgress?.(pass * size + bytes, passes * size);
+  // Progress over every byte read: the daemon strace first (when given), then the log once or twice.
+  const straceSize = o.daemonStrace === undefined ? 0 : await fileSize(o.daemonStrace, "daemon strace");
+  const total = straceSize + passes * size;
+  const progress = (pass: number) => (bytes: number) => o.onProgress?.(straceSize + pass * size + bytes, total);
   let daemon: Awaited<ReturnType<typeof readDaemonStrace>> | undefined;
   if (o.daemonStrace !== undefined) {
     const path = o.daemonStrace;
-    await fileSize(path, "daemon strace");
     try {
-      daemon = await readDaemonStrace(path, { strict: o.strict ?? false, fail: lineError(path) });
+      daemon = await readDaemonStrace(path, { strict: o.strict ?? false, fail: lineError(path) }, (bytes) => o.onProgress?.(bytes, total));
     } catch (e) {
       throw e instanceof IngestError ? e : new IngestError(`${path}: ${reasonOf(e)}`);
     }
