@@ -424,6 +424,9 @@ async function recordCommand(args: string[]): Promise<number> {
       recorder: { name: daemon === "bindfs" ? "fbreplay record (bindfs -d)" : "fbreplay record (passthrough_hp --debug, under strace)", version: version() },
     });
     process.stderr.write(`${ingestSummaryLine(values.output, summary)}\n`);
+    if (daemon === "passthrough_hp" && summary.recordedOpens > 0 && summary.backingOpens === 0) {
+      process.stderr.write("fbreplay: passthrough_hp registered no backing file (the kernel refused FUSE_DEV_IOC_BACKING_OPEN: no FUSE passthrough here?): its opens are not passed through in the trace\n");
+    }
     return 0;
   } finally {
     if (values.keep === undefined) rmSync(capture.workDir, { recursive: true, force: true });
