@@ -142,6 +142,11 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
     const r = fbreplay(["replay", "traces/atomic-edit.fbt", "--daemon", "recorded", "--scale", "2"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--daemon recorded replays a capture as it happened: --scale/);
+    // A capture without ids (bindfs): one line and exit 2, not a table of 100% EIO.
+    const none = fbreplay(["replay", "traces/c-build.fbt", "--daemon", "recorded", "--json"]);
+    expect(none.status).toBe(2);
+    expect(none.stdout).toBe("");
+    expect(none.stderr.trim().split("\n")).toEqual(["fbreplay: traces/c-build.fbt: the whole trace: it carries no recorded backing ids: --daemon recorded replays captures of a passthrough daemon (record --daemon native or passthrough_hp, or ingest with passthrough_hp's log or --daemon-strace)"]);
     const s = fbreplay(["record", "--restart-every", "2", "-o", join(dir, "x.fbt"), "--", "true"]);
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/--restart-every needs --daemon native/);

@@ -1,5 +1,5 @@
 // Streams a decoded trace through injection into a replay session and collects the results.
-import type { TraceFooter, TraceHeader, TraceItem } from "../trace/types.js";
+import { TraceError, type TraceFooter, type TraceHeader, type TraceItem } from "../trace/types.js";
 import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
 import type { DaemonModel, EngineName, Outcomes, Policy, SessionOptions } from "./types.js";
@@ -70,6 +70,7 @@ export async function replayTrace(source: TraceSource, plan: ReplayPlan, drive: 
   const session = createSession(plan.engine, [], options);
   let done = 0;
   let complete = true;
+  let recordedIds = false;
   for await (const item of source.items()) {
     if (drive.interrupted?.()) {
       complete = false;
@@ -79,11 +80,16 @@ export async function replayTrace(source: TraceSource, plan: ReplayPlan, drive: 
       session.addBacking(injector.addTraceBacking(item.files));
       continue;
     }
+    if (item.chunk.bid !== undefined) recordedIds = true;
     const { backing, events } = injector.rewrite(item.chunk);
     if (backing.length > 0) session.addBacking(backing);
     session.feed(events);
     done += item.chunk.length;
     drive.onProgress?.({ done, total: source.footer.events });
+  }
+  if (plan.daemon === "recorded" && complete && !recordedIds) {
+    // Every open would name id 0 and fail: a table of 100% EIO that says nothing about the trace.
+    throw new TraceError(source.path, "the whole trace", "it carries no recorded backing ids: --daemon recorded replays captures of a passthrough daemon (record --daemon native or passthrough_hp, or ingest with passthrough_hp's log or --daemon-strace)");
   }
   const outcomes = session.outcomes();
   const elapsed = session.elapsedNs();
