@@ -35,9 +35,9 @@ commands:
   replay TRACE…  replay traces under every policy, with injected restarts, re-downloads, replacements
   inspect TRACE  what a trace holds: events by kind, overlapping opens, nodeid reuse, backing files
   synth          write a seeded synthetic trace
-  ingest         turn a libfuse debug log (-d) into a trace
-  record         run a command on a FUSE mount (bindfs, or fbreplay's own passthrough daemon) and record its
-                 opens into a trace
+  ingest         turn a libfuse debug log (-d, with the daemon's strace) or a workload's strace into a trace
+  record         run a command on a FUSE mount (bindfs, libfuse's passthrough_hp, or fbreplay's own passthrough
+                 daemon) and record its opens into a trace
   oracle TRACE   compare the kernel's verdict on each open of a native capture with the model's
   compare BASE HEAD   benchmark results: timing regressions (statistical) and behaviour changes (exact)
   history        the trend of every benchmark over bench/history.jsonl, with change points
@@ -55,8 +55,8 @@ options of replay:
   --engine wasm|js       (default wasm)
   --daemon per-inode|per-open|recorded
                          which backing id each open carries (default per-inode, like passthrough_hp);
-                         recorded: the ids a passthrough daemon really used, from a native capture
-                         (\`record --daemon native\`), with no injection
+                         recorded: the ids a passthrough daemon really used, from its capture
+                         (\`record --daemon native\` or \`passthrough_hp\`), with no injection
   --restart-every N      a daemon restart (fd kept, ids forgotten) before every N-th replayed event
   --restart-at E,...     daemon restarts before these replayed event indices
   --close-all            restarts also run BACKING_CLOSE_ALL (otherwise old ids stay registered)
