@@ -94,6 +94,22 @@ describe("synth, inspect and replay", () => {
     expect(r.stdout).toMatch(/^policy\s+opens\s+accepted\s+EBUSY/m);
     expect(r.stdout).toMatch(/2 restarts/);
     for (const p of ["ptr", "inode", "digest", "reuse", "lookup"]) expect(r.stdout).toMatch(new RegExp(`^${p}\\s+\\d+`, "m"));
+    expect(r.stdout).not.toMatch(/All traces/);
+  });
+
+  it("puts several traces side by side after their tables: EIO % and unsafe or stale accepts per policy", () => {
+    const args = ["replay", "traces/sqlite-held-native.fbt", "traces/c-build.fbt", "--policy", "ptr,reuse", "--seed", "3"];
+    const r = fbreplay(...args);
+    expect(r.status).toBe(0);
+    const json = JSON.parse(fbreplay(...args, "--json").stdout) as { trace: { path: string }; policies: Record<string, { opens: number; eio: number; unsafe: number; stale: number }> }[];
+    const summary = r.stdout.slice(r.stdout.indexOf("All traces:"));
+    for (const report of json) {
+      const name = report.trace.path.replace(/^.*\//, "").replace(/\.fbt$/, "");
+      const [eio, accepts] = summary.split("\n").filter((l) => l.startsWith(`${name} `)).map((l) => l.trim().split(/\s+/).slice(1));
+      expect(eio).toEqual(["ptr", "reuse"].map((p) => ((100 * report.policies[p].eio) / report.policies[p].opens).toFixed(3)));
+      expect(accepts).toEqual(["ptr", "reuse"].map((p) => String(report.policies[p].unsafe + report.policies[p].stale)));
+    }
+    expect(fbreplay(...args, "--json").stdout).not.toMatch(/All traces/);
   });
 });
 

@@ -16,7 +16,7 @@ import { readReportInput, renderReport } from "../report/index.js";
 import { RecordError, record } from "../record/index.js";
 import { recordNative, recordsOf } from "../record/native.js";
 import {
-  DAEMONS, ENGINES, POLICIES, formatReplayTable, replayTrace,
+  DAEMONS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTrace,
   type DaemonModel, type EngineName, type Policy, type ReplayReport,
 } from "../replay/index.js";
 import { formatScenarioTable, runScenarios } from "../scenarios/index.js";
@@ -261,7 +261,9 @@ async function replayCommand(args: string[]): Promise<number> {
   if (values.json) {
     process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
   } else {
-    process.stdout.write(`${reports.map(formatReplayTable).join("\n\n")}\n`);
+    const tables = reports.map(formatReplayTable);
+    if (reports.length > 1) tables.push(formatReplaySummary(reports));
+    process.stdout.write(`${tables.join("\n\n")}\n`);
   }
   if (reports.some((r) => !r.complete) || interrupted()) {
     process.stderr.write("fbreplay: interrupted: the counts above cover only the events replayed\n");

@@ -133,6 +133,27 @@ function resources(started: bigint, events: number): ReplayReport["resources"] {
   };
 }
 
+/** Right-aligned columns under a dashed rule; the first column left-aligned. */
+function textTable(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
+  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)];
+}
+
+/**
+ * Several traces side by side, one row each: the share of opens that users saw fail with EIO under each policy,
+ * then the accepts that were unsafe (two page caches while one may write) or stale (another file's bytes).
+ */
+export function formatReplaySummary(reports: readonly ReplayReport[]): string {
+  const policies = [...new Set(reports.flatMap((r) => Object.keys(r.policies)))] as Policy[];
+  const pct = (r: PolicyReport | undefined) => (r === undefined ? "-" : r.opens ? ((100 * r.eio) / r.opens).toFixed(3) : "0.000");
+  const bad = (r: PolicyReport | undefined) => (r === undefined ? "-" : String(r.unsafe + r.stale));
+  const name = (r: ReplayReport) => r.trace.path.replace(/^.*\//, "").replace(/\.fbt$/, "");
+  const eio = [["EIO % of opens", ...policies], ...reports.map((r) => [name(r), ...policies.map((p) => pct(r.policies[p]))])];
+  const accepts = [["unsafe + stale accepts", ...policies], ...reports.map((r) => [name(r), ...policies.map((p) => bad(r.policies[p]))])];
+  return ["All traces:", "", ...textTable(eio), "", ...textTable(accepts)].join("\n");
+}
+
 /** The policy × outcome table a person reads. */
 export function formatReplayTable(report: ReplayReport): string {
   const cols: [string, (r: PolicyReport) => string][] = [
@@ -151,8 +172,6 @@ export function formatReplayTable(report: ReplayReport): string {
   ];
   const rows = [["policy", ...cols.map((c) => c[0])]];
   for (const [p, r] of Object.entries(report.policies)) rows.push([p, ...cols.map((c) => c[1](r!))]);
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
   const inj = report.injected;
   const head = [
     `${report.trace.path}: ${report.trace.workload} (${report.trace.source}, ${report.trace.events} events)`,
@@ -162,5 +181,5 @@ export function formatReplayTable(report: ReplayReport): string {
     `${report.resources.wall_s} s in all (${(report.resources.events_per_s / 1e6).toFixed(1)}M events/s over ` +
       `${Object.keys(report.policies).length} policies), peak RSS ${report.resources.peak_rss_mb} MB`,
   ];
-  return [...head, "", line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
+  return [...head, "", ...textTable(rows)].join("\n");
 }
