@@ -142,13 +142,15 @@ function textTable(rows: string[][]): string[] {
 
 /**
  * Several traces side by side, one row each: the share of opens that users saw fail with EIO under each policy,
- * then the accepts that were unsafe (two page caches while one may write) or stale (another file's bytes).
+ * then the accepts that were unsafe (two page caches while one may write) or stale (another file's bytes). Rows are
+ * sorted by trace name (by code unit, whatever the shell's locale sorted its glob by).
  */
-export function formatReplaySummary(reports: readonly ReplayReport[]): string {
+export function formatReplaySummary(unsorted: readonly ReplayReport[]): string {
+  const name = (r: ReplayReport) => r.trace.path.replace(/^.*\//, "").replace(/\.fbt$/, "");
+  const reports = [...unsorted].sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
   const policies = [...new Set(reports.flatMap((r) => Object.keys(r.policies)))] as Policy[];
   const pct = (r: PolicyReport | undefined) => (r === undefined ? "-" : r.opens ? ((100 * r.eio) / r.opens).toFixed(3) : "0.000");
   const bad = (r: PolicyReport | undefined) => (r === undefined ? "-" : String(r.unsafe + r.stale));
-  const name = (r: ReplayReport) => r.trace.path.replace(/^.*\//, "").replace(/\.fbt$/, "");
   const eio = [["EIO % of opens", ...policies], ...reports.map((r) => [name(r), ...policies.map((p) => pct(r.policies[p]))])];
   const accepts = [["unsafe + stale accepts", ...policies], ...reports.map((r) => [name(r), ...policies.map((p) => bad(r.policies[p]))])];
   return ["All traces:", "", ...textTable(eio), "", ...textTable(accepts)].join("\n");
