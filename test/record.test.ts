@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fuseProblem, interruptRecording, recorderMounts } from "./fuse-env.js";
+import { Workload } from "../src/record/workload.js";
 
 const CLI = "dist/cli/main.js";
 
@@ -71,6 +72,20 @@ describe.skipIf(problem !== null)("fbreplay record (real FUSE mount)", () => {
     expect(existsSync(out)).toBe(false);
     expect(recorderMounts(scratch)).toEqual([]);
   });
+});
+
+it("an interrupt that comes while the mount comes up means the workload never starts", async () => {
+  const workload = new Workload();
+  try {
+    process.emit("SIGINT", "SIGINT"); // the handler, as a real Ctrl-C would call it
+    expect(workload.interrupted).toBe(true);
+    const started = Date.now();
+    expect(await workload.run(["sleep", "30"], tmpdir())).toBe(130);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  } finally {
+    workload.dispose();
+  }
+  expect(process.listenerCount("SIGINT")).toBe(0);
 });
 
 it("names the missing prerequisites in one line", () => {

@@ -154,6 +154,9 @@ export async function record(o: RecordOptions): Promise<Capture> {
     exitCode: -1,
     interrupted: false,
   };
+  // Before the daemon starts: an interrupt from here on must still take the mount down. The daemon can mount
+  // before this process runs again after spawning it, on a busy machine.
+  const workload = new Workload();
   const log = createWriteStream(capture.daemonLog);
   const identities = capture.identities === null ? null : createWriteStream(capture.identities);
   let daemon: ChildProcess;
@@ -167,8 +170,6 @@ export async function record(o: RecordOptions): Promise<Capture> {
     captured = started;
   }
   const daemonExit = new Promise<void>((resolve) => daemon.on("exit", () => resolve()));
-  // An interrupt reaches strace and everything it traces; the mount still comes down.
-  const workload = new Workload();
   try {
     await waitFor(() => isMounted(mountPoint) || daemon.exitCode !== null, `${which} to mount ${mountPoint}`);
     if (!isMounted(mountPoint)) throw new RecordError(`${which} exited before mounting ${mountPoint} (see ${capture.daemonLog})`);

@@ -41,6 +41,8 @@ export async function recordNative(o: NativeRecordOptions): Promise<NativeCaptur
   if (o.command.length === 0) throw new RecordError("record needs a command after --");
   const { workDir, sourceDir, mountPoint } = prepareScratch(o.src, o.workDir);
   const records = join(workDir, "records.jsonl");
+  // Before the daemon starts: an interrupt while it mounts must still take the mount down.
+  const workload = new Workload();
   let daemon;
   try {
     daemon = await startDaemon({
@@ -48,11 +50,11 @@ export async function recordNative(o: NativeRecordOptions): Promise<NativeCaptur
       restartEvery: o.restartEvery, restartAt: o.restartAt, restartCloseIds: o.restartCloseIds,
     });
   } catch (e) {
+    workload.dispose();
     throw new RecordError(`the native daemon did not start: ${(e as Error).message}`);
   }
   const workloadStrace = spawnSync("sh", ["-c", "command -v strace"]).status === 0 ? join(workDir, "workload.strace") : null;
   const capture: NativeCapture = { workDir, mountPoint, records, workloadStrace, status: daemon.status, exitCode: -1, interrupted: false };
-  const workload = new Workload();
   try {
     o.onMounted?.(mountPoint);
     const argv = workloadStrace === null ? o.command

@@ -43,8 +43,12 @@ export class Workload {
     process.on("SIGTERM", this.interrupt);
   }
 
-  /** Runs argv in `cwd` and resolves to its exit status (128 when a signal ended it). `name` is for the error. */
+  /**
+   * Runs argv in `cwd` and resolves to its exit status (128 when a signal ended it). `name` is for the error. An
+   * interrupt that came before (while the mount came up) means the workload does not start at all.
+   */
   run(argv: readonly string[], cwd: string, name = argv[0]): Promise<number> {
+    if (this.interrupted) return Promise.resolve(128 + 2);
     const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ["ignore", "inherit", "inherit"], detached: true });
     this.child = child;
     return new Promise<number>((resolve, reject) => {
