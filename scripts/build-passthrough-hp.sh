@@ -11,7 +11,9 @@ version=3.17.2
 tarball=fuse3_${version}.orig.tar.gz
 # Checksums-Sha256 of this file in Debian's Sources index (trixie, fuse3 3.17.2-3).
 sha256=3d932431ad94e86179e5265cddde1d67aa3bb2fb09a5bd35c641f86f2b5ed06f
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The mirror apt uses here first (it may be a local one), then Debian's own; DEBIAN_MIRROR overrides both.
+apt_mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+mirrors=${DEBIAN_MIRROR:-"${apt_mirror} http://deb.debian.org/debian"}
 
 need=()
 command -v meson >/dev/null || need+=(meson)
@@ -28,7 +30,11 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-curl -fsS --retry 3 -o "$work/$tarball" "$mirror/pool/main/f/fuse3/$tarball"
+fetched=""
+for mirror in $mirrors; do
+  if curl -fsS --retry 3 -o "$work/$tarball" "${mirror%/}/pool/main/f/fuse3/$tarball"; then fetched=$mirror; break; fi
+done
+[ -n "$fetched" ] || { echo "build-passthrough-hp.sh: cannot fetch $tarball from: $mirrors" >&2; exit 1; }
 echo "$sha256  $work/$tarball" | sha256sum -c --quiet - || { echo "build-passthrough-hp.sh: $tarball does not match its Debian checksum" >&2; exit 1; }
 tar -xzf "$work/$tarball" -C "$work"
 src=$work/fuse-$version
