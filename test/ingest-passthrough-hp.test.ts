@@ -236,6 +236,7 @@ describe.skipIf(live !== null)("fbreplay record --daemon passthrough_hp (real ke
       "sh", "-c", "exec 3<a.txt; cat a.txt >/dev/null; exec 3<&-; cp a.txt b.txt; cat b.txt a.txt >/dev/null"], { encoding: "utf8", timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(recorderMounts(dir)).toEqual([]);
+    expect(r.stderr).toMatch(/; the workload saw 0 opens fail with EIO$/m);
     const log = readFileSync(join(keep, "daemon.log"), "utf8");
     if (/fuse_passthrough_open failed/.test(log)) {
       console.log("live passthrough_hp test skipped: the kernel refused FUSE_DEV_IOC_BACKING_OPEN (no passthrough)");

@@ -425,7 +425,10 @@ async function recordCommand(args: string[]): Promise<number> {
       output: values.output, strict: true, workload: command.join(" "), hostKernel: release(),
       recorder: { name: daemon === "bindfs" ? "fbreplay record (bindfs -d)" : "fbreplay record (passthrough_hp --debug, under strace)", version: version() },
     });
-    process.stderr.write(`${ingestSummaryLine(values.output, summary)}\n`);
+    // With real passthrough, the workload's own EIO opens are the kernel's refusals (passthrough_hp shares one id per
+    // inode, so there should be none).
+    const eio = daemon === "passthrough_hp" && capture.workloadStrace !== null ? ((await failedOpens(capture.workloadStrace)).EIO ?? 0) : null;
+    process.stderr.write(`${ingestSummaryLine(values.output, summary)}${eio === null ? "" : `; the workload saw ${eio} opens fail with EIO`}\n`);
     if (daemon === "passthrough_hp" && summary.recordedOpens > 0 && summary.backingOpens === 0) {
       process.stderr.write("fbreplay: passthrough_hp registered no backing file (the kernel refused FUSE_DEV_IOC_BACKING_OPEN: no FUSE passthrough here?): its opens are not passed through in the trace\n");
     }
