@@ -76,6 +76,17 @@ function valuesOf(bytes: Buffer): Value[] {
   return values;
 }
 
+/** A copy of the trace at `path` with bits `mask` flipped in the byte `fromEnd` bytes before chunk 1 ends. */
+async function flipInChunk1(path: string, fromEnd: number, mask: number): Promise<{ bad: string; chunk1: Value }> {
+  const bytes = await readFile(path);
+  const chunk1 = valuesOf(bytes)[3];
+  const flipped = Buffer.from(bytes);
+  flipped[chunk1.end - fromEnd] ^= mask;
+  const bad = tmpFile();
+  await writeFile(bad, flipped);
+  return { bad, chunk1 };
+}
+
 /** Header, items and footer re-assembled with a fresh trailer. */
 function assemble(parts: Uint8Array[], footer: Uint8Array): Buffer {
   const body = Buffer.concat(parts);
@@ -305,12 +316,7 @@ describe("recorded columns (native captures)", () => {
 
   it("report a flipped byte in a recorded column as a CRC mismatch of its own", async () => {
     const { path } = await recordedTrace();
-    const bytes = await readFile(path);
-    const chunk1 = valuesOf(bytes)[3];
-    const flipped = Buffer.from(bytes);
-    flipped[chunk1.end - 2] ^= 0x01; // inside the last column (verdict) of chunk 1
-    const bad = tmpFile();
-    await writeFile(bad, flipped);
+    const { bad, chunk1 } = await flipInChunk1(path, 2, 0x01); // inside the last column (verdict) of chunk 1
     expect(await expectTraceError(bad, `chunk 1 (byte ${chunk1.start})`, /CRC-32 of the recorded columns is 0x[0-9a-f]{8}, the chunk says 0x[0-9a-f]{8}/)).toEqual([0]);
   });
 
@@ -412,13 +418,7 @@ describe("bad input", () => {
   });
 
   it("reports a flipped byte in a column as a CRC mismatch of that chunk, after yielding the good ones", async () => {
-    const path = await sampleTrace();
-    const bytes = await readFile(path);
-    const chunk1 = valuesOf(bytes)[3];
-    const flipped = Buffer.from(bytes);
-    flipped[chunk1.end - 3] ^= 0x40; // inside the last column (dt) of chunk 1
-    const bad = tmpFile();
-    await writeFile(bad, flipped);
+    const { bad, chunk1 } = await flipInChunk1(await sampleTrace(), 3, 0x40); // inside the last column (dt) of chunk 1
     for (const blockBytes of [undefined, 3]) {
       const yielded = await expectTraceError(bad, `chunk 1 (byte ${chunk1.start})`, /CRC-32 of the columns is 0x[0-9a-f]{8}, the chunk says 0x[0-9a-f]{8}/, blockBytes);
       expect(yielded).toEqual([0]);

@@ -425,10 +425,9 @@ async function recordCommand(args: string[]): Promise<number> {
       output: values.output, strict: true, workload: command.join(" "), hostKernel: release(),
       recorder: { name: daemon === "bindfs" ? "fbreplay record (bindfs -d)" : "fbreplay record (passthrough_hp --debug, under strace)", version: version() },
     });
-    // With real passthrough, the workload's own EIO opens are the kernel's refusals (passthrough_hp shares one id per
-    // inode, so there should be none).
-    const eio = daemon === "passthrough_hp" && capture.workloadStrace !== null ? ((await failedOpens(capture.workloadStrace)).EIO ?? 0) : null;
-    process.stderr.write(`${ingestSummaryLine(values.output, summary)}${eio === null ? "" : `; the workload saw ${eio} opens fail with EIO`}\n`);
+    // passthrough_hp shares one id per inode, so the kernel should refuse none of its opens.
+    const witness = daemon === "passthrough_hp" ? await workloadEio(capture.workloadStrace) : null;
+    process.stderr.write(`${ingestSummaryLine(values.output, summary)}${witness?.said ?? ""}\n`);
     if (daemon === "passthrough_hp" && summary.recordedOpens > 0 && summary.backingOpens === 0) {
       process.stderr.write("fbreplay: passthrough_hp registered no backing file (the kernel refused FUSE_DEV_IOC_BACKING_OPEN: no FUSE passthrough here?): its opens are not passed through in the trace\n");
     }
@@ -436,6 +435,16 @@ async function recordCommand(args: string[]): Promise<number> {
   } finally {
     if (values.keep === undefined) rmSync(capture.workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The workload's opens that failed with EIO, by its own strace (with real passthrough: the kernel's refusals), and
+ * the words the recorders' summary line gives it.
+ */
+async function workloadEio(strace: string | null): Promise<{ eio: number | null; said: string }> {
+  if (strace === null) return { eio: null, said: "; strace is not installed: the workload's failing opens were not counted" };
+  const eio = (await failedOpens(strace)).EIO ?? 0;
+  return { eio, said: `; the workload saw ${eio} opens fail with EIO` };
 }
 
 /** The exit status when a recording's command failed or was interrupted (the mount is down; no trace is written). */
@@ -474,11 +483,10 @@ async function recordNativeCommand(
     });
     // The trace's verdicts come from the daemon's side (a RELEASE without a FLUSH); the workload's failing opens are the
     // other witness. They differ only if something else failed opens with EIO, or the inference is wrong: said, not hidden.
-    const eio = capture.workloadStrace === null ? null : ((await failedOpens(capture.workloadStrace)).EIO ?? 0);
-    const witness = eio === null ? "; strace is not installed: the workload's failing opens were not counted" : `; the workload saw ${eio} opens fail with EIO`;
+    const { eio, said } = await workloadEio(capture.workloadStrace);
     process.stderr.write(
       `wrote ${values.output}: ${summary.footer.events} events (${summary.opens} opens, ${summary.refused} refused by the kernel, ` +
-      `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.restarts} restarts), ${summary.backing_files} backing files${witness}\n`,
+      `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.restarts} restarts), ${summary.backing_files} backing files${said}\n`,
     );
     if (eio !== null && eio !== summary.refused) {
       process.stderr.write(`fbreplay: warning: the kernel refused ${summary.refused} opens by the daemon's account, but the workload's strace shows ${eio} opens failing with EIO\n`);

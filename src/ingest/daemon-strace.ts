@@ -13,7 +13,7 @@
 // A system call belongs to the request its thread read last and has not replied to yet, which is exact for
 // libfuse's worker threads (each handles one request from read to reply).
 import { readLines } from "./lines.js";
-import { Resumptions, closingParen, splitArgs, splitStraceLine, stringArg, stringText } from "./strace-syntax.js";
+import { Resumptions, closingParen, resolvePath, splitArgs, splitStraceLine, stringArg, stringText } from "./strace-syntax.js";
 
 export const FUSE_OPEN = 14;
 export const FUSE_CREATE = 35;
@@ -218,10 +218,8 @@ class DaemonStraceReader {
   private pathOf(dirfd: string | undefined, name: string | undefined): string | undefined {
     const p = stringText(name ?? "");
     if (p === null) return undefined;
-    if (p.startsWith("/")) return p;
-    const dir = dirfd === undefined ? this.cwd : FD_ARG.exec(dirfd)?.[2];
-    if (dir === undefined) return undefined;
-    return p === "" ? dir : `${dir.replace(/\/$/, "")}/${p}`;
+    const dir = p.startsWith("/") ? "/" : dirfd === undefined ? this.cwd : FD_ARG.exec(dirfd)?.[2];
+    return dir === undefined ? undefined : resolvePath(dir, p);
   }
 
   /** The name `path` no longer names its inode. */

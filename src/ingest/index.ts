@@ -26,7 +26,6 @@
 // Backing ids the daemon really used, where the capture has them: passthrough_hp's `setup shared backing file` /
 // `reusing` / `closed` lines in the log, else the daemon strace's FUSE_DEV_IOC_BACKING_OPEN ioctls and open
 // replies (see machine.ts and daemon-strace.ts). The trace then carries them for `replay --daemon recorded`.
-import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -34,7 +33,7 @@ import { TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
 export { failedOpens, ingestStrace, type StraceIngestOptions } from "./strace.js";
 import { readDaemonStrace, type DaemonFile, type DaemonStraceCounts } from "./daemon-strace.js";
-import { sha256File } from "./sha256.js";
+import { ownDigest, sha256File } from "./sha256.js";
 export { sha256File };
 import { Machine, type Counts, type OpenContext } from "./machine.js";
 
@@ -274,7 +273,7 @@ class BackingTable {
     } catch {
       // gone since: unknown bytes
     }
-    digest ??= new Uint8Array(createHash("sha256").update(`fbreplay unknown bytes of ${key}`).digest());
+    digest ??= ownDigest(`fbreplay unknown bytes of ${key}`);
     id = { dev: file.dev, ino: file.ino, size, digest, path: file.path };
     this.fromDaemon.set(key, id);
     return id;
@@ -306,7 +305,7 @@ class BackingTable {
       // Unknown bytes must not look equal to other unknown bytes (the digest policy would accept them): each
       // synthetic version gets a digest of its own.
       const ino = this.synthetic.size + 1;
-      const digest = new Uint8Array(createHash("sha256").update(`fbreplay synthetic identity ${ino}`).digest());
+      const digest = ownDigest(`fbreplay synthetic identity ${ino}`);
       id = { dev: 0, ino, size: 0, digest, path: open.path ?? "" };
       this.synthetic.set(key, id);
     }

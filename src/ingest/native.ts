@@ -7,7 +7,7 @@
 // The kernel's verdict is not in any single record: an open it refused after the daemon's reply is released at once,
 // and never flushed (no process had it as a descriptor). A RELEASE without a FLUSH is therefore a refusal, except for
 // opens the kernel makes itself for execve (__FMODE_EXEC), whose files are released without a flush too.
-import { createHash } from "node:crypto";
+import { ownDigest } from "./sha256.js";
 import {
   FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE, OP_RESTART,
 } from "../abi.js";
@@ -72,7 +72,7 @@ function verdicts(records: RecordSource): Map<number, number> {
 
 /** A digest for bytes the capture did not hash (the daemon's probe file): its own, never equal to another's. */
 function unknownBytes(what: string): Uint8Array {
-  return createHash("sha256").update(`fbreplay: bytes not captured: ${what}`).digest();
+  return ownDigest(`fbreplay: bytes not captured: ${what}`);
 }
 
 export async function writeNativeCapture(

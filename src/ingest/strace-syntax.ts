@@ -41,6 +41,18 @@ export class Resumptions {
   }
 }
 
+/** `name` made absolute against directory `dir` (unless it is absolute already), with `.` and `..` resolved. */
+export function resolvePath(dir: string, name: string): string {
+  const parts = (name.startsWith("/") ? name : `${dir}/${name}`).split("/");
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p === "" || p === ".") continue;
+    if (p === "..") out.pop();
+    else out.push(p);
+  }
+  return `/${out.join("/")}`;
+}
+
 /** The index of the `)` closing the argument list that starts at `from`, skipping strings and brackets; -1 if none. */
 export function closingParen(s: string, from: number): number {
   let depth = 0;

@@ -4,14 +4,14 @@
 // at execve and process exit. Each file (a path, followed through rename; ended by unlink) is one FUSE inode;
 // its content version changes on O_TRUNC and on creation. There are no daemon-side identities in such a log:
 // backing files are synthetic, one inode per file and one digest per version.
-import { createHash } from "node:crypto";
+import { ownDigest } from "./sha256.js";
 import { basename } from "node:path";
 import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
 import { TraceWriter } from "../trace/index.js";
 import { IngestError, type IngestSummary } from "./index.js";
 import { readLines } from "./lines.js";
 import { Emitter, NO_BACKING_IDS, SlotAllocator } from "./machine.js";
-import { Resumptions, splitStraceLine, stringText } from "./strace-syntax.js";
+import { Resumptions, resolvePath, splitStraceLine, stringText } from "./strace-syntax.js";
 
 export interface StraceIngestOptions {
   log: string;
@@ -53,16 +53,6 @@ const CALL = /^(\w+)\((.*)\)\s+=\s+(-?\d+)(?:<([^>]*)>)?/;
 const STRING = /"((?:[^"\\]|\\.)*)"/g;
 const DIRFD = /(?:AT_FDCWD|\d+)<([^>]*)>/g;
 
-function resolve(dir: string, name: string): string {
-  const parts = (name.startsWith("/") ? name : `${dir}/${name}`).split("/");
-  const out: string[] = [];
-  for (const p of parts) {
-    if (p === "" || p === ".") continue;
-    if (p === "..") out.pop();
-    else out.push(p);
-  }
-  return `/${out.join("/")}`;
-}
 
 const O_ACCMODE_NAMES: Record<string, number> = { O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2 };
 
@@ -149,7 +139,7 @@ class StraceMachine {
   private pathArgs(pid: number, args: string): string[] {
     const dirs = [...args.matchAll(DIRFD)].map((d) => d[1]);
     const names = [...args.matchAll(STRING)].map((s) => stringText(s[0])!);
-    return names.map((n, i) => resolve(dirs[i] ?? this.cwd.get(pid) ?? "/", n));
+    return names.map((n, i) => resolvePath(dirs[i] ?? this.cwd.get(pid) ?? "/", n));
   }
 
   private open(pid: number, name: string, args: string, ret: number, retPath: string | undefined): void {
@@ -337,7 +327,7 @@ export async function ingestStrace(o: StraceIngestOptions): Promise<IngestSummar
     const key = `${file.id}:${file.version}`;
     let b = brefs.get(key);
     if (b === undefined) {
-      const digest = new Uint8Array(createHash("sha256").update(`fbreplay strace ${key}`).digest());
+      const digest = ownDigest(`fbreplay strace ${key}`);
       b = writer.addBacking([{ dev: 0, ino: file.id, digest, size: 0, path: "" }]);
       brefs.set(key, b);
     }

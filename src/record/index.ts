@@ -57,8 +57,11 @@ export function passthroughHp(): string | null {
   return found.status === 0 ? found.stdout.trim() : null;
 }
 
-/** The programs and files recording needs; a one-line error naming what is missing. */
-export function checkPrerequisites(withStrace: boolean, daemon: RecordDaemon = "bindfs"): void {
+/**
+ * The programs and files recording needs; a one-line error naming what is missing. Returns passthrough_hp's path
+ * when that is the daemon.
+ */
+export function checkPrerequisites(withStrace: boolean, daemon: RecordDaemon = "bindfs"): string | undefined {
   const missing: string[] = [];
   try {
     accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
@@ -71,9 +74,12 @@ export function checkPrerequisites(withStrace: boolean, daemon: RecordDaemon = "
   if (missing.length > 0) {
     throw new RecordError(`record needs ${missing.join(", ")}: run scripts/install-fuse.sh as root`);
   }
-  if (daemon === "passthrough_hp" && passthroughHp() === null) {
+  if (daemon !== "passthrough_hp") return undefined;
+  const binary = passthroughHp();
+  if (binary === null) {
     throw new RecordError("record --daemon passthrough_hp needs libfuse's passthrough_hp (3.16+): run scripts/build-passthrough-hp.sh, or set FBREPLAY_PASSTHROUGH_HP");
   }
+  return binary;
 }
 
 async function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -129,10 +135,10 @@ function unmount(mountPoint: string): void {
  * passthrough_hp under strace. `--single`: one thread, so its debug lines are not interleaved with another
  * request's; `-s 256`: a CREATE reply's fuse_open_out shows in the strace.
  */
-function startPassthroughHp(sourceDir: string, mountPoint: string, strace: string, log: WriteStream): Promise<void> & { daemon: ChildProcess } {
+function startPassthroughHp(binary: string, sourceDir: string, mountPoint: string, strace: string, log: WriteStream): Promise<void> & { daemon: ChildProcess } {
   const daemon = spawn("strace", [
     "-f", "-tt", "-v", "-y", "-s", "256", "-o", strace, "--",
-    passthroughHp()!, "--debug", "--debug-fuse", "--foreground", "--single", sourceDir, mountPoint,
+    binary, "--debug", "--debug-fuse", "--foreground", "--single", sourceDir, mountPoint,
   ], { stdio: ["ignore", "ignore", "pipe"] });
   daemon.stderr!.pipe(log, { end: false });
   const done = new Promise<void>((resolve) => daemon.stderr!.on("end", resolve));
@@ -143,7 +149,7 @@ function startPassthroughHp(sourceDir: string, mountPoint: string, strace: strin
 export async function record(o: RecordOptions): Promise<Capture> {
   if (o.command.length === 0) throw new RecordError("record needs a command after --");
   const which = o.daemon ?? "bindfs";
-  checkPrerequisites(o.strace ?? true, which);
+  const hpBinary = checkPrerequisites(o.strace ?? true, which);
   const { workDir, sourceDir, mountPoint } = prepareScratch(o.src, o.workDir);
   const capture: Capture = {
     workDir, mountPoint,
@@ -165,7 +171,7 @@ export async function record(o: RecordOptions): Promise<Capture> {
     daemon = spawn("bindfs", ["-d", "-f", sourceDir, mountPoint], { stdio: ["ignore", "ignore", "pipe"] });
     captured = captureIdentities(daemon, sourceDir, log, identities);
   } else {
-    const started = startPassthroughHp(sourceDir, mountPoint, capture.daemonStrace!, log);
+    const started = startPassthroughHp(hpBinary!, sourceDir, mountPoint, capture.daemonStrace!, log);
     daemon = started.daemon;
     captured = started;
   }
