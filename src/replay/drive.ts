@@ -68,6 +68,7 @@ export async function replayTrace(source: TraceSource, plan: ReplayPlan, drive: 
     idMax: plan.idMax,
     maxInodes: Math.max(1, (source.footer.max_nodeid + 1) * K),
     maxFiles: Math.max(1, (source.footer.max_fh + 1) * K),
+    expectedFiles: source.footer.backing_files * K,
   };
   const session = createSession(plan.engine, [], options);
   const piece = Math.max(1, Math.floor(DEFAULT_CHUNK_ROWS / K));

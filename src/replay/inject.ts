@@ -59,6 +59,8 @@ export class Injector {
   private traceDev = new Float64Array(1024);
   private traceIno = new Float64Array(1024);
   private traceDigest = new Uint8Array(1024 * 32);
+  /** Per trace version, a view of its digest: every copy's bref shares it (no view object per copy). */
+  private readonly traceDigestView: Uint8Array[] = [];
   private traceInode = new Int32Array(1024);
   private traceFileCount = 0;
   /** Trace inode index by st_dev, then st_ino (numeric keys: a trace may name hundreds of thousands). */
@@ -116,6 +118,7 @@ export class Injector {
     this.traceDev[b] = f.dev;
     this.traceIno[b] = f.ino;
     this.traceDigest.set(f.digest.subarray(0, 32), b * 32);
+    this.traceDigestView.push(this.traceDigest.subarray(b * 32, b * 32 + 32));
     let byIno = this.traceInodes.get(f.dev);
     if (byIno === undefined) this.traceInodes.set(f.dev, (byIno = new Map()));
     let inode = byIno.get(f.ino);
@@ -137,7 +140,7 @@ export class Injector {
     // Each copy lives on a device of its own, and injected incarnations on yet another, so none collide.
     const dev = this.traceDev[b] + k * 0x10000 + (n === 0 ? 0 : 0x8000);
     const ino = n === 0 ? this.traceIno[b] : this.incarnationIno[at];
-    backing.push({ dev, ino, digest: digest ?? this.traceDigest.subarray(b * 32, b * 32 + 32) });
+    backing.push({ dev, ino, digest: digest ?? this.traceDigestView[b] });
     this.current[slot] = this.sessionBrefs;
     this.currentFor[slot] = n;
     return this.sessionBrefs++;

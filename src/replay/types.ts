@@ -135,6 +135,11 @@ export type OutcomesByPolicy = Partial<Record<Policy, Outcomes>>;
 
 export interface SessionOptions extends Omit<ReplayOptions, "policy"> {
   policies: readonly Policy[];
+  /**
+   * The backing files the session will likely see (a trace's table times its scale): the core's tables start that
+   * large instead of doubling towards it, each doubling leaving the old table behind in the core's bump heap.
+   */
+  expectedFiles?: number;
 }
 
 /** Several policies replaying the same events; what the CLI and the benchmarks drive. */
