@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 /** In order: a step may use what an earlier one installed. */
 export const STEPS = [
   { name: "fuse", script: "scripts/install-fuse.sh", for: "real FUSE mounts: record, the fbreplay daemon, passthrough_hp" },
-  { name: "passthrough_hp", script: "scripts/build-passthrough-hp.sh", for: "record --daemon passthrough_hp" },
+  { name: "passthrough_hp", script: "scripts/build-passthrough-hp.sh", for: "record --daemon passthrough_hp", needs: ["fuse"] },
   { name: "chromium", script: "scripts/install-chromium.sh", for: "the HTML report opened in a real browser" },
 ];
 
@@ -21,7 +21,10 @@ export const PROVISION_FILE = join(root, "build", "provision.json");
 
 const lastLine = (text) => text.trim().split("\n").filter(Boolean).pop() ?? "";
 
-/** Runs one step; what it says on stderr (what it is installing or building) is passed on as it comes. */
+/**
+ * Runs one step. What it says on stderr (what it is installing or building) is passed on as it comes, a line behind:
+ * its last line is its reason when it fails, said once in the summary.
+ */
 function runStep(step, log) {
   const started = Date.now();
   const child = spawn("bash", [join(root, step.script)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
@@ -29,8 +32,10 @@ function runStep(step, log) {
   let stderr = "";
   child.stdout.on("data", (d) => { stdout += d; });
   child.stderr.on("data", (d) => {
+    const before = stderr.split("\n").filter(Boolean).length;
     stderr += d;
-    for (const line of String(d).split("\n").filter(Boolean)) log(`provision: ${step.name}: ${line}`);
+    const lines = stderr.split("\n").filter(Boolean);
+    for (const line of lines.slice(Math.max(0, before - 1), -1)) log(`provision: ${step.name}: ${line}`);
   });
   return new Promise((resolve) => child.on("close", (status, signal) => {
     const seconds = (Date.now() - started) / 1000;
@@ -43,7 +48,8 @@ function runStep(step, log) {
 export async function provision({ log = (line) => process.stderr.write(`${line}\n`) } = {}) {
   const results = {};
   for (const step of STEPS) {
-    const r = await runStep(step, log);
+    const missing = (step.needs ?? []).find((n) => !results[n]?.ok);
+    const r = missing ? { ok: false, why: `needs ${missing}, unavailable`, seconds: 0 } : await runStep(step, log);
     results[step.name] = r.ok ? { ok: true, detail: r.detail } : { ok: false, why: r.why };
     const took = r.seconds >= 1 ? ` (${r.seconds.toFixed(0)} s)` : "";
     log(r.ok ? `provision: ${step.name}: ${r.detail}${took}` : `provision: ${step.name} unavailable, skipping ${step.for}: ${r.why}`);
