@@ -5,4 +5,5 @@ export { emptyColumns, eventColumns, type EventRow } from "./events.js";
 export { DEFAULT_CHUNK_ROWS, WasmReplaySession, coreModule, type WasmBuild } from "./wasm.js";
 export { ReferenceSession, createSession } from "./reference.js";
 export { Injector, sfc32, type InjectOptions } from "./inject.js";
-export { formatReplaySummary, formatReplayTable, replayTrace, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";
+export { replayTrace, type PolicyReport, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";
+export { formatReplaySummary, formatReplayTable } from "./render.js";
