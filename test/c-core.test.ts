@@ -13,9 +13,10 @@ import {
   OP_OPEN, OP_RELEASE, OP_RESTART, RESTART_CLOSE_ALL,
 } from "../src/abi.js";
 import {
-  Injector, POLICIES, POLICY_CODE, WasmReplaySession, coreModule, emptyColumns, eventColumns, sfc32, type EventRow,
+  Injector, POLICIES, POLICY_CODE, WasmReplaySession, coreModule, emptyColumns, eventColumns, type EventRow,
   type BackingFile, type DaemonModel, type EventColumns, type InjectOptions, type Outcomes, type SessionOptions,
 } from "../src/replay/index.js";
+import { sfc32 } from "../src/rng.js";
 import { synth, synthLimits, type SynthOptions } from "../src/synth/index.js";
 import { openTrace } from "../src/trace/index.js";
 import { WORLD_BACKING, WORLD_FILES, WORLD_INODES, closeAll, eventSequence } from "./arbitraries.js";

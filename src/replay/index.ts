@@ -4,6 +4,6 @@ export * from "./types.js";
 export { emptyColumns, eventColumns, type EventRow } from "./events.js";
 export { DEFAULT_CHUNK_ROWS, WasmReplaySession, coreModule, type WasmBuild } from "./wasm.js";
 export { ReferenceSession, createSession } from "./reference.js";
-export { Injector, sfc32, type InjectOptions } from "./inject.js";
+export { Injector, type InjectOptions } from "./inject.js";
 export { replayTrace, type PolicyReport, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";
 export { formatReplaySummary, formatReplayTable } from "./render.js";

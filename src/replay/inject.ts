@@ -1,6 +1,7 @@
 // Scenario injection and scaling, applied to a trace while it streams to a replay session. Deterministic from
 // the seed: the same trace and options always give the same events.
 import { OP_LOOKUP, OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../abi.js";
+import { sfc32 } from "../rng.js";
 import { emptyColumns, sliceColumns } from "./events.js";
 import type { BackingFile, EventColumns } from "./types.js";
 
@@ -18,24 +19,6 @@ export interface InjectOptions {
   /** Per open: the file was replaced by new content just before (new inode, new bytes). */
   replaceRate?: number;
   seed?: number;
-}
-
-/** sfc32: small, fast, and good enough to decide injections; seeded so replays are reproducible. */
-export function sfc32(seed: number): () => number {
-  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
-  const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    const r = (t + d) | 0;
-    c = (c + r) | 0;
-    return (r >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 12; i++) next();
-  return next;
 }
 
 /** What the injector hands the session: new backing files first, then the events that may name them. */
