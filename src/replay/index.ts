@@ -4,5 +4,6 @@ export * from "./types.js";
 export { emptyColumns, eventColumns, type EventRow } from "./events.js";
 export { DEFAULT_CHUNK_ROWS, WasmReplaySession, coreModule, type WasmBuild } from "./wasm.js";
 export { ReferenceSession, createSession } from "./reference.js";
-export { Injector, sfc32, type InjectOptions } from "./inject.js";
+export { Injector, MAX_SCALE, sfc32, validateInjectOptions, type InjectOptions } from "./inject.js";
+export { defaultMaxMemory, overBudget, replayBytes } from "./budget.js";
 export { formatReplaySummary, formatReplayTable, replayTrace, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";

@@ -462,7 +462,9 @@ export async function openTrace(path: string, options: OpenTraceOptions = {}): P
   const fail = (where: string, reason: string) => new TraceError(path, where, oneLine(reason));
   const fh = await open(path, "r");
   try {
-    const size = (await fh.stat()).size;
+    const stat = await fh.stat();
+    if (!stat.isFile()) throw fail("the file", stat.isDirectory() ? "is a directory, not a trace" : "is not a regular file");
+    const size = stat.size;
 
     // Header first: a file that is not a trace at all should say so, not complain about its trailer.
     const src = new ByteSource(fh, 0, size, blockBytes);
