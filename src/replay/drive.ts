@@ -4,6 +4,7 @@ import { TraceError, type TraceFooter, type TraceHeader, type TraceItem } from "
 import { defaultMaxMemory, overBudget } from "./budget.js";
 import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
+import { DEFAULT_CHUNK_ROWS } from "./wasm.js";
 import type { DaemonModel, EngineName, EventColumns, Outcomes, Policy, SessionOptions } from "./types.js";
 
 /** A trace as the replay needs it: its header and footer up front, then its items in order. */
@@ -85,7 +86,8 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
   const failed = (e: unknown) => (e instanceof TraceError ? e : new TraceError(source.path, where, `the replay failed: ${(e as Error).message}`));
   let session: ReturnType<typeof createSession>;
   try {
-    session = createSession(plan.engine, [], options);
+    // The core's event buffer: no larger than the replay (a small trace need not fault in 25 MB).
+    session = createSession(plan.engine, [], options, undefined, Math.min(DEFAULT_CHUNK_ROWS, Math.max(4096, source.footer.events * K)));
   } catch (e) {
     throw failed(e);
   }
