@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // fbreplay's command line: it parses arguments and wires the stages together, nothing else.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { release } from "node:os";
 import { rmSync } from "node:fs";
 import { IngestError, failedOpens, ingestLibfuseDebug, ingestStrace, type IngestSummary } from "../ingest/index.js";
@@ -16,7 +16,7 @@ import { readReportInput, renderReport } from "../report/index.js";
 import { RecordError, record } from "../record/index.js";
 import { recordNative, recordsOf } from "../record/native.js";
 import {
-  DAEMONS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTrace,
+  DAEMONS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTrace, validateInjectOptions,
   type DaemonModel, type EngineName, type Policy, type ReplayReport,
 } from "../replay/index.js";
 import { formatScenarioTable, runScenarios } from "../scenarios/index.js";
@@ -24,6 +24,7 @@ import { describeSynth, synth, validateSynthOptions, type SynthOptions } from ".
 import { TraceWriter, openTrace } from "../trace/index.js";
 import { TraceError } from "../trace/types.js";
 import { Progress } from "./progress.js";
+import { UsageError, checkOutput, parseBytes, parseOptions, writeOutputFile } from "./options.js";
 
 const HELP = `fbreplay: what each FUSE passthrough conflict policy does to a workload, and what it costs
 
@@ -65,6 +66,8 @@ options of replay:
   --scale K              replay K copies over disjoint inode namespaces, interleaved (default 1)
   --seed S               seed of the injections (default 1): same trace + options + seed = same counts
   --json                 print the results as JSON (one object per trace; an array for several traces)
+  --max-memory SIZE      memory the replay's tables may take, e.g. 512M or 2G (default: a quarter of the RAM, at
+                         most 3G, what the wasm core addresses); a larger replay is refused before it starts
 
 options of inspect:
   --json                 {"events", "opens", "releases", "overlapping_opens", "nodeid_reuse",
@@ -151,8 +154,6 @@ options of export:  fbreplay export RESULTS.json --format bmf|github|csv [-o FIL
 exit status: 0 on success, 2 on bad usage or bad input (one line naming the file and where),
 130 when interrupted (a partial replay is printed, marked as such), 1 on an internal error.`;
 
-class UsageError extends Error {}
-
 function parseList<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
   if (value === undefined) return [...allowed];
   const items = value.split(",").map((s) => s.trim()).filter(Boolean);
@@ -170,7 +171,7 @@ function parseEngine(value: string | undefined): EngineName {
 }
 
 function scenariosCommand(args: string[]): number {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args,
     options: {
       json: { type: "boolean", default: false },
@@ -210,14 +211,14 @@ function onInterrupt(): () => boolean {
 }
 
 async function replayCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: {
       policy: { type: "string" }, engine: { type: "string" }, daemon: { type: "string" },
       "restart-every": { type: "string" }, "restart-at": { type: "string" }, "close-all": { type: "boolean", default: false },
       "redownload-rate": { type: "string" }, "replace-rate": { type: "string" }, scale: { type: "string" },
-      seed: { type: "string" }, json: { type: "boolean", default: false },
+      seed: { type: "string" }, json: { type: "boolean", default: false }, "max-memory": { type: "string" },
     },
     strict: true,
   });
@@ -234,8 +235,11 @@ async function replayCommand(args: string[]): Promise<number> {
     replaceRate: rate(values["replace-rate"], "replace-rate"),
     scale: count(values.scale, "scale"),
     seed: seed(values.seed, "seed") ?? 1,
+    maxMemory: parseBytes(values["max-memory"], "max-memory"),
   };
   if (values.daemon !== undefined && values.daemon.includes(",")) throw new UsageError("--daemon takes one daemon model");
+  const badInject = validateInjectOptions(plan);
+  if (badInject !== undefined) throw new UsageError(badInject);
   if (plan.daemon === "recorded") {
     const injected = ["restart-every", "restart-at", "close-all", "redownload-rate", "replace-rate", "scale"].filter((k) => values[k as keyof typeof values]);
     if (injected.length > 0) {
@@ -273,7 +277,7 @@ async function replayCommand(args: string[]): Promise<number> {
 }
 
 async function inspectCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } }, strict: true });
+  const { values, positionals } = parseOptions({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } }, strict: true });
   if (positionals.length !== 1) throw new UsageError("inspect takes one trace file");
   const stats = await inspectTrace(await openTrace(positionals[0]));
   process.stdout.write(values.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatTraceStats(stats)}\n`);
@@ -281,7 +285,7 @@ async function inspectCommand(args: string[]): Promise<number> {
 }
 
 async function synthCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args,
     options: {
       events: { type: "string" }, seed: { type: "string" }, output: { type: "string", short: "o" },
@@ -308,6 +312,7 @@ async function synthCommand(args: string[]): Promise<number> {
   for (const key of Object.keys(options) as (keyof SynthOptions)[]) if (options[key] === undefined) delete options[key];
   const problem = validateSynthOptions(options);
   if (problem !== null) throw new UsageError(problem);
+  checkOutput(values.output, []);
   const writer = await TraceWriter.create(values.output, {
     source: { format: "synth", options },
     workload: describeSynth(options),
@@ -361,7 +366,7 @@ function ingestSummaryLine(output: string, s: IngestSummary): string {
 }
 
 async function ingestCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: {
@@ -381,6 +386,10 @@ async function ingestCommand(args: string[]): Promise<number> {
     throw new UsageError("ingest --from strace needs --mount DIR (the FUSE mount the workload used)");
   }
   const [log, output] = [positionals[0], values.output];
+  checkOutput(output, [log, values.identities, values["daemon-strace"]]);
+  for (const [option, dir] of [["--source-dir", values["source-dir"]], ["--mount", values.mount]] as const) {
+    if (dir !== undefined && !isDirectory(dir)) throw new UsageError(`${option} ${dir}: not a directory`);
+  }
   const recorder = { name: "fbreplay ingest", version: version() };
   const progress = new Progress(`ingest ${log}`, 0, "bytes");
   const summary = values.from === "strace"
@@ -398,7 +407,7 @@ async function ingestCommand(args: string[]): Promise<number> {
 async function recordCommand(args: string[]): Promise<number> {
   const split = args.indexOf("--");
   if (split < 0 || split === args.length - 1) throw new UsageError("record needs the command after --: fbreplay record -o TRACE -- CMD ARGS...");
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args: args.slice(0, split),
     options: {
       src: { type: "string" }, daemon: { type: "string" }, keep: { type: "string" }, output: { type: "string", short: "o" },
@@ -408,6 +417,8 @@ async function recordCommand(args: string[]): Promise<number> {
     strict: true,
   });
   if (values.output === undefined) throw new UsageError("record needs -o TRACE");
+  checkOutput(values.output, [values.src]);
+  if (values.src !== undefined && !isDirectory(values.src)) throw new UsageError(`--src ${values.src}: not a directory`);
   const daemon = values.daemon ?? "bindfs";
   if (daemon !== "bindfs" && daemon !== "passthrough_hp" && daemon !== "native") {
     throw new UsageError(`unknown daemon '${daemon}' (one of: bindfs, passthrough_hp, native)`);
@@ -498,7 +509,7 @@ async function recordNativeCommand(
 }
 
 async function oracleCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } }, strict: true });
+  const { values, positionals } = parseOptions({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } }, strict: true });
   if (positionals.length !== 1) throw new UsageError("oracle needs one trace: fbreplay oracle TRACE");
   const trace = await openTrace(positionals[0]);
   if (trace.header.source.format !== "fbreplay-native") {
@@ -527,7 +538,7 @@ function readResultsFile(path: string): BenchResults {
 }
 
 function compareCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args, allowPositionals: true, strict: true,
     options: { threshold: { type: "string" }, alpha: { type: "string" }, json: { type: "boolean", default: false } },
   });
@@ -540,7 +551,7 @@ function compareCommand(args: string[]): number {
 }
 
 function historyCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args, allowPositionals: true, strict: true,
     options: { quick: { type: "boolean", default: false }, threshold: { type: "string" }, alpha: { type: "string" }, json: { type: "boolean", default: false } },
   });
@@ -557,29 +568,39 @@ function historyCommand(args: string[]): number {
 }
 
 function exportCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args, allowPositionals: true, strict: true, options: { format: { type: "string" }, output: { type: "string", short: "o" } },
   });
   if (positionals.length !== 1) throw new UsageError("export needs one results file: fbreplay export RESULTS.json --format bmf|github|csv");
   const format = values.format as ExportFormat;
   if (!EXPORT_FORMATS.includes(format)) throw new UsageError(`--format ${values.format ?? "(missing)"}: one of ${EXPORT_FORMATS.join(", ")}`);
+  if (values.output !== undefined) checkOutput(values.output, positionals);
   const text = exportResults(readResultsFile(positionals[0]), format);
-  if (values.output !== undefined) writeFileSync(values.output, text);
+  if (values.output !== undefined) writeOutputFile(values.output, text);
   else process.stdout.write(text);
   return 0;
 }
 
 function reportCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args, allowPositionals: true, strict: true, options: { history: { type: "string" }, output: { type: "string", short: "o" } },
   });
   if (positionals.length === 0) throw new UsageError("report needs results files: fbreplay report RESULTS.json… [--history FILE] -o report.html");
   const defaultHistory = new URL("../../bench/history.jsonl", import.meta.url).pathname;
   const history = values.history ?? (existsSync(defaultHistory) ? defaultHistory : undefined);
   const output = values.output ?? "report.html";
-  writeFileSync(output, renderReport(readReportInput(positionals, history)));
+  checkOutput(output, [...positionals, history]);
+  writeOutputFile(output, renderReport(readReportInput(positionals, history)));
   process.stderr.write(`wrote ${output}\n`);
   return 0;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function version(): string {
@@ -618,12 +639,16 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof UsageError || err instanceof TraceError || err instanceof IngestError || err instanceof RecordError || err instanceof ResultsError || e.code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`fbreplay: ${e.message}\n`);
+      process.stderr.write(`fbreplay: ${e.message.replace(/\s+/g, " ").trim()}\n`);
       return 2;
     }
-    process.stderr.write(`fbreplay: ${e.message}\n`);
+    // An internal error: still one line (exit 1), the stack only with FBREPLAY_DEBUG set.
+    if (process.env.FBREPLAY_DEBUG) process.stderr.write(`${e.stack}\n`);
+    process.stderr.write(`fbreplay: internal error: ${String(e.message).replace(/\s+/g, " ").trim()}\n`);
     return 1;
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Run when this file is the program (also through the bin symlink), not when a test or the fuzz suite imports main.
+const invokedAs = process.argv[1] === undefined ? "" : (() => { try { return realpathSync(process.argv[1]); } catch { return ""; } })();
+if (invokedAs === fileURLToPath(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

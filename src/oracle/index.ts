@@ -6,8 +6,9 @@ import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
 import type { DaemonModel } from "../replay/types.js";
 import type { TraceReader } from "../trace/index.js";
+import { denseIds, type IdSource } from "../trace/dense.js";
 import type { TraceChunk } from "../trace/types.js";
-import { VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN } from "../trace/types.js";
+import { TraceError, VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN } from "../trace/types.js";
 
 /** Rows of context printed with a mismatch: the latest events on the same nodeid before it. */
 const CONTEXT_ROWS = 4;
@@ -53,12 +54,15 @@ export async function runOracle(reader: TraceReader): Promise<OracleReport> {
     throw new Error(`${reader.path}: not a native capture (source ${source.format}): only \`record --daemon native\` traces carry the kernel's verdicts`);
   }
   const model = String(source.daemon_model) as DaemonModel;
-  const runs = await oracleRuns(reader, ["recorded", model]);
+  if (model !== "per-inode" && model !== "per-open") {
+    throw new TraceError(reader.path, "header", `source.daemon_model is ${JSON.stringify(source.daemon_model)}, expected "per-inode" or "per-open"`);
+  }
+  const runs = await oracleRuns(await denseIds(reader), ["recorded", model]);
   return { trace: reader.path, workload: reader.header.workload, daemon_model: model, runs };
 }
 
 /** One pass over the trace, each chunk replayed under every daemon, each open compared with the kernel's verdict. */
-async function oracleRuns(reader: TraceReader, daemons: DaemonModel[]): Promise<OracleRun[]> {
+async function oracleRuns(reader: IdSource, daemons: DaemonModel[]): Promise<OracleRun[]> {
   const sizes = { maxInodes: reader.footer.max_nodeid + 1, maxFiles: reader.footer.max_fh + 1 };
   const replays = daemons.map((daemon) => new ReferenceReplay([], { policy: "ptr", daemon, ...sizes }));
   const runs: OracleRun[] = daemons.map((daemon) => ({ daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0 }));

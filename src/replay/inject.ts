@@ -21,6 +21,28 @@ export interface InjectOptions {
   seed?: number;
 }
 
+/**
+ * Largest scale: the copies' nodeids and fhs are id × scale + copy in u32 columns, and tables grow with the scale
+ * (the memory budget bounds the product with the trace's ids; this bounds the factor alone).
+ */
+export const MAX_SCALE = 1 << 16;
+
+/** The first problem with the options, as one line, or undefined. The CLI checks with this same function. */
+export function validateInjectOptions(o: InjectOptions): string | undefined {
+  const int = (v: number | undefined, min: number, max: number) => v === undefined || (Number.isSafeInteger(v) && v >= min && v <= max);
+  if (!int(o.scale, 1, MAX_SCALE)) return `--scale ${o.scale}: expected an integer in [1, ${MAX_SCALE}]`;
+  if (!int(o.restartEvery, 1, Number.MAX_SAFE_INTEGER)) return `--restart-every ${o.restartEvery}: expected an integer >= 1`;
+  if (o.restartAt?.some((v) => !int(v, 0, Number.MAX_SAFE_INTEGER))) return "--restart-at: expected event indices >= 0";
+  for (const [name, v] of [["redownload-rate", o.redownloadRate], ["replace-rate", o.replaceRate]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 1)) return `--${name} ${v}: expected a probability in [0, 1]`;
+  }
+  // One uniform draw per open decides both: the bands must fit in [0, 1] (synth's rule too).
+  const sum = (o.redownloadRate ?? 0) + (o.replaceRate ?? 0);
+  if (sum > 1) return `--redownload-rate + --replace-rate must be at most 1, got ${sum}`;
+  if (!int(o.seed, 0, 0xffffffff)) return `--seed ${o.seed}: expected an integer in [0, 2^32)`;
+  return undefined;
+}
+
 /** What the injector hands the session: new backing files first, then the events that may name them. */
 export interface Injected {
   backing: BackingFile[];
@@ -66,6 +88,8 @@ export class Injector {
   private out = emptyColumns(0);
 
   constructor(private readonly options: InjectOptions) {
+    const bad = validateInjectOptions(options);
+    if (bad !== undefined) throw new RangeError(bad);
     this.scale = options.scale ?? 1;
     this.rng = sfc32(options.seed ?? 1);
     this.restartAt = [...(options.restartAt ?? [])];

@@ -48,6 +48,6 @@ export class ReferenceSession implements ReplaySession {
 }
 
 /** A session on the named engine: the one place that chooses between them. */
-export function createSession(engine: EngineName, table: readonly BackingFile[], options: SessionOptions, build?: WasmBuild): ReplaySession {
-  return engine === "wasm" ? new WasmReplaySession(table, options, build) : new ReferenceSession(table, options);
+export function createSession(engine: EngineName, table: readonly BackingFile[], options: SessionOptions, build?: WasmBuild, chunkRows?: number): ReplaySession {
+  return engine === "wasm" ? new WasmReplaySession(table, options, build, chunkRows) : new ReferenceSession(table, options);
 }

@@ -20,11 +20,20 @@ export function parseHistory(path: string, text: string): HistoryEntry[] {
  * Everything renderReport needs: the results files (oldest first, newest last), the history file if given
  * (bench/history.jsonl; none: no trend), and the scenario table of the wasm engine.
  */
+/** A file's text; one line naming it when it cannot be read (a directory, missing, no permission). */
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ResultsError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
 export function readReportInput(resultFiles: readonly string[], historyFile?: string): ReportInput {
   if (resultFiles.length === 0) throw new ResultsError("no results file given");
   return {
-    results: resultFiles.map((f) => parseResults(f, readFileSync(f, "utf8"))),
-    history: historyFile === undefined ? [] : parseHistory(historyFile, readFileSync(historyFile, "utf8")),
+    results: resultFiles.map((f) => parseResults(f, readText(f))),
+    history: historyFile === undefined ? [] : parseHistory(historyFile, readText(historyFile)),
     scenarios: runScenarios("wasm", POLICIES).table,
   };
 }

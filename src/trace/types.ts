@@ -9,6 +9,7 @@ export const VERDICT_UNKNOWN = 0;
 export const VERDICT_ACCEPTED = 1;
 /** The kernel refused the daemon's reply: the user saw EIO, the daemon got the open's RELEASE at once. */
 export const VERDICT_REFUSED = 2;
+export const VERDICT_MAX = VERDICT_REFUSED;
 
 export interface TraceHeader {
   format: typeof TRACE_FORMAT;
