@@ -2,7 +2,7 @@
 
 export * from "../engine.js";
 export * from "../events.js";
-export { DEFAULT_CHUNK_ROWS, WasmReplaySession, coreModule, type WasmBuild } from "./wasm.js";
+export { CORE_EVENT_ROWS, WasmReplaySession, coreModule, type WasmBuild } from "./wasm.js";
 export { ReferenceSession, createSession } from "./reference.js";
 export { Injector, MAX_SCALE, validateInjectOptions, type InjectOptions } from "./inject.js";
 export { defaultMaxMemory, overBudget, replayBytes } from "./budget.js";
