@@ -25,7 +25,7 @@
 //
 // Backing ids the daemon really used, where the capture has them: passthrough_hp's `setup shared backing file` /
 // `reusing` / `closed` lines in the log, else the daemon strace's FUSE_DEV_IOC_BACKING_OPEN ioctls and open
-// replies (see machine.ts and daemon-strace.ts). The trace then carries them for `replay --daemon recorded`.
+// replies (see machine.ts and daemon-strace.ts). The trace then carries them for `replay --ids recorded`.
 import { lstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
