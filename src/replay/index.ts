@@ -8,3 +8,4 @@ export { Injector, MAX_SCALE, validateInjectOptions, type InjectOptions } from "
 export { defaultMaxMemory, overBudget, replayBytes } from "./budget.js";
 export { replayTrace, type PolicyReport, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";
 export { formatReplaySummary, formatReplayTable } from "./render.js";
+export { DEFAULT_JOBS, policyGroups, replayTraces, type ParallelOptions } from "./parallel.js";

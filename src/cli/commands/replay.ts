@@ -1,7 +1,7 @@
 // fbreplay replay: traces through the model under every policy, with injected restarts, re-downloads, replacements.
 import {
-  DAEMONS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTrace, validateInjectOptions,
-  type DaemonModel, type EngineName, type ReplayReport,
+  DAEMONS, DEFAULT_JOBS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTraces, validateInjectOptions,
+  type DaemonModel, type EngineName,
 } from "../../replay/index.js";
 import { openTrace } from "../../trace/index.js";
 import type { Command } from "../command.js";
@@ -34,6 +34,10 @@ export const replay: Command = {
     "max-memory": {
       type: "string", value: "SIZE", default: "a quarter of the RAM, at most 3G",
       help: "memory the replay's tables may take, e.g. 512M or 2G; a larger replay is refused before it starts",
+    },
+    jobs: {
+      type: "string", value: "N", default: `${DEFAULT_JOBS} (the cores)`,
+      help: "replays at once, on worker threads: traces side by side, or one trace's policies in groups; the counts are the same as with 1, which replays in one thread",
     },
     json: { type: "boolean", help: "print the results as JSON (one object per trace; an array for several traces)" },
   },
@@ -68,16 +72,15 @@ export const replay: Command = {
     const traces = [];
     // The replay copies each chunk into the core at once: the reader may reuse column buffers.
     for (const path of positionals) traces.push(await openTrace(path, { reuseBuffers: true }));
+    const jobs = count(values.jobs, "jobs") ?? DEFAULT_JOBS;
     const interrupted = onInterrupt();
-    const reports: ReplayReport[] = [];
-    for (const trace of traces) {
-      const progress = new Progress(`replay ${trace.path}`, trace.footer.events, "events", values.json);
-      try {
-        reports.push(await replayTrace(trace, plan, { onProgress: (p) => progress.update(p.done), interrupted }));
-      } finally {
-        progress.done();
-      }
-      if (interrupted()) break;
+    const label = traces.length === 1 ? `replay ${traces[0].path}` : `replay ${traces.length} traces`;
+    const progress = new Progress(label, 0, "events", values.json);
+    let reports;
+    try {
+      reports = await replayTraces(traces, plan, { jobs, interrupted, onProgress: (done, total) => progress.update(done, total) });
+    } finally {
+      progress.done();
     }
     if (values.json) {
       process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
