@@ -31,7 +31,7 @@ const HEADER = {
 };
 
 /** A small valid trace as a model: synth's stream, optionally with recorded columns as a native capture has. */
-function baseTrace(rng, large = rng.chance(0.1)) {
+function baseTrace(rng, large = rng.chance(0.03)) {
   const events = 1 + rng.int(large ? 5000 : 300);
   const items = [];
   for (const it of synth({ events, seed: rng.int(1e6), inodes: 1 + rng.int(large ? 3000 : 40), maxOpenFiles: 1 + rng.int(large ? 1500 : 16), chunkRows: 1 + rng.int(200), forgetRate: rng.next() * 0.1 })) {
@@ -218,10 +218,10 @@ async function replayOnce(rng, path) {
   const recorded = native && rng.chance(0.5);
   const policies = rng.chance(0.5) ? POLICIES : [rng.pick(POLICIES)];
   const plan = recorded
-    ? { engine: rng.chance(0.2) ? "js" : "wasm", policies, daemon: "recorded", maxMemory: FUZZ_MAX_MEMORY }
+    ? { engine: rng.chance(0.1) ? "js" : "wasm", policies, daemon: "recorded", maxMemory: FUZZ_MAX_MEMORY }
     : {
-      engine: rng.chance(0.2) ? "js" : "wasm", policies, daemon: rng.pick(["per-inode", "per-open"]), maxMemory: FUZZ_MAX_MEMORY,
-      scale: rng.chance(0.3) ? 1 + rng.int(8) : 1, restartEvery: rng.chance(0.3) ? 1 + rng.int(50) : undefined,
+      engine: rng.chance(0.1) ? "js" : "wasm", policies, daemon: rng.pick(["per-inode", "per-open"]), maxMemory: FUZZ_MAX_MEMORY,
+      scale: rng.chance(0.3) ? 1 + rng.int(4) : 1, restartEvery: rng.chance(0.3) ? 1 + rng.int(50) : undefined,
       redownloadRate: rng.chance(0.3) ? rng.next() * 0.5 : undefined, replaceRate: rng.chance(0.3) ? rng.next() * 0.5 : undefined,
       closeAll: rng.chance(0.3), seed: rng.int(1000),
     };
