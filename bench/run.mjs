@@ -8,7 +8,7 @@ import { manifest } from "./lib/manifest.mjs";
 import { benchmarksOf, outcomesOf } from "./lib/results.mjs";
 import { synthWorkload, traceWorkload } from "./lib/workload.mjs";
 import { SETTLE_MS } from "./lib/engines.mjs";
-import { buildNative } from "./native/index.mjs";
+import { buildNative } from "./c-core/index.mjs";
 import { checkSuite, TINYBENCH_OPTIONS } from "./suites/check.mjs";
 import { contentionSuite } from "./suites/contention.mjs";
 import { e2eSuite } from "./suites/e2e.mjs";

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { compareResults, compareSamples, mannWhitney, medianInterval, type BenchResults } from "../src/compare/index.js";
 import { toBencher, toCsv, toGithubBenchmark } from "../src/compare/export.js";
 import { trends } from "../src/compare/history.js";
-import { sfc32 } from "../src/replay/inject.js";
+import { sfc32 } from "../src/rng.js";
 
 /** n samples around `center` with relative noise `noise` (uniform), from a seed. */
 function samples(n: number, center: number, noise: number, seed: number): number[] {

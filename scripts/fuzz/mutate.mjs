@@ -1,5 +1,5 @@
 // Seeded generators and mutators shared by the fuzz targets: numbers worth trying, and byte and line mutations.
-import { sfc32 } from "../../dist/replay/index.js";
+import { sfc32 } from "../../dist/rng.js";
 
 /** A seeded source of choices. */
 export class Rng {

@@ -33,7 +33,7 @@ import { TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
 export { failedOpens, ingestStrace, type StraceIngestOptions } from "./strace.js";
 import { readDaemonStrace, type DaemonFile, type DaemonStraceCounts } from "./daemon-strace.js";
-import { ownDigest, sha256File } from "./sha256.js";
+import { ownDigest, sha256File } from "../digest.js";
 export { sha256File };
 import { Machine, type Counts, type OpenContext } from "./machine.js";
 

@@ -2,10 +2,11 @@
 import { denseIds } from "../trace/dense.js";
 import { TraceError, type TraceFooter, type TraceHeader, type TraceItem } from "../trace/types.js";
 import { defaultMaxMemory, overBudget } from "./budget.js";
+import { sliceColumns } from "./events.js";
 import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
 import { DEFAULT_CHUNK_ROWS } from "./wasm.js";
-import type { DaemonModel, EngineName, EventColumns, Outcomes, Policy, SessionOptions } from "./types.js";
+import type { DaemonModel, EngineName, Outcomes, Policy, SessionOptions } from "./types.js";
 
 /** A trace as the replay needs it: its header and footer up front, then its items in order. */
 export interface TraceSource {
@@ -79,6 +80,7 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
   if (tooBig !== undefined) throw new TraceError(source.path, "the whole trace", tooBig);
   const options: SessionOptions = {
     policies: plan.policies, daemon: plan.daemon, idMax: plan.idMax, maxInodes: sizes.inodes, maxFiles: sizes.files,
+    expectedFiles: sizes.backingFiles,
   };
   let where = "set-up";
   // The trace and the sizes were checked: an error of the core past this point is still reported as one line
@@ -110,7 +112,7 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
       const chunk = item.chunk;
       if (chunk.bid !== undefined) recordedIds = true;
       for (let start = 0; start < chunk.length; start += rows) {
-        const part = start === 0 && chunk.length <= rows ? chunk : sliceRows(chunk, start, Math.min(chunk.length, start + rows));
+        const part = start === 0 && chunk.length <= rows ? chunk : sliceColumns(chunk, start, Math.min(chunk.length, start + rows));
         const { backing, events } = injector.rewrite(part);
         if (backing.length > 0) session.addBacking(backing);
         session.feed(events);
@@ -159,16 +161,6 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
   };
 }
 
-/** Rows [start, end) as views (no copy). */
-function sliceRows(ev: EventColumns, start: number, end: number): EventColumns {
-  return {
-    length: end - start,
-    op: ev.op.subarray(start, end), nodeid: ev.nodeid.subarray(start, end), fh: ev.fh.subarray(start, end),
-    bref: ev.bref.subarray(start, end), oflags: ev.oflags.subarray(start, end), fopen: ev.fopen.subarray(start, end),
-    ...(ev.bid ? { bid: ev.bid.subarray(start, end) } : {}),
-  };
-}
-
 function resources(started: bigint, events: number): ReplayReport["resources"] {
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   return {
@@ -176,57 +168,4 @@ function resources(started: bigint, events: number): ReplayReport["resources"] {
     events_per_s: Math.round(events / wall),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
-}
-
-/** Right-aligned columns under a dashed rule; the first column left-aligned. */
-function textTable(rows: string[][]): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
-  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)];
-}
-
-/**
- * Several traces side by side, one row each: the share of opens that users saw fail with EIO under each policy,
- * then the accepts that were unsafe (two page caches while one may write) or stale (another file's bytes). Rows are
- * sorted by trace name (by code unit, whatever the shell's locale sorted its glob by).
- */
-export function formatReplaySummary(unsorted: readonly ReplayReport[]): string {
-  const name = (r: ReplayReport) => r.trace.path.replace(/^.*\//, "").replace(/\.fbt$/, "");
-  const reports = [...unsorted].sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
-  const policies = [...new Set(reports.flatMap((r) => Object.keys(r.policies)))] as Policy[];
-  const pct = (r: PolicyReport | undefined) => (r === undefined ? "-" : r.opens ? ((100 * r.eio) / r.opens).toFixed(3) : "0.000");
-  const bad = (r: PolicyReport | undefined) => (r === undefined ? "-" : String(r.unsafe + r.stale));
-  const eio = [["EIO % of opens", ...policies], ...reports.map((r) => [name(r), ...policies.map((p) => pct(r.policies[p]))])];
-  const accepts = [["unsafe + stale accepts", ...policies], ...reports.map((r) => [name(r), ...policies.map((p) => bad(r.policies[p]))])];
-  return ["All traces:", "", ...textTable(eio), "", ...textTable(accepts)].join("\n");
-}
-
-/** The policy × outcome table a person reads. */
-export function formatReplayTable(report: ReplayReport): string {
-  const cols: [string, (r: PolicyReport) => string][] = [
-    ["opens", (r) => String(r.opens)],
-    ["accepted", (r) => String(r.accepted)],
-    ["EBUSY", (r) => String(r.ebusy)],
-    ["ETXTBSY", (r) => String(r.etxtbsy)],
-    ["EIO", (r) => String(r.eio)],
-    ["EIO %", (r) => (r.opens ? ((100 * r.eio) / r.opens).toFixed(3) : "0")],
-    ["unsafe", (r) => String(r.unsafe)],
-    ["stale", (r) => String(r.stale)],
-    ["peak fb", (r) => String(r.peak_backings)],
-    ["peak ids", (r) => String(r.peak_ids)],
-    ["anomalies", (r) => String(r.anomalies)],
-    ["ns/event", (r) => r.ns_per_event.toFixed(1)],
-  ];
-  const rows = [["policy", ...cols.map((c) => c[0])]];
-  for (const [p, r] of Object.entries(report.policies)) rows.push([p, ...cols.map((c) => c[1](r!))]);
-  const inj = report.injected;
-  const head = [
-    `${report.trace.path}: ${report.trace.workload} (${report.trace.source}, ${report.trace.events} events)`,
-    `replayed ${report.events} events on ${report.engine}, daemon ${report.daemon}, scale ${inj.scale}, ` +
-      `${inj.restarts} restarts, ${inj.redownloads} re-downloads, ${inj.replacements} replacements (seed ${inj.seed})` +
-      (report.complete ? "" : " — INTERRUPTED, counts are partial"),
-    `${report.resources.wall_s} s in all (${(report.resources.events_per_s / 1e6).toFixed(1)}M events/s over ` +
-      `${Object.keys(report.policies).length} policies), peak RSS ${report.resources.peak_rss_mb} MB`,
-  ];
-  return [...head, "", ...textTable(rows)].join("\n");
 }
