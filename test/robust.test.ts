@@ -216,6 +216,11 @@ describe("no internal error reaches the user as such", () => {
     }
   });
 
+  it("--daemon recorded on a trace without recorded ids: one line, not a table of 100% EIO", () => {
+    const path = writeTrace("no-ids.fbt", rows());
+    expectOneLine(cli(["replay", path, "--daemon", "recorded"]), new RegExp(`^fbreplay: ${path}: the whole trace: it carries no recorded backing ids`));
+  });
+
   it("a directory given as TRACE is named", () => {
     expectOneLine(cli(["inspect", dir]), new RegExp(`^fbreplay: ${dir}: the file: is a directory, not a trace$`));
   });

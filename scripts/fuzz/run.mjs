@@ -152,7 +152,7 @@ async function cli() {
       onProgress: (t, c) => {
         const done = c.ok + c.clean + c.defect;
         if (tty) process.stderr.write(`\r${t}: ${done}/${count} (${c.defect} defects) `);
-        else if (done % 10_000 < 200) process.stderr.write(`${t}: ${done}/${count}: ${c.ok} OK, ${c.clean} clean errors, ${c.defect} defects, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+        else if (done % 10_000 === 0) process.stderr.write(`${t}: ${done}/${count}: ${c.ok} OK, ${c.clean} clean errors, ${c.defect} defects, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
       },
     }));
     if (tty) process.stderr.write("\n");

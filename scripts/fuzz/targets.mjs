@@ -317,7 +317,8 @@ export const TARGETS = {
       }, 1 + rng.int(64));
       const reader = await openTrace(i.output);
       await runOracle(reader);
-      await replayTrace(reader, { engine: "wasm", policies: POLICIES, daemon: "recorded", maxMemory: FUZZ_MAX_MEMORY });
+      // A capture with no events has no recorded ids, which replay --daemon recorded refuses (a test says so)
+      if (reader.footer.events > 0) await replayTrace(reader, { engine: "wasm", policies: POLICIES, daemon: "recorded", maxMemory: FUZZ_MAX_MEMORY });
     },
     cleanErrors: ["RecordError", "IngestError"],
   },
