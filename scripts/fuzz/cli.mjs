@@ -89,6 +89,8 @@ export function cliArgs(rng, files) {
     else if (rng.chance(0.3) && opt.startsWith("--")) argv.push(`${opt}=${rng.pick(values)}`);
     else argv.push(opt, rng.pick(values));
   }
+  // report writes report.html in the working directory without -o: the fuzz must not write outside its scratch
+  if (name === "report" && !argv.includes("-o")) argv.splice(1, 0, "-o", files.outHtml);
   const n = cmd.max === 0 ? (rng.chance(0.05) ? 1 : 0) : rng.int((cmd.max ?? 1) + 1) + (rng.chance(0.9) ? 1 : 0);
   const pos = cmd.positionals();
   for (let i = 0; i < n && pos.length > 0; i++) argv.push(rng.pick(pos));
