@@ -16,7 +16,7 @@ import { openTrace, type TraceBackingFile } from "../src/trace/index.js";
 import { interruptRecording, recorderMounts } from "./fuse-env.js";
 import { need } from "./provision.js";
 
-const CLI = "dist/cli/main.js";
+const CLI = "dist/cli/bin.js";
 const LOG = "test/fixtures/passthrough_hp-3.17.2.log";
 const STRACE = "test/fixtures/passthrough_hp-3.17.2.strace.gz";
 

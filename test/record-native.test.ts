@@ -13,7 +13,7 @@ import { tryLoadAddon, type DaemonRecord } from "../src/fuse/index.js";
 import { openTrace } from "../src/trace/index.js";
 import { VERDICT_ACCEPTED, VERDICT_REFUSED, type TraceBackingFile, type TraceChunk } from "../src/trace/types.js";
 
-const CLI = "dist/cli/main.js";
+const CLI = "dist/cli/bin.js";
 
 /** Why the native recorder cannot run here (printed once), or null. */
 function problemOf(): string | null {

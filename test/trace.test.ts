@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { Unpackr, pack, unpackMultiple } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE, OP_RESTART } from "../src/abi.js";
-import { emptyColumns } from "../src/replay/events.js";
+import { emptyColumns } from "../src/events.js";
 import { COLUMNS, TRAILER_SIZE, columnBytes, encodeTrailer } from "../src/trace/format.js";
 import {
   TraceError, TraceWriter, chunkCrc32, chunkFromColumns, openTrace, sliceChunk,

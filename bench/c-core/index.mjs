@@ -6,7 +6,7 @@ import { open } from "node:fs/promises";
 import { endianness } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ID_MAX_DEFAULT } from "../../dist/abi.js";
-import { DAEMON_CODE, POLICY_CODE, outcomesFromCounters } from "../../dist/replay/types.js";
+import { DAEMON_CODE, POLICY_CODE, outcomesFromCounters } from "../../dist/engine.js";
 import { DEFAULT_CHUNK_ROWS } from "../../dist/replay/wasm.js";
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));

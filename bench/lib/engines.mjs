@@ -10,7 +10,7 @@ import { ReferenceSession } from "../../dist/replay/reference.js";
 import { WasmReplaySession } from "../../dist/replay/wasm.js";
 import { runNative, writeNativeDump } from "../c-core/index.mjs";
 
-/** @typedef {{ns: number, outcomes: import("../../dist/replay/types.js").Outcomes}} PolicyRun */
+/** @typedef {{ns: number, outcomes: import("../../dist/engine.js").Outcomes}} PolicyRun */
 
 /**
  * Before a timed replay: collect garbage and let V8's concurrent sweeping finish. Setting up a session over millions

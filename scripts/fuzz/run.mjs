@@ -95,7 +95,7 @@ export async function spawnSample({ seed, count }) {
       const path = join(dir, "in.fbt");
       writeFileSync(path, makeTrace(rng).bytes);
       const argv = rng.chance(0.5) ? ["inspect", path] : ["replay", path, "--scale", String(1 + rng.int(4)), "--restart-every", "10", "--redownload-rate", "0.1"];
-      const cmd = timeBin ? [timeBin, "-f", "FBREPLAY_FUZZ_RSS %M", process.execPath, join(ROOT, "dist/cli/main.js"), ...argv] : [process.execPath, join(ROOT, "dist/cli/main.js"), ...argv];
+      const cmd = timeBin ? [timeBin, "-f", "FBREPLAY_FUZZ_RSS %M", process.execPath, join(ROOT, "dist/cli/bin.js"), ...argv] : [process.execPath, join(ROOT, "dist/cli/bin.js"), ...argv];
       const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: HANG_MS });
       const rssLine = r.stderr.split("\n").find((l) => l.startsWith("FBREPLAY_FUZZ_RSS "));
       const rss = rssLine ? Number(rssLine.split(" ")[1]) * 1024 : 0;

@@ -91,3 +91,47 @@ export function writeOutputFile(path: string, text: string): void {
     throw e;
   }
 }
+
+// ---- option values: one line naming the option when a value is wrong (exit 2) ----
+
+export function parseList<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
+  if (value === undefined) return [...allowed];
+  const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!allowed.includes(item as T)) throw new UsageError(`unknown ${what} '${item}' (one of: ${allowed.join(", ")})`);
+  }
+  if (items.length === 0) throw new UsageError(`--${what} needs at least one value`);
+  return items as T[];
+}
+
+/** One of `allowed`, or `fallback` when absent. */
+export function parseChoice<T extends string>(value: string | undefined, allowed: readonly T[], what: string, fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new UsageError(`unknown ${what} '${value}' (one of: ${allowed.join(", ")})`);
+  return value as T;
+}
+
+export function parseNumber(value: string | undefined, name: string, check: (n: number) => boolean, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} ${value}: expected ${what}`);
+  return n;
+}
+export const count = (v: string | undefined, name: string) => parseNumber(v, name, (n) => Number.isInteger(n) && n >= 1, "an integer >= 1");
+export const rate = (v: string | undefined, name: string) => parseNumber(v, name, (n) => n >= 0 && n <= 1, "a probability in [0, 1]");
+export const seed = (v: string | undefined, name: string) => parseNumber(v, name, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, "an integer in [0, 2^32)");
+
+export function percentOrFraction(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = v.endsWith("%") ? Number(v.slice(0, -1)) / 100 : Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n >= 1) throw new UsageError(`--${name} ${v}: expected a fraction in [0, 1) or a percentage`);
+  return n;
+}
+
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -15,7 +15,7 @@
 //   an open the daemon did not pass through has FOPEN flags 0), each close with a known id is a BACKING_CLOSE row
 //   after the RELEASE it was made in.
 import { FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
-import { emptyColumns } from "../replay/events.js";
+import { emptyColumns } from "../events.js";
 import { chunkFromColumns, type TraceChunk } from "../trace/index.js";
 import type { DaemonFile, DaemonRequest } from "./daemon-strace.js";
 import { parseLine, splitPaths, type LogLine } from "./parse.js";

@@ -5,7 +5,7 @@
 import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
 import { defaultMaxMemory, overBudget } from "../replay/budget.js";
-import type { DaemonModel } from "../replay/types.js";
+import type { DaemonModel } from "../engine.js";
 import type { TraceReader } from "../trace/index.js";
 import { denseIds, type IdSource } from "../trace/dense.js";
 import type { TraceChunk } from "../trace/types.js";

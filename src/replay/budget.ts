@@ -2,7 +2,7 @@
 // a validated footer (trace/format.ts checks it against the file's size; the reader holds every row to it) and,
 // for a sparse id space, from the compact ids (trace/dense.ts): never from a raw value of the file.
 import { totalmem } from "node:os";
-import type { EngineName } from "./types.js";
+import type { EngineName } from "../engine.js";
 
 const MIB = 1 << 20;
 

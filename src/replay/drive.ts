@@ -2,11 +2,11 @@
 import { denseIds } from "../trace/dense.js";
 import { TraceError, type TraceFooter, type TraceHeader, type TraceItem } from "../trace/types.js";
 import { defaultMaxMemory, overBudget } from "./budget.js";
-import { sliceColumns } from "./events.js";
+import { sliceColumns } from "../events.js";
 import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
 import { DEFAULT_CHUNK_ROWS } from "./wasm.js";
-import type { DaemonModel, EngineName, Outcomes, Policy, SessionOptions } from "./types.js";
+import type { DaemonModel, EngineName, Outcomes, Policy, SessionOptions } from "../engine.js";
 
 /** A trace as the replay needs it: its header and footer up front, then its items in order. */
 export interface TraceSource {

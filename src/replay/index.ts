@@ -1,7 +1,7 @@
 // The replay stage: events in, outcomes per policy out, on either engine.
 
-export * from "./types.js";
-export { emptyColumns, eventColumns, type EventRow } from "./events.js";
+export * from "../engine.js";
+export * from "../events.js";
 export { DEFAULT_CHUNK_ROWS, WasmReplaySession, coreModule, type WasmBuild } from "./wasm.js";
 export { ReferenceSession, createSession } from "./reference.js";
 export { Injector, MAX_SCALE, validateInjectOptions, type InjectOptions } from "./inject.js";

@@ -2,8 +2,8 @@
 // the seed: the same trace and options always give the same events.
 import { OP_LOOKUP, OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../abi.js";
 import { sfc32 } from "../rng.js";
-import { emptyColumns, sliceColumns } from "./events.js";
-import type { BackingFile, EventColumns } from "./types.js";
+import { emptyColumns, sliceColumns } from "../events.js";
+import type { BackingFile, EventColumns } from "../events.js";
 
 export interface InjectOptions {
   /** Copies of the trace over disjoint inode namespaces, interleaved event by event (default 1). */

@@ -1,6 +1,7 @@
 // The reference model behind the session interface, and the choice of engine for a session.
 import { ReferenceReplay } from "../model/index.js";
-import type { BackingFile, EngineName, EventColumns, OutcomesByPolicy, Policy, ReplaySession, SessionOptions } from "./types.js";
+import type { EngineName, OutcomesByPolicy, Policy, ReplaySession, SessionOptions } from "../engine.js";
+import type { BackingFile, EventColumns } from "../events.js";
 import { WasmReplaySession, type WasmBuild } from "./wasm.js";
 
 /** The reference model behind the session interface: one ReferenceReplay per policy. */

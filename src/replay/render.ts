@@ -1,7 +1,7 @@
 // What a replay report looks like to a person: one policy × outcome table per trace, and several traces side by side.
 import { textTable } from "../table.js";
 import type { PolicyReport, ReplayReport } from "./drive.js";
-import type { Policy } from "./types.js";
+import type { Policy } from "../engine.js";
 
 /**
  * Several traces side by side, one row each: the share of opens that users saw fail with EIO under each policy,

@@ -1,8 +1,7 @@
 // Reading the report's input: results files and bench/history.jsonl (parsed and checked by src/compare/results.ts,
-// with errors that name the file and line), and the scenario table.
+// with errors that name the file and line). The scenario table is the newest results file's, as the bench run
+// that wrote it replayed it: the report describes results, it does not replay anything.
 import { readFileSync } from "node:fs";
-import { POLICIES } from "../replay/types.js";
-import { runScenarios } from "../scenarios/index.js";
 import { ResultsError, parseHistory as parseSharedHistory, parseResults as parseSharedResults } from "../compare/results.js";
 import type { BenchResults, HistoryEntry, ReportInput } from "./types.js";
 
@@ -31,9 +30,10 @@ function readText(file: string): string {
 
 export function readReportInput(resultFiles: readonly string[], historyFile?: string): ReportInput {
   if (resultFiles.length === 0) throw new ResultsError("no results file given");
+  const results = resultFiles.map((f) => parseResults(f, readText(f)));
   return {
-    results: resultFiles.map((f) => parseResults(f, readText(f))),
+    results,
     history: historyFile === undefined ? [] : parseHistory(historyFile, readText(historyFile)),
-    scenarios: runScenarios("wasm", POLICIES).table,
+    scenarios: results.at(-1)!.scenarios ?? null,
   };
 }

@@ -1,5 +1,5 @@
 // The trace stage's data: what a .fbt file holds once decoded. See traces/FORMAT.md for the bytes.
-import type { BackingFile, EventColumns } from "../replay/types.js";
+import type { BackingFile, EventColumns } from "../events.js";
 
 export const TRACE_FORMAT = "fbreplay-trace";
 export const TRACE_VERSION = 1;
