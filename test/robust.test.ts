@@ -18,7 +18,8 @@ import { chunkCrc32, encodeChunk, encodeTrailer } from "../src/trace/format.js";
 import { IdRemap } from "../src/trace/dense.js";
 import { TraceError, TraceWriter, openTrace, type TraceChunk, type TraceFooter } from "../src/trace/index.js";
 
-const CLI = new URL("../dist/cli/main.js", import.meta.url).pathname;
+const CLI = new URL("../dist/cli/bin.js", import.meta.url).pathname;
+const MAIN = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "fbreplay-robust-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
@@ -188,7 +189,7 @@ describe("sparse and huge id spaces are renumbered, not allocated", () => {
     for (const args of [["inspect", path], ["replay", path, "--scale", "64"]]) {
       // maxRSS of the CLI's own process, read when it is done
       const r = spawnSync(process.execPath, ["--input-type=module", "-e",
-        `const { main } = await import(${JSON.stringify(CLI)}); const s = await main(${JSON.stringify(args)}); process.stderr.write("RSS " + process.resourceUsage().maxRSS + " " + s + "\\n");`],
+        `const { main } = await import(${JSON.stringify(MAIN)}); const s = await main(${JSON.stringify(args)}); process.stderr.write("RSS " + process.resourceUsage().maxRSS + " " + s + "\\n");`],
       { encoding: "utf8", timeout: 60_000 });
       const [, kb, status] = /RSS (\d+) (\d+)/.exec(r.stderr)!;
       expect(Number(status)).toBe(0);
