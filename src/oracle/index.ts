@@ -4,6 +4,7 @@
 // (and the same restarts), and every open's outcome is compared with the kernel's.
 import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
+import { defaultMaxMemory, overBudget } from "../replay/budget.js";
 import type { DaemonModel } from "../engine.js";
 import type { TraceReader } from "../trace/index.js";
 import { denseIds, type IdSource } from "../trace/dense.js";
@@ -57,7 +58,11 @@ export async function runOracle(reader: TraceReader): Promise<OracleReport> {
   if (model !== "per-inode" && model !== "per-open") {
     throw new TraceError(reader.path, "header", `source.daemon_model is ${JSON.stringify(source.daemon_model)}, expected "per-inode" or "per-open"`);
   }
-  const runs = await oracleRuns(await denseIds(reader), ["recorded", model]);
+  const dense = await denseIds(reader);
+  const sizes = { inodes: dense.footer.max_nodeid + 1, files: dense.footer.max_fh + 1, backingFiles: dense.footer.backing_files, policies: 2 };
+  const tooBig = overBudget("js", sizes, defaultMaxMemory());
+  if (tooBig !== undefined) throw new TraceError(reader.path, "the whole trace", tooBig);
+  const runs = await oracleRuns(dense, ["recorded", model]);
   return { trace: reader.path, workload: reader.header.workload, daemon_model: model, runs };
 }
 

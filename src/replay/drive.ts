@@ -127,6 +127,7 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
     // Every open would name id 0 and fail: a table of 100% EIO that says nothing about the trace.
     throw new TraceError(source.path, "the whole trace", "it carries no recorded backing ids: --ids recorded replays captures of a passthrough daemon (record --daemon native or passthrough_hp, or ingest with passthrough_hp's log or --daemon-strace)");
   }
+  where = "the end of the replay";
   let outcomes: ReturnType<typeof session.outcomes>;
   try {
     outcomes = session.outcomes();

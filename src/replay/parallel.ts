@@ -102,7 +102,9 @@ async function replayHere(traces: readonly TraceSource[], plan: ReplayPlan, o: P
 
 function runUnit(data: UnitData, onProgress: (done: number) => void): Promise<ReplayReport> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { workerData: data });
+    // A worker takes its parent's node flags, but refuses --input-type (a parent run as `node --input-type=module -e`).
+    const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+    const worker = new Worker(WORKER, { workerData: data, execArgv });
     let settled = false;
     worker.on("message", (m: UnitMessage) => {
       if (m.kind === "progress") return onProgress(m.done);
