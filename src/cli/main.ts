@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // fbreplay's command line: it parses arguments and wires the stages together, nothing else.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { release } from "node:os";
 import { rmSync } from "node:fs";
@@ -14,6 +14,8 @@ import { writeNativeCapture } from "../ingest/native.js";
 import { formatOracle, runOracle } from "../oracle/index.js";
 import { readReportInput, renderReport } from "../report/index.js";
 import { RecordError, record } from "../record/index.js";
+import { CaptureError, capture } from "../capture/index.js";
+import { CaptureError as CaptureIngestError, daemonRecordsOf, type CaptureDecodeStats } from "../ingest/capture.js";
 import { recordNative, recordsOf } from "../record/native.js";
 import {
   DAEMONS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTrace,
@@ -36,6 +38,8 @@ commands:
   inspect TRACE  what a trace holds: events by kind, overlapping opens, nodeid reuse, backing files
   synth          write a seeded synthetic trace
   ingest         turn a libfuse debug log (-d, with the daemon's strace) or a workload's strace into a trace
+  capture        record the FUSE traffic of any daemon's mount from the kernel (BPF), with the backing id of
+                 every open and the kernel's verdict on it
   record         run a command on a FUSE mount (bindfs, libfuse's passthrough_hp, or fbreplay's own passthrough
                  daemon) and record its opens into a trace
   oracle TRACE   compare the kernel's verdict on each open of a native capture with the model's
@@ -118,10 +122,25 @@ options of record:  fbreplay record [--daemon bindfs|passthrough_hp|native] [--s
   strace; scripts/install-fuse.sh installs them). The mount is always taken down, also when CMD fails or on
   Ctrl-C; no trace is written then.
 
+options of capture:  fbreplay capture --mount DIR -o TRACE [--duration S] [--keep DIR] [-- CMD ARGS...]
+  --mount DIR            a directory of the FUSE mount whose connection is traced (the daemon is not touched)
+  -- CMD ARGS...         run CMD in DIR and stop when it ends; without it, capture until Ctrl-C or --duration
+  --duration S           stop after S seconds (without a command; default: until Ctrl-C)
+  --keep DIR             keep the loader's raw records (records.bin, digests.json) in DIR
+  -o, --output FILE      the trace to write (required)
+  BPF on the tracepoints fuse_request_send/fuse_request_end reads every request and reply (open flags, fh,
+  FOPEN_* and backing id, releases, flushes, lookups); the raw syscall tracepoints give the daemon's
+  FUSE_DEV_IOC_BACKING_OPEN/CLOSE ioctls (the id and the backing file's st_dev/st_ino) and each opener's own
+  syscall return: the kernel's verdict on every open. FORGETs never pass these tracepoints: an inode instance
+  ends where a lookup names its nodeid with another generation or inode number. Records the ring buffer had no
+  room for are counted: the trace is then marked incomplete. Needs root, BTF (/sys/kernel/btf/vmlinux) and the
+  loader that scripts/build-capture.sh builds (Debian's clang, libbpf-dev, bpftool). Ctrl-C stops the capture
+  (and CMD) and still writes the trace of what was captured.
+
 options of oracle:  fbreplay oracle TRACE [--json]
-  Replays a native capture through the reference model with policy ptr, once with the ids the daemon recorded
-  and once with the daemon model it ran (and the same restarts), and compares each open's verdict with the
-  kernel's. Prints agreements and every mismatch with its context; exit 1 if any open disagrees.
+  Replays a trace that carries the kernel's verdicts (capture, record --daemon native) through the reference
+  model with policy ptr, with the ids the daemon recorded (and, for a native capture, once more with the daemon
+  model it ran and the same restarts), and compares each open's verdict with the kernel's. Prints agreements and every mismatch with its context; exit 1 if any open disagrees.
 
 policies:
   ptr     mainline: the new open's fuse_backing must be the inode's cached object
@@ -497,14 +516,70 @@ async function recordNativeCommand(
   }
 }
 
+async function captureCommand(args: string[]): Promise<number> {
+  const split = args.indexOf("--");
+  const { values, positionals } = parseArgs({
+    args: split < 0 ? args : args.slice(0, split), allowPositionals: true,
+    options: { mount: { type: "string" }, output: { type: "string", short: "o" }, duration: { type: "string" }, keep: { type: "string" } },
+    strict: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`capture takes no operand '${positionals[0]}' (the command goes after --)`);
+  if (values.mount === undefined) throw new UsageError("capture needs --mount DIR");
+  if (values.output === undefined) throw new UsageError("capture needs -o TRACE");
+  const command = split < 0 ? [] : args.slice(split + 1);
+  if (split >= 0 && command.length === 0) throw new UsageError("capture needs a command after --");
+  const durationS = parseNumber(values.duration, "duration", (n) => n > 0, "a positive number of seconds");
+  if (durationS !== undefined && command.length > 0) throw new UsageError("--duration is for a capture without a command (with one, the capture ends with it)");
+  if (values.keep !== undefined) mkdirSync(values.keep, { recursive: true });
+  const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rcapture: ${n} records`) : undefined;
+  const c = await capture({
+    mount: values.mount, command, durationS, workDir: values.keep, onProgress: progress,
+    onReady: command.length === 0 ? () => process.stderr.write(`capturing ${values.mount}: Ctrl-C to stop\n`) : undefined,
+  });
+  try {
+    if (values.keep !== undefined) writeFileSync(`${values.keep}/digests.json`, JSON.stringify(Object.fromEntries(c.digests)));
+    const stats = {} as CaptureDecodeStats;
+    const daemons = [...c.daemons].map(([pid, comm]) => `${comm}[${pid}]`).join(", ");
+    const summary = await writeNativeCapture(daemonRecordsOf(c.records, c.digests, stats), values.output, {
+      source: {
+        format: "fbreplay-capture", mount: values.mount, connection: c.dev, daemon: daemons, complete: c.lost === 0,
+        lost_records: c.lost, interrupted: c.interrupted && command.length > 0,
+        // Read when the header is written, after the writer's first pass over the records has filled `stats`.
+        get backing_id_offset() { return stats.backing_id_offset; },
+      },
+      workload: command.length > 0 ? command.join(" ") : `capture of ${values.mount}`, host_kernel: release(),
+      recorder: { name: "fbreplay capture (BPF)", version: version() },
+    });
+    if (progress) process.stderr.write("\n");
+    process.stderr.write(
+      `wrote ${values.output}: ${summary.footer.events} events (${summary.opens} opens, ${summary.refused} refused by the kernel, ` +
+      `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.backing_closes} backing closes, ` +
+      `${stats.inferred_forgets} forgets inferred), ${summary.backing_files} backing files, ${c.recordCount} records\n`,
+    );
+    if (c.lost > 0) process.stderr.write(`fbreplay: warning: the ring buffer lost ${c.lost} records: the trace is incomplete (complete: false)\n`);
+    if (stats.unhashed_backing > 0) process.stderr.write(`fbreplay: ${stats.unhashed_backing} backing files could not be read while registered: their bytes are unknown in the trace\n`);
+    if (command.length > 0 && c.interrupted) return 130;
+    if (command.length > 0 && c.exitCode !== 0) {
+      process.stderr.write(`fbreplay: ${command[0]} exited with status ${c.exitCode}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    if (values.keep === undefined) rmSync(c.workDir, { recursive: true, force: true });
+  }
+}
+
 async function oracleCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } }, strict: true });
   if (positionals.length !== 1) throw new UsageError("oracle needs one trace: fbreplay oracle TRACE");
   const trace = await openTrace(positionals[0]);
-  if (trace.header.source.format !== "fbreplay-native") {
-    throw new UsageError(`${trace.path}: not a native capture (source ${trace.header.source.format}): only \`record --daemon native\` traces carry the kernel's verdicts`);
+  let report;
+  try {
+    report = await runOracle(trace);
+  } catch (e) {
+    if (e instanceof TraceError) throw e;
+    throw new UsageError((e as Error).message);
   }
-  const report = await runOracle(trace);
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatOracle(report)}\n`);
   return report.runs.every((r) => r.mismatches.length === 0 && r.anomalies === 0) ? 0 : 1;
 }
@@ -598,6 +673,7 @@ export async function main(argv: string[]): Promise<number> {
       case "ingest": return await ingestCommand(rest);
       case "record": return await recordCommand(rest);
       case "oracle": return await oracleCommand(rest);
+      case "capture": return await captureCommand(rest);
       case "compare": return compareCommand(rest);
       case "history": return historyCommand(rest);
       case "export": return exportCommand(rest);
@@ -617,7 +693,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`fbreplay: ${e.path}: ${e.message.replace(/^\w+: /, "").replace(/, \w+ '.*'$/, "")}\n`);
       return 2;
     }
-    if (err instanceof UsageError || err instanceof TraceError || err instanceof IngestError || err instanceof RecordError || err instanceof ResultsError || e.code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof TraceError || err instanceof IngestError || err instanceof RecordError || err instanceof CaptureError || err instanceof CaptureIngestError || err instanceof ResultsError || e.code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`fbreplay: ${e.message}\n`);
       return 2;
     }

@@ -35,6 +35,8 @@ export interface OracleRun {
   mismatches: OracleMismatch[];
   /** Rows the model could not replay (a recorded id it does not reproduce, an fh in use, ...). */
   anomalies: number;
+  /** Whether the trace has a verdict column at all. */
+  verdicts: boolean;
 }
 
 export interface OracleReport {
@@ -47,21 +49,26 @@ export interface OracleReport {
 const ERRNO_NAMES: Record<number, string> = { [EBUSY]: "EBUSY", [ETXTBSY]: "ETXTBSY", [EINVAL]: "EINVAL", [ENOENT]: "ENOENT", [EIO]: "EIO" };
 const OP_NAMES = ["?", "OPEN", "RELEASE", "FORGET", "LOOKUP", "RESTART", "BACKING_OPEN", "BACKING_CLOSE"];
 
+/**
+ * Any trace whose opens carry the kernel's verdicts: a native capture (record --daemon native) is also replayed
+ * with the daemon model it ran; a kernel-side capture (capture) or another recorder's trace with the recorded ids
+ * only, since no model of its daemon is known.
+ */
 export async function runOracle(reader: TraceReader): Promise<OracleReport> {
   const source = reader.header.source;
-  if (source.format !== "fbreplay-native") {
-    throw new Error(`${reader.path}: not a native capture (source ${source.format}): only \`record --daemon native\` traces carry the kernel's verdicts`);
+  const model = typeof source.daemon_model === "string" ? source.daemon_model as DaemonModel : null;
+  const runs = await oracleRuns(reader, model === null ? ["recorded"] : ["recorded", model]);
+  if (runs[0].compared === 0 && !runs[0].verdicts) {
+    throw new Error(`${reader.path}: no open carries the kernel's verdict (source ${source.format}): capture, record --daemon native or a recorder with the kernel's verdicts makes such traces`);
   }
-  const model = String(source.daemon_model) as DaemonModel;
-  const runs = await oracleRuns(reader, ["recorded", model]);
-  return { trace: reader.path, workload: reader.header.workload, daemon_model: model, runs };
+  return { trace: reader.path, workload: reader.header.workload, daemon_model: model ?? "recorded", runs };
 }
 
 /** One pass over the trace, each chunk replayed under every daemon, each open compared with the kernel's verdict. */
 async function oracleRuns(reader: TraceReader, daemons: DaemonModel[]): Promise<OracleRun[]> {
   const sizes = { maxInodes: reader.footer.max_nodeid + 1, maxFiles: reader.footer.max_fh + 1 };
   const replays = daemons.map((daemon) => new ReferenceReplay([], { policy: "ptr", daemon, ...sizes }));
-  const runs: OracleRun[] = daemons.map((daemon) => ({ daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0 }));
+  const runs: OracleRun[] = daemons.map((daemon) => ({ daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0, verdicts: false }));
   const history = new Map<number, string[]>();
   let event = 0;
   for await (const item of reader.items()) {
@@ -70,6 +77,7 @@ async function oracleRuns(reader: TraceReader, daemons: DaemonModel[]): Promise<
       continue;
     }
     const c = item.chunk;
+    if (c.verdict !== undefined) for (const run of runs) run.verdicts = true;
     const results = replays.map((replay) => {
       const result = new Int32Array(c.length);
       replay.feed(c, result);
@@ -109,7 +117,8 @@ function compareOpen(run: OracleRun, c: TraceChunk, i: number, result: number, e
 }
 
 export function formatOracle(r: OracleReport): string {
-  const lines = [`${r.trace}: ${r.workload} (captured with the ${r.daemon_model} daemon), policy ptr`];
+  const how = r.daemon_model === "recorded" ? "kernel-side capture" : `captured with the ${r.daemon_model} daemon`;
+  const lines = [`${r.trace}: ${r.workload} (${how}), policy ptr`];
   for (const run of r.runs) {
     const ids = run.daemon === "recorded" ? "recorded ids" : `${run.daemon} daemon model`;
     lines.push(
