@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fbcapture-loader DEV: loads fbcapture.bpf.c for the FUSE connection whose fc->dev is DEV (kernel encoding),
+/* fbcapture-loader DEV [RING_BYTES]: loads fbcapture.bpf.c for the FUSE connection whose fc->dev is DEV (kernel encoding),
  * attaches it, writes a READY record, then streams every record of the ring buffer to stdout unchanged (struct
  * fbc_record, binary) until SIGINT/SIGTERM or stdin's EOF, drains the ring buffer and ends with a DONE record
- * carrying the number of records the ring buffer had no room for. Errors: one line on stderr, exit 2. */
+ * carrying the number of records the ring buffer had no room for. RING_BYTES: the ring buffer's size (a power of 2,
+ * at least a page; default 16 MiB). Errors: one line on stderr, exit 2. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +16,9 @@
 #include <bpf/bpf.h>
 #include "record.h"
 #include "fbcapture.skel.h"
+
+/* How often the ring buffer is drained: 16 MiB hold ~100k records, 10M records/s between two drains. */
+#define DRAIN_MS 10
 
 static volatile sig_atomic_t stopping;
 static FILE *out;
@@ -51,16 +55,25 @@ static void emit(__u32 kind, __u64 lost)
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	/* libbpf's own lines (the verifier log) go to stderr only when asked for. */
-	if (getenv("FBCAPTURE_VERBOSE") || level == LIBBPF_WARN && getenv("FBCAPTURE_WARN"))
+	if (getenv("FBCAPTURE_VERBOSE") || (level == LIBBPF_WARN && getenv("FBCAPTURE_WARN")))
 		return vfprintf(stderr, fmt, args);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: fbcapture-loader DEV\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: fbcapture-loader DEV [RING_BYTES]\n");
 		return 2;
+	}
+	unsigned long ring = 1ul << 24;
+	if (argc == 3) {
+		char *rend;
+		ring = strtoul(argv[2], &rend, 0);
+		if (*rend != '\0' || ring < 4096 || (ring & (ring - 1)) != 0) {
+			fprintf(stderr, "fbcapture: the ring buffer size must be a power of 2 of at least 4096 bytes: %s\n", argv[2]);
+			return 2;
+		}
 	}
 	char *end;
 	unsigned long dev = strtoul(argv[1], &end, 0);
@@ -81,6 +94,7 @@ int main(int argc, char **argv)
 	if (!skel)
 		return fail("cannot open the BPF object", errno);
 	skel->rodata->target_dev = (__u32)dev;
+	bpf_map__set_max_entries(skel->maps.records, ring);
 	int err = fbcapture_bpf__load(skel);
 	if (err) {
 		fbcapture_bpf__destroy(skel);
@@ -102,10 +116,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	emit(FBC_READY, 0);
 
+	/* The programs never wake us (BPF_RB_NO_WAKEUP): drain every DRAIN_MS, and stop at stdin's EOF. */
 	struct pollfd in = { .fd = 0, .events = POLLIN };
 	int status = 0;
 	while (!stopping) {
-		err = ring_buffer__poll(rb, 50);
+		int ready = poll(&in, 1, DRAIN_MS);
+		err = ring_buffer__consume(rb);
 		if (err < 0 && err != -EINTR) {
 			status = fail("reading the ring buffer", err);
 			break;
@@ -115,8 +131,7 @@ int main(int argc, char **argv)
 			status = 2;
 			break;
 		}
-		/* stdin closed: the caller is done (or gone) */
-		if (poll(&in, 1, 0) > 0 && (in.revents & (POLLIN | POLLHUP))) {
+		if (ready > 0 && (in.revents & (POLLIN | POLLHUP))) {
 			char c;
 			if (read(0, &c, 1) <= 0)
 				break;

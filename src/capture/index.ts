@@ -5,12 +5,12 @@
 // (src/ingest/capture.ts).
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, statSync, statfsSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readSync, statSync, statfsSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Workload } from "../record/workload.js";
-import { KIND, RECORD_SIZE, decodeRecord, kernelDev } from "./layout.js";
+import { KIND, RECORD_SIZE, decodeRecord, kernelDev, userDev } from "./layout.js";
 
 export class CaptureError extends Error {}
 
@@ -28,6 +28,8 @@ export interface CaptureOptions {
   durationS?: number;
   /** Where records.bin goes (a fresh temp dir by default). */
   workDir?: string;
+  /** The ring buffer's size in bytes (a power of 2, at least 4096; default 16 MiB). */
+  ringBytes?: number;
   /** Called once the programs are attached (and before the command starts). */
   onReady?: () => void;
   /** Called with the number of records so far, now and then. */
@@ -78,19 +80,28 @@ export function checkCapture(mount: string): { loader: string; dev: number } {
   return { loader, dev: kernelDev(dev) };
 }
 
-function sha256Of(path: string): string | undefined {
+/**
+ * sha256 of the file behind `path` (/proc/PID/fd/N) if it still is the registered backing file: a regular file with
+ * that st_dev/st_ino. The daemon may have closed the fd already and reused its number (for a pipe, a socket).
+ */
+function sha256Of(path: string, dev: number, ino: number): string | undefined {
+  let fd: number;
   try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined; // closed already, or not readable (O_PATH, permissions)
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.dev !== userDev(dev) || st.ino !== ino) return undefined;
     const hash = createHash("sha256");
-    const fd = openSync(path, "r");
     const buf = Buffer.allocUnsafe(1 << 20);
-    try {
-      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
-    } finally {
-      closeSync(fd);
-    }
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
     return hash.digest("hex");
   } catch {
-    return undefined; // the daemon closed it already, or it cannot be read (O_PATH, a fifo...)
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -117,7 +128,7 @@ export async function capture(o: CaptureOptions): Promise<KernelCapture> {
   };
   // Before the loader starts: Ctrl-C from here on stops the capture (and the command), never this process.
   const workload = new Workload();
-  const child = spawn(loader, [String(dev)], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(loader, [String(dev), ...(o.ringBytes === undefined ? [] : [String(o.ringBytes)])], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (s: string) => { stderr += s; });
   let pending: Buffer = Buffer.alloc(0);
@@ -140,7 +151,7 @@ export async function capture(o: CaptureOptions): Promise<KernelCapture> {
       } else if (kind === KIND.BACKING_OPEN) {
         const r = decodeRecord(pending, at);
         if (r.error > 0) {
-          const sha = sha256Of(`/proc/${r.tgid}/fd/${r.fd}`);
+          const sha = sha256Of(`/proc/${r.tgid}/fd/${r.fd}`, r.dev, r.ino);
           if (sha !== undefined) result.digests.set(index, sha);
           if (!result.daemons.has(r.tgid)) result.daemons.set(r.tgid, commOf(r.tgid));
         }

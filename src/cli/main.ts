@@ -122,11 +122,13 @@ options of record:  fbreplay record [--daemon bindfs|passthrough_hp|native] [--s
   strace; scripts/install-fuse.sh installs them). The mount is always taken down, also when CMD fails or on
   Ctrl-C; no trace is written then.
 
-options of capture:  fbreplay capture --mount DIR -o TRACE [--duration S] [--keep DIR] [-- CMD ARGS...]
+options of capture:  fbreplay capture --mount DIR -o TRACE [--duration S] [--keep DIR] [--ring-kib N] [-- CMD ARGS...]
   --mount DIR            a directory of the FUSE mount whose connection is traced (the daemon is not touched)
   -- CMD ARGS...         run CMD in DIR and stop when it ends; without it, capture until Ctrl-C or --duration
   --duration S           stop after S seconds (without a command; default: until Ctrl-C)
   --keep DIR             keep the loader's raw records (records.bin, digests.json) in DIR
+  --ring-kib N           the BPF ring buffer's size in KiB (a power of 2; default 16384): records that find it
+                         full are lost and counted
   -o, --output FILE      the trace to write (required)
   BPF on the tracepoints fuse_request_send/fuse_request_end reads every request and reply (open flags, fh,
   FOPEN_* and backing id, releases, flushes, lookups); the raw syscall tracepoints give the daemon's
@@ -520,7 +522,10 @@ async function captureCommand(args: string[]): Promise<number> {
   const split = args.indexOf("--");
   const { values, positionals } = parseArgs({
     args: split < 0 ? args : args.slice(0, split), allowPositionals: true,
-    options: { mount: { type: "string" }, output: { type: "string", short: "o" }, duration: { type: "string" }, keep: { type: "string" } },
+    options: {
+      mount: { type: "string" }, output: { type: "string", short: "o" }, duration: { type: "string" }, keep: { type: "string" },
+      "ring-kib": { type: "string" },
+    },
     strict: true,
   });
   if (positionals.length > 0) throw new UsageError(`capture takes no operand '${positionals[0]}' (the command goes after --)`);
@@ -530,10 +535,12 @@ async function captureCommand(args: string[]): Promise<number> {
   if (split >= 0 && command.length === 0) throw new UsageError("capture needs a command after --");
   const durationS = parseNumber(values.duration, "duration", (n) => n > 0, "a positive number of seconds");
   if (durationS !== undefined && command.length > 0) throw new UsageError("--duration is for a capture without a command (with one, the capture ends with it)");
+  const ringKib = parseNumber(values["ring-kib"], "ring-kib", (n) => Number.isInteger(n) && n >= 4 && (n & (n - 1)) === 0, "a power of 2 of at least 4 (KiB)");
   if (values.keep !== undefined) mkdirSync(values.keep, { recursive: true });
   const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rcapture: ${n} records`) : undefined;
   const c = await capture({
     mount: values.mount, command, durationS, workDir: values.keep, onProgress: progress,
+    ringBytes: ringKib === undefined ? undefined : ringKib * 1024,
     onReady: command.length === 0 ? () => process.stderr.write(`capturing ${values.mount}: Ctrl-C to stop\n`) : undefined,
   });
   try {

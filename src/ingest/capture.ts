@@ -59,6 +59,16 @@ export function* captureRecords(path: string): Generator<CaptureRecord> {
   }
 }
 
+/** An open with no verdict this long after its reply is placed at its reply. */
+const NO_VERDICT_AFTER_NS = 2e9;
+
+interface AwaitingOpen {
+  end: CaptureRecord;
+  op: DaemonRecordOp;
+  fields: Partial<DaemonRecord>;
+  held: (() => DaemonRecord)[];
+}
+
 interface Instance {
   id: number;
   generation: number;
@@ -83,7 +93,15 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<number, strin
     const nodes = new Map<number, Instance>();
     /** The registered backing file behind each live id, and registrations not yet used by an open. */
     const idFile = new Map<number, { dev: number; ino: number; sha256: string }>();
-    const unused = new Map<number, DaemonRecord>();
+    /** Opens answered, waiting for the opener's syscall to return; the releases that came meanwhile. */
+    const awaiting = new Map<number, AwaitingOpen>();
+    const awaitingFh = new Map<number, number>();
+    function* emitOpen(unique: number, open: AwaitingOpen, at: CaptureRecord): Generator<DaemonRecord> {
+      awaiting.delete(unique);
+      awaitingFh.delete(open.fields.fh!);
+      yield record(open.op, { ...at, unique }, open.fields);
+      for (const release of open.held) yield release();
+    }
     const flushed = new Set<number>();
     let seq = 0;
     let index = -1;
@@ -113,14 +131,24 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<number, strin
 
     for (const r of captureRecords(path)) {
       index++;
+      // An open whose opener never returned from a syscall (a kernel thread's open): placed after its reply.
+      for (const [unique, open] of awaiting) {
+        if (r.t_ns - open.end.t_ns < NO_VERDICT_AFTER_NS) break;
+        yield* emitOpen(unique, open, open.end);
+      }
       switch (r.kind) {
         case KIND.SEND:
           switch (r.opcode) {
             case FUSE.OPEN: case FUSE.CREATE: case FUSE.LOOKUP: sent.set(r.unique, r); break;
             case FUSE.FLUSH: flushed.add(r.fh); break;
-            case FUSE.RELEASE:
-              yield record("release", r, { nodeid: dense(r.nodeid), fh: r.fh, flags: r.flags, flushed: flushed.delete(r.fh) });
+            case FUSE.RELEASE: {
+              const release = (): DaemonRecord => record("release", r, { nodeid: dense(r.nodeid), fh: r.fh, flags: r.flags, flushed: flushed.delete(r.fh) });
+              const open = awaiting.get(awaitingFh.get(r.fh) ?? -1);
+              // A refused open is released before its opener returns: after the open, in the trace.
+              if (open !== undefined) open.held.push(release);
+              else yield release();
               break;
+            }
             case FUSE.UNLINK: yield record("unlink", r, { nodeid: 0, parent: dense(r.nodeid), name: r.name }); break;
             case FUSE.RENAME: case FUSE.RENAME2: yield record("rename", r, { parent: dense(r.nodeid), name: r.name }); break;
           }
@@ -149,16 +177,20 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<number, strin
           }
           const bid = (r.open_flags & FOPEN_PASSTHROUGH) !== 0 ? traceId(r.backing_id) : 0;
           if (bid >= PREEXISTING_ID) s.preexisting_ids++;
-          const registered = unused.get(bid);
-          if (registered !== undefined) {
-            unused.delete(bid);
-            yield { ...registered, nodeid };
-          }
           const file = idFile.get(bid) ?? unregistered(bid, nodes.get(r.opcode === FUSE.CREATE ? r.nodeid : req.nodeid)!);
           flushed.delete(r.fh);
-          yield record(op, r, {
-            nodeid, fh: r.fh, pid: req.pid, flags: req.flags, fopen: r.open_flags, backing_id: bid, ...file, name: req.name,
+          // The daemon hands an fh out again only after its release: an open still waiting with this fh was
+          // released (refused), so the kernel checked it before this reply. It goes first.
+          const before = awaiting.get(awaitingFh.get(r.fh) ?? -1);
+          if (before !== undefined) yield* emitOpen(awaitingFh.get(r.fh)!, before, r);
+          // The kernel checks the reply in the opener's context once it wakes up, and the opener's syscall returns
+          // right after: the open takes its place at the verdict (or here, if no verdict comes).
+          awaiting.set(r.unique, {
+            end: r, held: [],
+            fields: { nodeid, fh: r.fh, pid: req.pid, flags: req.flags, fopen: r.open_flags, backing_id: bid, ...file, name: req.name },
+            op,
           });
+          awaitingFh.set(r.fh, r.unique);
           break;
         }
         case KIND.BACKING_OPEN: {
@@ -172,31 +204,30 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<number, strin
           }
           const file = { dev: userDev(r.dev), ino: r.ino, sha256 };
           idFile.set(id, file);
-          unused.set(id, record("backing_open", r, { backing_id: id, ...file, pid: 0 }));
+          // In the kernel's order: the model's idr must hand out the same ids.
+          yield record("backing_open", r, { backing_id: id, ...file, pid: 0 });
           break;
         }
         case KIND.BACKING_CLOSE: {
           if (r.error !== 0) break;
           const id = traceId(r.backing_id);
-          const registered = unused.get(id);
-          if (registered !== undefined) {
-            unused.delete(id);
-            yield registered;
-          }
           idFile.delete(id);
           yield record("backing_close", r, { backing_id: id, pid: 0 });
           break;
         }
-        case KIND.VERDICT:
+        case KIND.VERDICT: {
+          const open = awaiting.get(r.unique);
+          if (open !== undefined) yield* emitOpen(r.unique, open, r);
           yield record("verdict", r, { error: r.error });
           break;
+        }
         case KIND.DONE:
           s.done = true;
           s.lost = r.lost;
           break;
       }
     }
-    for (const registered of unused.values()) yield registered;
+    for (const [unique, open] of awaiting) yield* emitOpen(unique, open, open.end);
     if (stats !== undefined) Object.assign(stats, s);
   };
 }

@@ -161,7 +161,8 @@ async function convert(records: RecordSource, writer: TraceWriter, verdictOf: Ma
       first = false;
     }
     if (pending !== null && !((r.op === "open" || r.op === "create") && r.nodeid === pending.nodeid && r.error === 0)) {
-      await emitPending(unknownBytes(pending.via === "probe" ? pending.path : `${pending.dev}:${pending.ino}`));
+      // A kernel-side capture hashed the registered file itself (sha256); the native daemon's comes with its open.
+      await emitPending(pending.sha256 !== "" ? Buffer.from(pending.sha256, "hex") : unknownBytes(pending.via === "probe" ? pending.path : `${pending.dev}:${pending.ino}`));
     }
     switch (r.op) {
       case "backing_open":
@@ -217,7 +218,10 @@ async function convert(records: RecordSource, writer: TraceWriter, verdictOf: Ma
       default: // lookup, unlink, rename: identities come with each open
     }
   }
-  if (pending !== null) await emitPending(unknownBytes(`${(pending as DaemonRecord).dev}:${(pending as DaemonRecord).ino}`));
+  if (pending !== null) {
+    const p = pending as DaemonRecord;
+    await emitPending(p.sha256 !== "" ? Buffer.from(p.sha256, "hex") : unknownBytes(`${p.dev}:${p.ino}`));
+  }
   await flush();
   return { ...counts, backing_files: backingFiles };
 }

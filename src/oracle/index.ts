@@ -43,6 +43,8 @@ export interface OracleReport {
   trace: string;
   workload: string;
   daemon_model: string;
+  /** Records a kernel-side capture lost (0: none; the trace is marked incomplete otherwise). */
+  incomplete: number;
   runs: OracleRun[];
 }
 
@@ -61,7 +63,8 @@ export async function runOracle(reader: TraceReader): Promise<OracleReport> {
   if (runs[0].compared === 0 && !runs[0].verdicts) {
     throw new Error(`${reader.path}: no open carries the kernel's verdict (source ${source.format}): capture, record --daemon native or a recorder with the kernel's verdicts makes such traces`);
   }
-  return { trace: reader.path, workload: reader.header.workload, daemon_model: model ?? "recorded", runs };
+  const incomplete = source.complete === false ? Number(source.lost_records ?? 1) : 0;
+  return { trace: reader.path, workload: reader.header.workload, daemon_model: model ?? "recorded", incomplete, runs };
 }
 
 /** One pass over the trace, each chunk replayed under every daemon, each open compared with the kernel's verdict. */
@@ -119,6 +122,7 @@ function compareOpen(run: OracleRun, c: TraceChunk, i: number, result: number, e
 export function formatOracle(r: OracleReport): string {
   const how = r.daemon_model === "recorded" ? "kernel-side capture" : `captured with the ${r.daemon_model} daemon`;
   const lines = [`${r.trace}: ${r.workload} (${how}), policy ptr`];
+  if (r.incomplete) lines.push(`  warning: the capture lost ${r.incomplete} records: the pairing of what follows a loss may be wrong`);
   for (const run of r.runs) {
     const ids = run.daemon === "recorded" ? "recorded ids" : `${run.daemon} daemon model`;
     lines.push(
