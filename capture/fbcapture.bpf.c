@@ -97,8 +97,16 @@ int BPF_PROG(request_send, const struct fuse_req *req)
 {
 	if (!ours(req))
 		return 0;
-	struct fuse_args *args = BPF_CORE_READ(req, args);
 	__u32 opcode = BPF_CORE_READ(req, in.h.opcode);
+	/* Only the requests a replay needs: the others (GETATTR, READDIR, …) would only cost ring buffer space. */
+	switch (opcode) {
+	case FUSE_LOOKUP: case FUSE_UNLINK: case FUSE_RENAME: case FUSE_RENAME2: case FUSE_OPEN: case FUSE_CREATE:
+	case FUSE_RELEASE: case FUSE_FLUSH:
+		break;
+	default:
+		return 0;
+	}
+	struct fuse_args *args = BPF_CORE_READ(req, args);
 	struct fbc_record *r = reserve(FBC_SEND);
 	if (!r)
 		return 0;
@@ -148,7 +156,7 @@ int BPF_PROG(request_end, const struct fuse_req *req)
 		return 0;
 	__u32 opcode = BPF_CORE_READ(req, in.h.opcode);
 	/* Only the replies a replay needs: everything else is known from its request. */
-	if (opcode != FUSE_OPEN && opcode != FUSE_CREATE && opcode != FUSE_LOOKUP && opcode != FUSE_RELEASE)
+	if (opcode != FUSE_OPEN && opcode != FUSE_CREATE && opcode != FUSE_LOOKUP)
 		return 0;
 	struct fuse_args *args = BPF_CORE_READ(req, args);
 	struct fbc_record *r = reserve(FBC_END);

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fbcapture-loader DEV [RING_BYTES]: loads fbcapture.bpf.c for the FUSE connection whose fc->dev is DEV (kernel encoding),
- * attaches it, writes a READY record, then streams every record of the ring buffer to stdout unchanged (struct
- * fbc_record, binary) until SIGINT/SIGTERM or stdin's EOF, drains the ring buffer and ends with a DONE record
- * carrying the number of records the ring buffer had no room for. RING_BYTES: the ring buffer's size (a power of 2,
+/* fbcapture-loader DEV OUT [RING_BYTES]: loads fbcapture.bpf.c for the FUSE connection whose fc->dev is DEV (kernel
+ * encoding), attaches it, writes a READY record, then appends every record of the ring buffer to the file OUT
+ * unchanged (struct fbc_record, binary) until SIGINT/SIGTERM or stdin's EOF, drains the ring buffer and ends with a
+ * DONE record carrying the number of records the ring buffer had no room for. READY, DONE and the BACKING_OPEN
+ * records also go to stdout as they come (the caller reads the daemon's backing files while it still holds them):
+ * the bulk never waits for the caller, so a busy caller cannot make the ring buffer overflow. RING_BYTES: the ring buffer's size (a power of 2,
  * at least a page; default 16 MiB). Errors: one line on stderr, exit 2. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +24,31 @@
 #define DRAIN_MS 10
 
 static volatile sig_atomic_t stopping;
-static FILE *out;
+static FILE *out;     /* every record */
+/* READY, DONE, BACKING_OPEN records for the caller, on stdout. BACKING_OPEN copies are written without blocking:
+ * when the caller lags they are dropped (it then has no digest of those files), never the ring buffer's records. */
+static int control = 1;
+
+static void to_control(const void *data, size_t size, int may_drop)
+{
+	int flags = fcntl(control, F_GETFL);
+	fcntl(control, F_SETFL, may_drop ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+	for (size_t done = 0; done < size;) {
+		ssize_t n = write(control, (const char *)data + done, size - done);
+		if (n > 0) {
+			done += n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && done > 0) { /* never half a record */
+			fcntl(control, F_SETFL, flags & ~O_NONBLOCK);
+			may_drop = 0;
+			continue;
+		}
+		return;
+	}
+}
 
 static void on_signal(int sig) { (void)sig; stopping = 1; }
 
@@ -36,6 +63,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	(void)ctx;
 	if (size != sizeof(struct fbc_record) || fwrite(data, size, 1, out) != 1)
 		return -EIO;
+	if (((const struct fbc_record *)data)->kind == FBC_BACKING_OPEN)
+		to_control(data, size, 1);
 	return 0;
 }
 
@@ -50,6 +79,7 @@ static void emit(__u32 kind, __u64 lost)
 	r.lost = lost;
 	fwrite(&r, sizeof(r), 1, out);
 	fflush(out);
+	to_control(&r, sizeof(r), 0);
 }
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -62,16 +92,16 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 
 int main(int argc, char **argv)
 {
-	if (argc != 2 && argc != 3) {
-		fprintf(stderr, "usage: fbcapture-loader DEV [RING_BYTES]\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: fbcapture-loader DEV OUT [RING_BYTES]\n");
 		return 2;
 	}
 	unsigned long ring = 1ul << 24;
-	if (argc == 3) {
+	if (argc == 4) {
 		char *rend;
-		ring = strtoul(argv[2], &rend, 0);
+		ring = strtoul(argv[3], &rend, 0);
 		if (*rend != '\0' || ring < 4096 || (ring & (ring - 1)) != 0) {
-			fprintf(stderr, "fbcapture: the ring buffer size must be a power of 2 of at least 4096 bytes: %s\n", argv[2]);
+			fprintf(stderr, "fbcapture: the ring buffer size must be a power of 2 of at least 4096 bytes: %s\n", argv[3]);
 			return 2;
 		}
 	}
@@ -86,7 +116,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	libbpf_set_print(libbpf_quiet);
-	out = stdout;
+	out = fopen(argv[2], "w");
+	if (!out)
+		return fail(argv[2], errno);
 	static char buf[1 << 20];
 	setvbuf(out, buf, _IOFBF, sizeof(buf));
 
@@ -127,8 +159,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		fflush(out);
-		if (ferror(out)) { /* the reader went away */
-			status = 2;
+		if (ferror(out)) {
+			status = fail(argv[2], errno);
 			break;
 		}
 		if (ready > 0 && (in.revents & (POLLIN | POLLHUP))) {
@@ -149,6 +181,8 @@ int main(int argc, char **argv)
 			lost += per_cpu[i];
 	free(per_cpu);
 	emit(FBC_DONE, lost);
+	if (fclose(out) != 0)
+		status = fail(argv[2], errno);
 	ring_buffer__free(rb);
 	fbcapture_bpf__destroy(skel);
 	return status;

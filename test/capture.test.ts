@@ -192,8 +192,8 @@ describe("a kernel-side capture as a trace (a recorded capture, no root needed)"
   it("an fh handed out again while an earlier open awaits its verdict: every open paired with its own release", async () => {
     const records = join(dir, "per-open-threads.records.bin");
     writeFileSync(records, gunzipSync(readFileSync("test/fixtures/capture-per-open-threads.records.bin.gz")));
-    const digests = new Map(Object.entries(JSON.parse(readFileSync("test/fixtures/capture-per-open-threads.digests.json", "utf8")) as Record<string, string>)
-      .map(([k, v]) => [Number(k), v]));
+    const digests = new Map<string, string>(Object.entries(JSON.parse(readFileSync("test/fixtures/capture-per-open-threads.digests.json", "utf8")) as Record<string, string>)
+      );
     const stats = {} as CaptureDecodeStats;
     const trace = join(dir, "per-open-threads.fbt");
     const summary = await writeNativeCapture(daemonRecordsOf(records, digests, stats), trace, {

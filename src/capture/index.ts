@@ -1,15 +1,17 @@
 // `fbreplay capture`: the FUSE traffic of whatever daemon serves a mount, from the kernel's side, without touching
-// the daemon. The BPF loader (capture/, built by scripts/build-capture.sh) streams binary records (layout.ts) on a
-// pipe; they are kept as they come (records.bin), and each backing file the daemon registers is hashed through
-// /proc/PID/fd while the daemon still holds it. The conversion into a trace is the ingest stage's
+// the daemon. The BPF loader (capture/, built by scripts/build-capture.sh) appends binary records (layout.ts) to
+// records.bin itself, so that a busy Node never holds the ring buffer up, and streams to Node on a pipe the few it
+// acts on at once: READY, DONE, and each backing file the daemon registers, hashed through /proc/PID/fd if the
+// daemon still holds it by then. The conversion into a trace is the ingest stage's
 // (src/ingest/capture.ts).
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readSync, statSync, statfsSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readSync, statSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Workload } from "../record/workload.js";
+import { digestKey } from "../ingest/capture.js";
 import { KIND, RECORD_SIZE, decodeRecord, kernelDev, userDev } from "./layout.js";
 
 export class CaptureError extends Error {}
@@ -39,8 +41,8 @@ export interface CaptureOptions {
 export interface KernelCapture {
   workDir: string;
   records: string;
-  /** sha256 (hex) of each registration's backing file, by the BACKING_OPEN record's index. */
-  digests: Map<number, string>;
+  /** sha256 (hex) of each registration's backing file, by its record's digestKey. */
+  digests: Map<string, string>;
   /** The traced connection (fc->dev, kernel encoding). */
   dev: number;
   /** The processes that made the registrations (the daemon), by pid: their comm. */
@@ -122,13 +124,12 @@ export async function capture(o: CaptureOptions): Promise<KernelCapture> {
   const { loader, dev } = checkCapture(o.mount);
   const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), "fbreplay-capture-"));
   const records = join(workDir, "records.bin");
-  const out = openSync(records, "w");
   const result: KernelCapture = {
     workDir, records, digests: new Map(), dev, daemons: new Map(), recordCount: 0, lost: 0, exitCode: -1, interrupted: false,
   };
   // Before the loader starts: Ctrl-C from here on stops the capture (and the command), never this process.
   const workload = new Workload();
-  const child = spawn(loader, [String(dev), ...(o.ringBytes === undefined ? [] : [String(o.ringBytes)])], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(loader, [String(dev), records, ...(o.ringBytes === undefined ? [] : [String(o.ringBytes)])], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (s: string) => { stderr += s; });
   let pending: Buffer = Buffer.alloc(0);
@@ -138,12 +139,10 @@ export async function capture(o: CaptureOptions): Promise<KernelCapture> {
   const ready = new Promise<void>((resolveReady) => { signalReady = resolveReady; });
   child.stdout!.on("data", (data: Buffer) => {
     lastData = Date.now();
-    writeSync(out, data);
     pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
     let at = 0;
     for (; at + RECORD_SIZE <= pending.length; at += RECORD_SIZE) {
       const kind = pending.readUInt32LE(at + 8);
-      const index = result.recordCount++;
       if (kind === KIND.READY) signalReady();
       else if (kind === KIND.DONE) {
         done = true;
@@ -152,14 +151,20 @@ export async function capture(o: CaptureOptions): Promise<KernelCapture> {
         const r = decodeRecord(pending, at);
         if (r.error > 0) {
           const sha = sha256Of(`/proc/${r.tgid}/fd/${r.fd}`, r.dev, r.ino);
-          if (sha !== undefined) result.digests.set(index, sha);
+          if (sha !== undefined) result.digests.set(digestKey(r), sha);
           if (!result.daemons.has(r.tgid)) result.daemons.set(r.tgid, commOf(r.tgid));
         }
       }
     }
     pending = pending.subarray(at);
-    if (result.recordCount % 65536 < (data.length / RECORD_SIZE)) o.onProgress?.(result.recordCount);
   });
+  const progress = o.onProgress === undefined ? undefined : setInterval(() => {
+    try {
+      o.onProgress!(Math.floor(statSync(records).size / RECORD_SIZE));
+    } catch {
+      // not created yet
+    }
+  }, 500);
   const exited = new Promise<number>((resolveExit) => child.on("close", (code, signal) => resolveExit(code ?? (signal ? 128 : 1))));
   try {
     const started = await Promise.race([ready.then(() => true), exited.then(() => false)]);
@@ -176,13 +181,14 @@ export async function capture(o: CaptureOptions): Promise<KernelCapture> {
       await waitForStop(workload, o.durationS);
     }
   } finally {
+    if (progress !== undefined) clearInterval(progress);
     workload.dispose();
     result.interrupted = workload.interrupted;
     child.stdin!.end(); // EOF: the loader detaches, drains the ring buffer and writes DONE
     const status = await exited;
-    closeSync(out);
     if (status !== 0 && done) throw new CaptureError(`capture: the loader failed (${stderr.trim().split("\n").pop()})`);
   }
+  result.recordCount = Math.floor(statSync(records).size / RECORD_SIZE);
   if (pending.length !== 0 || !done) throw new CaptureError(`${records}: the loader stopped before its last record (${stderr.trim().split("\n").pop() ?? "no message"})`);
   return result;
 }

@@ -38,6 +38,11 @@ export interface CaptureDecodeStats {
   preexisting_ids: number;
 }
 
+/** A BACKING_OPEN record's key in a capture's digests: its time stamp and the id the kernel returned. */
+export function digestKey(r: CaptureRecord): string {
+  return `${r.t_ns}:${r.error}`;
+}
+
 /** The raw records of a capture file, in blocks; a file cut inside a record is bad input. */
 export function* captureRecords(path: string): Generator<CaptureRecord> {
   const fd = openSync(path, "r");
@@ -77,9 +82,9 @@ interface Instance {
 
 /**
  * The capture's records as daemon records (read again on every call: the trace writer reads them twice). `digests`:
- * sha256 (hex) of the backing file of each BACKING_OPEN, by the record's index in the file.
+ * sha256 (hex) of the backing file of each BACKING_OPEN, by digestKey.
  */
-export function daemonRecordsOf(path: string, digests: ReadonlyMap<number, string>, stats?: CaptureDecodeStats): () => Iterable<DaemonRecord> {
+export function daemonRecordsOf(path: string, digests: ReadonlyMap<string, string>, stats?: CaptureDecodeStats): () => Iterable<DaemonRecord> {
   return function* () {
     const s: CaptureDecodeStats = {
       lost: 0, done: false, unpaired_replies: 0, inferred_forgets: 0, unhashed_backing: 0, backing_id_offset: 0, preexisting_ids: 0,
@@ -104,7 +109,6 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<number, strin
     }
     const flushed = new Set<number>();
     let seq = 0;
-    let index = -1;
     const record = (op: DaemonRecordOp, r: CaptureRecord, f: Partial<DaemonRecord>): DaemonRecord => ({
       seq: seq++, op, unique: r.unique, nodeid: 0, fh: 0, pid: r.pid, flags: 0, fopen: 0, backing_id: 0, dev: 0, ino: 0,
       sha256: "", name: "", path: "", error: 0, t_ns: r.t_ns, epoch: 0, ...f,
@@ -130,7 +134,6 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<number, strin
     }
 
     for (const r of captureRecords(path)) {
-      index++;
       // An open whose opener never returned from a syscall (a kernel thread's open): placed after its reply.
       for (const [unique, open] of awaiting) {
         if (r.t_ns - open.end.t_ns < NO_VERDICT_AFTER_NS) break;
@@ -197,7 +200,7 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<number, strin
           if (r.error <= 0) break; // refused: the daemon's reply cannot name it
           if (offset < 0) offset = s.backing_id_offset = r.error - 1;
           const id = traceId(r.error);
-          let sha256 = digests.get(index);
+          let sha256 = digests.get(digestKey(r));
           if (sha256 === undefined) {
             s.unhashed_backing++;
             sha256 = Buffer.from(ownDigest(`fbreplay capture: bytes not read: ${r.dev}:${r.ino}`)).toString("hex");
