@@ -22,7 +22,7 @@ const seconds = Number(values.seconds);
 const workers = Number(values.workers);
 const files = Number(values.files);
 const root = resolve(import.meta.dirname, "..");
-const CLI = join(root, "dist/cli/main.js");
+const CLI = join(root, "dist/cli/bin.js");
 const HP = join(root, "build/passthrough_hp/passthrough_hp");
 
 const dir = mkdtempSync(join(tmpdir(), "fbreplay-bench-capture-"));

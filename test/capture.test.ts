@@ -15,26 +15,15 @@ import { CaptureError, captureRecords, daemonRecordsOf, type CaptureDecodeStats 
 import { writeNativeCapture } from "../src/ingest/native.js";
 import { openTrace } from "../src/trace/index.js";
 import { VERDICT_REFUSED } from "../src/trace/types.js";
-import { fuseProblem } from "./fuse-env.js";
+import { need } from "./provision.js";
 
-const CLI = "dist/cli/main.js";
+const CLI = "dist/cli/bin.js";
 const STOCK_HP = "build/passthrough_hp/passthrough_hp";
 
-function scriptPath(script: string): string {
-  return spawnSync("bash", [script, "--path"], { encoding: "utf8" }).stdout.trim();
-}
+const TEST_HP = "build/passthrough_hp-fbreplay/passthrough_hp";
 
-/** Why the real-mount captures cannot run here, or null. */
-function captureProblem(): string | null {
-  const fuse = fuseProblem();
-  if (fuse !== null) return fuse;
-  if (!existsSync("/sys/kernel/btf/vmlinux")) return "no BTF in this kernel";
-  if (!existsSync(scriptPath("scripts/build-capture.sh"))) return "the capture loader is not built (scripts/build-capture.sh)";
-  if (!existsSync(STOCK_HP)) return "passthrough_hp is not built (scripts/build-passthrough-hp.sh)";
-  if (!existsSync(scriptPath("scripts/build-test-daemons.sh"))) return "the patched passthrough_hp is not built (scripts/build-test-daemons.sh)";
-  if (spawnSync("sh", ["-c", "command -v strace"]).status !== 0) return "strace is not installed (scripts/install-fuse.sh)";
-  return null;
-}
+/** Why the real-mount captures cannot run here, or null (strace comes with the fuse step). */
+const captureProblem = (): string | null => need("fuse") ?? need("capture") ?? need("passthrough_hp") ?? need("test-daemons");
 
 let dir: string;
 beforeAll(() => {
@@ -212,7 +201,6 @@ describe("capture: bad input and missing pieces give one line and exit 2", () =>
     for (const [args, said] of [
       [["capture", "-o", "x.fbt"], "capture needs --mount DIR"],
       [["capture", "--mount", "/tmp"], "capture needs -o TRACE"],
-      [["capture", "--mount", "/tmp", "-o", "x.fbt", "--"], "capture needs a command after --"],
       [["capture", "--mount", "/tmp", "-o", "x.fbt", "--ring-kib", "3"], "--ring-kib 3: expected a power of 2"],
     ] as const) {
       const r = cli([...args]);
@@ -222,20 +210,20 @@ describe("capture: bad input and missing pieces give one line and exit 2", () =>
     }
   });
 
-  it.skipIf(fuseProblem())("a directory that is not a FUSE mount", () => {
+  it.skipIf(need("fuse") ?? need("capture"))("a directory that is not a FUSE mount", () => {
     const r = cli(["capture", "--mount", dir, "-o", join(dir, "x.fbt"), "--", "true"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`^fbreplay: ${dir}: not a FUSE mount \\(file system type 0x[0-9a-f]+\\)\\n$`));
     expect(existsSync(join(dir, "x.fbt"))).toBe(false);
   });
 
-  it.skipIf(fuseProblem())("not root", () => {
+  it.skipIf(need("fuse") ?? need("capture"))("not root", () => {
     const r = cli(["capture", "--mount", dir, "-o", join(dir, "x.fbt")], undefined, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("fbreplay: capture needs root (it loads BPF programs)\n");
   });
 
-  it.skipIf(fuseProblem())("a kernel without BTF (hidden in a mount namespace of this test)", () => {
+  it.skipIf(need("fuse") ?? need("capture"))("a kernel without BTF (hidden in a mount namespace of this test)", () => {
     const r = cli(["capture", "--mount", dir, "-o", join(dir, "x.fbt")], undefined,
       ["unshare", "-m", "sh", "-c", 'mount -t tmpfs none /sys/kernel/btf && exec "$@"', "sh"]);
     expect(r.status).toBe(2);
@@ -272,7 +260,7 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
   });
 
   it("the per-open build: a second open of a held file is refused, and the oracle agrees on every open", async () => {
-    const d = await mount("per-open", scriptPath("scripts/build-test-daemons.sh"), ["--single", "--backing-per-open"]);
+    const d = await mount("per-open", TEST_HP, ["--single", "--backing-per-open"]);
     const c = await captureRun(d, "per-open", `exec 3<f1; cat f1 >/dev/null; exec 3<&-; ${PARALLEL_READERS}`);
     expect(c.status, c.stderr).toBe(0);
     expect(c.opens).toHaveLength(c.workloadOpens);
@@ -287,7 +275,7 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
   });
 
   it("the restart build: files held across a restart, two parallel readers; the kernel's refusals, and the oracle agrees", async () => {
-    const d = await mount("restart", scriptPath("scripts/build-test-daemons.sh"), ["--single"]);
+    const d = await mount("restart", TEST_HP, ["--single"]);
     const script = `exec 3<f1 4<f2; cat f1 f2 >/dev/null; kill -USR1 ${d.child.pid}; sleep 0.3; ${PARALLEL_READERS}; exec 3<&- 4<&-; cat f1 f2 >/dev/null`;
     const c = await captureRun(d, "restart", script);
     expect(c.status, c.stderr).toBe(0);
@@ -303,7 +291,7 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
   });
 
   it("a multi-threaded daemon: requests and replies paired across threads, every open with its verdict", async () => {
-    const d = await mount("threads", scriptPath("scripts/build-test-daemons.sh"), ["--backing-per-open", "--num-threads", "4"]);
+    const d = await mount("threads", TEST_HP, ["--backing-per-open", "--num-threads", "4"]);
     const c = await captureRun(d, "threads", `exec 3<f1; cat f1 >/dev/null; exec 3<&-; ${PARALLEL_READERS}`);
     expect(c.status, c.stderr).toBe(0);
     expect(c.opens).toHaveLength(c.workloadOpens);

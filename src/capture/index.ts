@@ -4,7 +4,7 @@
 // acts on at once: READY, DONE, and each backing file the daemon registers, hashed through /proc/PID/fd if the
 // daemon still holds it by then. The conversion into a trace is the ingest stage's
 // (src/ingest/capture.ts).
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readSync, statSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -55,13 +55,9 @@ export interface KernelCapture {
   interrupted: boolean;
 }
 
-/** The loader's path: $FBREPLAY_CAPTURE_LOADER, else where scripts/build-capture.sh puts it for these sources. */
+/** The loader's path: $FBREPLAY_CAPTURE_LOADER, else the one scripts/build-capture.sh linked into build/fbcapture/. */
 export function loaderPath(): string {
-  if (process.env.FBREPLAY_CAPTURE_LOADER) return process.env.FBREPLAY_CAPTURE_LOADER;
-  const script = resolve(dirname(fileURLToPath(import.meta.url)), "../../scripts/build-capture.sh");
-  const r = spawnSync("bash", [script, "--path"], { encoding: "utf8" });
-  if (r.status !== 0) throw new CaptureError(`cannot locate the capture loader: ${r.stderr.trim() || `${script} failed`}`);
-  return r.stdout.trim();
+  return process.env.FBREPLAY_CAPTURE_LOADER || resolve(dirname(fileURLToPath(import.meta.url)), "../../build/fbcapture/fbcapture-loader");
 }
 
 /** Everything capture needs, checked before anything starts: one line naming what is missing. */

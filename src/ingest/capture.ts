@@ -10,7 +10,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { FOPEN_PASSTHROUGH } from "../abi.js";
 import { FUSE, KIND, RECORD_SIZE, decodeRecord, userDev, type CaptureRecord } from "../capture/layout.js";
 import type { DaemonRecord, DaemonRecordOp } from "../fuse/records.js";
-import { ownDigest } from "./sha256.js";
+import { ownDigest } from "../digest.js";
 
 export class CaptureError extends Error {}
 

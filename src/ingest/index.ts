@@ -32,8 +32,9 @@ import { basename, join } from "node:path";
 import { TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
 export { failedOpens, ingestStrace, type StraceIngestOptions } from "./strace.js";
+export { ingestSummaryLine } from "./summary.js";
 import { readDaemonStrace, type DaemonFile, type DaemonStraceCounts } from "./daemon-strace.js";
-import { ownDigest, sha256File } from "./sha256.js";
+import { ownDigest, sha256File } from "../digest.js";
 export { sha256File };
 import { Machine, type Counts, type OpenContext } from "./machine.js";
 

@@ -15,7 +15,7 @@
 //   an open the daemon did not pass through has FOPEN flags 0), each close with a known id is a BACKING_CLOSE row
 //   after the RELEASE it was made in.
 import { FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
-import { emptyColumns } from "../replay/events.js";
+import { emptyColumns } from "../events.js";
 import { chunkFromColumns, type TraceChunk } from "../trace/index.js";
 import type { DaemonFile, DaemonRequest } from "./daemon-strace.js";
 import { parseLine, splitPaths, type LogLine } from "./parse.js";
@@ -25,6 +25,12 @@ export const O_TRUNC = 0o1000;
 /** Flags recorded for opens whose flags the log does not show (low-level logs): read-only, or O_RDWR|O_CREAT. */
 export const UNKNOWN_OPEN_FLAGS = 0;
 export const UNKNOWN_CREATE_FLAGS = 0o102;
+
+/**
+ * Most requests pending a reply that a log may hold at once. The kernel has at most a few hundred FUSE requests in
+ * flight (max_background, and one per blocked thread); beyond this bound a log is damaged, and the oldest are dropped.
+ */
+export const MAX_PENDING = 4096;
 
 /** Opcodes whose reply is an entry (the kernel counts one lookup of the nodeid it names). */
 const ENTRY_OPCODES = new Set(["LOOKUP", "CREATE", "MKNOD", "MKDIR", "SYMLINK", "LINK"]);
@@ -365,9 +371,22 @@ export class Machine {
       this.malformed(lineNo, `unique: ${l.unique}`, `unique ${l.unique} reused while its request is pending`);
       this.drop(this.pending.get(l.unique)!);
     }
+    if (this.recent.length >= MAX_PENDING) this.expireOldest(lineNo);
     const req: Request = { unique: l.unique, opcode: l.opcode, nodeid: l.nodeid, pid: l.pid };
     this.pending.set(l.unique, req);
     this.recent.push(req);
+  }
+
+  /**
+   * Too many requests wait for a reply: the oldest quarter never gets one (a log cut off or mangled, not a daemon:
+   * the kernel keeps far fewer in flight). They are reported as malformed, and memory and the searches of `recent`
+   * stay bounded however many unmatched uniques the log holds.
+   */
+  private expireOldest(lineNo: number): void {
+    for (const req of this.recent.splice(0, MAX_PENDING / 4)) {
+      this.pending.delete(req.unique);
+      this.malformed(lineNo, `unique: ${req.unique}`, `request ${req.unique} (${req.opcode}) got no reply before ${MAX_PENDING} later requests`);
+    }
   }
 
   private drop(req: Request): void {

@@ -7,7 +7,8 @@
 // The kernel's verdict is not in any single record: an open it refused after the daemon's reply is released at once,
 // and never flushed (no process had it as a descriptor). A RELEASE without a FLUSH is therefore a refusal, except for
 // opens the kernel makes itself for execve (__FMODE_EXEC), whose files are released without a flush too.
-import { ownDigest } from "./sha256.js";
+import { ownDigest } from "../digest.js";
+import { IngestError } from "./index.js";
 import {
   EIO, FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE, OP_RESTART,
 } from "../abi.js";
@@ -144,6 +145,8 @@ async function convert(records: RecordSource, writer: TraceWriter, verdictOf: Ma
     return { nodeid: r.nodeid, fh: 0, bref: 0, oflags: 0, fopen: 0, bid: 0, verdict: 0, pid: r.pid, us: lastUs, ...f };
   };
   const push = async (row: Row): Promise<void> => {
+    // dt is a u32 of microseconds: a longer gap (71 minutes) starts a chunk, whose t0 holds the time itself.
+    if (rows.length > 0 && row.us - rows[rows.length - 1].us > 0xffffffff) await flush();
     rows.push(row);
     if (rows.length === chunkRows) await flush();
   };
@@ -181,7 +184,7 @@ async function convert(records: RecordSource, writer: TraceWriter, verdictOf: Ma
           break;
         }
         const digest = Buffer.from(r.sha256, "hex");
-        if (digest.length !== 32) throw new Error(`record ${r.seq}: open of ${r.path} has no sha256`);
+        if (digest.length !== 32) throw new IngestError(`record ${r.seq}: open of ${r.path} has no sha256`);
         if (pending !== null) await emitPending(digest);
         const slot = slots.take();
         slotOf.set(r.fh, slot);

@@ -4,7 +4,7 @@
 // at execve and process exit. Each file (a path, followed through rename; ended by unlink) is one FUSE inode;
 // its content version changes on O_TRUNC and on creation. There are no daemon-side identities in such a log:
 // backing files are synthetic, one inode per file and one digest per version.
-import { ownDigest } from "./sha256.js";
+import { ownDigest } from "../digest.js";
 import { basename } from "node:path";
 import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
 import { TraceWriter } from "../trace/index.js";

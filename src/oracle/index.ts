@@ -4,10 +4,11 @@
 // (and the same restarts), and every open's outcome is compared with the kernel's.
 import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
-import type { DaemonModel } from "../replay/types.js";
+import type { DaemonModel } from "../engine.js";
 import type { TraceReader } from "../trace/index.js";
+import { denseIds, type IdSource } from "../trace/dense.js";
 import type { TraceChunk } from "../trace/types.js";
-import { VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN } from "../trace/types.js";
+import { TraceError, VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN } from "../trace/types.js";
 
 /** Rows of context printed with a mismatch: the latest events on the same nodeid before it. */
 const CONTEXT_ROWS = 4;
@@ -58,8 +59,14 @@ const OP_NAMES = ["?", "OPEN", "RELEASE", "FORGET", "LOOKUP", "RESTART", "BACKIN
  */
 export async function runOracle(reader: TraceReader): Promise<OracleReport> {
   const source = reader.header.source;
-  const model = typeof source.daemon_model === "string" ? source.daemon_model as DaemonModel : null;
-  const runs = await oracleRuns(reader, model === null ? ["recorded"] : ["recorded", model]);
+  let model: DaemonModel | null = null;
+  if (source.daemon_model !== undefined) {
+    if (source.daemon_model !== "per-inode" && source.daemon_model !== "per-open") {
+      throw new TraceError(reader.path, "header", `source.daemon_model is ${JSON.stringify(source.daemon_model)}, expected "per-inode" or "per-open"`);
+    }
+    model = source.daemon_model;
+  }
+  const runs = await oracleRuns(await denseIds(reader), model === null ? ["recorded"] : ["recorded", model]);
   if (runs[0].compared === 0 && !runs[0].verdicts) {
     throw new Error(`${reader.path}: no open carries the kernel's verdict (source ${source.format}): capture, record --daemon native or a recorder with the kernel's verdicts makes such traces`);
   }
@@ -68,7 +75,7 @@ export async function runOracle(reader: TraceReader): Promise<OracleReport> {
 }
 
 /** One pass over the trace, each chunk replayed under every daemon, each open compared with the kernel's verdict. */
-async function oracleRuns(reader: TraceReader, daemons: DaemonModel[]): Promise<OracleRun[]> {
+async function oracleRuns(reader: IdSource, daemons: DaemonModel[]): Promise<OracleRun[]> {
   const sizes = { maxInodes: reader.footer.max_nodeid + 1, maxFiles: reader.footer.max_fh + 1 };
   const replays = daemons.map((daemon) => new ReferenceReplay([], { policy: "ptr", daemon, ...sizes }));
   const runs: OracleRun[] = daemons.map((daemon) => ({ daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0, verdicts: false }));

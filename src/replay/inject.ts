@@ -1,8 +1,9 @@
 // Scenario injection and scaling, applied to a trace while it streams to a replay session. Deterministic from
 // the seed: the same trace and options always give the same events.
 import { OP_LOOKUP, OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../abi.js";
-import { emptyColumns } from "./events.js";
-import type { BackingFile, EventColumns } from "./types.js";
+import { sfc32 } from "../rng.js";
+import { emptyColumns, sliceColumns } from "../events.js";
+import type { BackingFile, EventColumns } from "../events.js";
 
 export interface InjectOptions {
   /** Copies of the trace over disjoint inode namespaces, interleaved event by event (default 1). */
@@ -20,22 +21,26 @@ export interface InjectOptions {
   seed?: number;
 }
 
-/** sfc32: small, fast, and good enough to decide injections; seeded so replays are reproducible. */
-export function sfc32(seed: number): () => number {
-  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
-  const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    const r = (t + d) | 0;
-    c = (c + r) | 0;
-    return (r >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 12; i++) next();
-  return next;
+/**
+ * Largest scale: the copies' nodeids and fhs are id × scale + copy in u32 columns, and tables grow with the scale
+ * (the memory budget bounds the product with the trace's ids; this bounds the factor alone).
+ */
+export const MAX_SCALE = 1 << 16;
+
+/** The first problem with the options, as one line, or undefined. The CLI checks with this same function. */
+export function validateInjectOptions(o: InjectOptions): string | undefined {
+  const int = (v: number | undefined, min: number, max: number) => v === undefined || (Number.isSafeInteger(v) && v >= min && v <= max);
+  if (!int(o.scale, 1, MAX_SCALE)) return `--scale ${o.scale}: expected an integer in [1, ${MAX_SCALE}]`;
+  if (!int(o.restartEvery, 1, Number.MAX_SAFE_INTEGER)) return `--restart-every ${o.restartEvery}: expected an integer >= 1`;
+  if (o.restartAt?.some((v) => !int(v, 0, Number.MAX_SAFE_INTEGER))) return "--restart-at: expected event indices >= 0";
+  for (const [name, v] of [["redownload-rate", o.redownloadRate], ["replace-rate", o.replaceRate]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 1)) return `--${name} ${v}: expected a probability in [0, 1]`;
+  }
+  // One uniform draw per open decides both: the bands must fit in [0, 1] (synth's rule too).
+  const sum = (o.redownloadRate ?? 0) + (o.replaceRate ?? 0);
+  if (sum > 1) return `--redownload-rate + --replace-rate must be at most 1, got ${sum}`;
+  if (!int(o.seed, 0, 0xffffffff)) return `--seed ${o.seed}: expected an integer in [0, 2^32)`;
+  return undefined;
 }
 
 /** What the injector hands the session: new backing files first, then the events that may name them. */
@@ -59,6 +64,8 @@ export class Injector {
   private traceDev = new Float64Array(1024);
   private traceIno = new Float64Array(1024);
   private traceDigest = new Uint8Array(1024 * 32);
+  /** Per trace version, a view of its digest: every copy's bref shares it (no view object per copy). */
+  private readonly traceDigestView: Uint8Array[] = [];
   private traceInode = new Int32Array(1024);
   private traceFileCount = 0;
   /** Trace inode index by st_dev, then st_ino (numeric keys: a trace may name hundreds of thousands). */
@@ -81,6 +88,8 @@ export class Injector {
   private out = emptyColumns(0);
 
   constructor(private readonly options: InjectOptions) {
+    const bad = validateInjectOptions(options);
+    if (bad !== undefined) throw new RangeError(bad);
     this.scale = options.scale ?? 1;
     this.rng = sfc32(options.seed ?? 1);
     this.restartAt = [...(options.restartAt ?? [])];
@@ -92,15 +101,15 @@ export class Injector {
     return this.scale === 1 && !o.restartEvery && this.restartAt.length === 0 && !o.redownloadRate && !o.replaceRate;
   }
 
-  /** Trace backing files appended in trace order; returns the session's copies (their first incarnations). */
+  /**
+   * Trace backing files appended in trace order. Untouched chunks name them directly, so they go to the session as
+   * they are; otherwise each copy's bref is made when an event first names it (`rewrite` returns it), so memory
+   * follows the files a chunk uses, not the whole table times the scale.
+   */
   addTraceBacking(files: readonly BackingFile[]): BackingFile[] {
-    if (this.passthrough) return [...files]; // nothing will be rewritten: trace brefs are session brefs
-    const out: BackingFile[] = [];
-    for (const f of files) {
-      const b = this.rememberTraceFile(f);
-      for (let k = 0; k < this.scale; k++) this.sessionBref(b, k, out);
-    }
-    return out;
+    if (this.passthrough) return [...files];
+    for (const f of files) this.rememberTraceFile(f);
+    return [];
   }
 
   private rememberTraceFile(f: BackingFile): number {
@@ -116,6 +125,7 @@ export class Injector {
     this.traceDev[b] = f.dev;
     this.traceIno[b] = f.ino;
     this.traceDigest.set(f.digest.subarray(0, 32), b * 32);
+    this.traceDigestView.push(this.traceDigest.subarray(b * 32, b * 32 + 32));
     let byIno = this.traceInodes.get(f.dev);
     if (byIno === undefined) this.traceInodes.set(f.dev, (byIno = new Map()));
     let inode = byIno.get(f.ino);
@@ -137,7 +147,7 @@ export class Injector {
     // Each copy lives on a device of its own, and injected incarnations on yet another, so none collide.
     const dev = this.traceDev[b] + k * 0x10000 + (n === 0 ? 0 : 0x8000);
     const ino = n === 0 ? this.traceIno[b] : this.incarnationIno[at];
-    backing.push({ dev, ino, digest: digest ?? this.traceDigest.slice(b * 32, b * 32 + 32) });
+    backing.push({ dev, ino, digest: digest ?? this.traceDigestView[b] });
     this.current[slot] = this.sessionBrefs;
     this.currentFor[slot] = n;
     return this.sessionBrefs++;
@@ -214,7 +224,7 @@ export class Injector {
       }
     }
     this.out = out;
-    return { backing, events: slice(out, n) };
+    return { backing, events: sliceColumns(out, 0, n) };
   }
 }
 
@@ -227,18 +237,6 @@ function grow(ev: EventColumns, used: number): EventColumns {
   out.oflags.set(ev.oflags.subarray(0, used));
   out.fopen.set(ev.fopen.subarray(0, used));
   return out;
-}
-
-function slice(ev: EventColumns, n: number): EventColumns {
-  return {
-    length: n,
-    op: ev.op.subarray(0, n),
-    nodeid: ev.nodeid.subarray(0, n),
-    fh: ev.fh.subarray(0, n),
-    bref: ev.bref.subarray(0, n),
-    oflags: ev.oflags.subarray(0, n),
-    fopen: ev.fopen.subarray(0, n),
-  };
 }
 
 function grownI32(a: Int32Array<ArrayBuffer>, need: number, fill = 0): Int32Array<ArrayBuffer> {

@@ -2,10 +2,8 @@
 // core's linear memory, then copies each chunk of event columns in once and replays it under every policy.
 import { readFileSync } from "node:fs";
 import { COUNTER_SLOTS, ID_MAX_DEFAULT } from "../abi.js";
-import {
-  DAEMON_CODE, POLICY_CODE, ReplayMemoryError, outcomesFromCounters,
-  type BackingFile, type EventColumns, type OutcomesByPolicy, type Policy, type ReplaySession, type SessionOptions,
-} from "./types.js";
+import { DAEMON_CODE, POLICY_CODE, ReplayMemoryError, outcomesFromCounters, type OutcomesByPolicy, type Policy, type ReplaySession, type SessionOptions } from "../engine.js";
+import { type BackingFile, type EventColumns } from "../events.js";
 
 interface CoreExports {
   backing_reserve(inodes: number, files: number): number;
@@ -94,6 +92,9 @@ export class WasmReplaySession implements ReplaySession {
       this.elapsed.push(0);
     }
     if (this.core.events_create(this.capacity) === 0) throw new ReplayMemoryError(`${this.capacity} event rows`);
+    const expected = Math.max(table.length, options.expectedFiles ?? 0);
+    // An eighth more: injected re-downloads and replacements add files beyond the trace's own.
+    if (expected > 0) this.reserve(expected + (expected >> 3), expected + (expected >> 3));
     this.addBacking(table);
   }
 

@@ -149,6 +149,8 @@ export interface BenchResults {
   benchmarks: Benchmark[];
   outcomes: Record<string, WorkloadOutcomes>;
   summary_workload: string | null;
+  /** The policy × scenario table of spec §d as this run's core gave it (absent in files written before it was kept). */
+  scenarios?: ScenarioTable;
   complete: boolean;
   wall_s: number;
 }
@@ -170,8 +172,8 @@ export interface ReportInput {
   results: BenchResults[];
   /** Parsed lines of bench/history.jsonl, oldest first; may be empty. */
   history: HistoryEntry[];
-  /** runScenarios("wasm", POLICIES).table */
-  scenarios: ScenarioTable;
+  /** The newest results file's scenario table (runScenarios("wasm", POLICIES).table); null when it has none. */
+  scenarios: ScenarioTable | null;
   /** ISO date printed in the footer (default: now). */
   generatedAt?: string;
 }

@@ -1,5 +1,5 @@
 // The trace stage: .fbt files (traces/FORMAT.md) written and read chunk by chunk.
-import type { EventColumns } from "../replay/types.js";
+import type { EventColumns } from "../events.js";
 import type { TraceChunk } from "./types.js";
 
 export * from "./types.js";

@@ -7,7 +7,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import { Unpackr } from "msgpackr";
 import {
-  COLUMNS, DIGEST_BYTES, MAX_SMALL_VALUE, TRAILER_SIZE, TraceTotals, backingFileOf, checkBackingFile, checkChunkEvents, checkFooter,
+  COLUMNS, DIGEST_BYTES, MAX_SMALL_VALUE, TRAILER_SIZE, TraceTotals, backingFileOf, checkBackingFile, checkChunkEvents, checkFooter, checkFooterFigures,
   RECORDED_COLUMNS, checkHeader, chunkCrc32, decodeTrailer, recordedCrc32, footerOf, headerOf, isUint, oneLine, scanChunk, type ColumnName,
 } from "./format.js";
 import { TraceError, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader, type TraceItem } from "./types.js";
@@ -398,6 +398,9 @@ export class TraceReader {
       } catch (e) {
         throw this.rethrow(e, `backing extension (byte ${at})`);
       }
+      if (totals.backingFiles + files.length > this.footer.backing_files) {
+        throw this.fail(`backing extension (byte ${at})`, `${files.length} more backing files make ${totals.backingFiles + files.length}, more than the footer's ${this.footer.backing_files}`);
+      }
       totals.backingFiles += files.length;
       return { kind: "backing", first, files };
     }
@@ -424,8 +427,11 @@ export class TraceReader {
     if (crc !== this.footer.chunk_crc32[index]) {
       throw this.fail(where, `CRC-32 ${hex(crc)} differs from the footer's ${hex(this.footer.chunk_crc32[index])} for this chunk`);
     }
-    const scan = scanChunk(chunk, totals.backingFiles);
-    const bad = checkChunkEvents(chunk, scan, totals.backingFiles, totals.lastTime);
+    if (totals.events + chunk.length > this.footer.events) {
+      throw this.fail(where, `${chunk.length} more events make ${totals.events + chunk.length}, more than the footer's ${this.footer.events}`);
+    }
+    const scan = scanChunk(chunk, { backingFiles: totals.backingFiles, maxNodeid: this.footer.max_nodeid, maxFh: this.footer.max_fh });
+    const bad = checkChunkEvents(chunk, scan, totals.lastTime);
     if (bad !== undefined) throw this.fail(where, bad);
     totals.addChunk(chunk, scan, crc);
     return chunk;
@@ -456,7 +462,9 @@ export async function openTrace(path: string, options: OpenTraceOptions = {}): P
   const fail = (where: string, reason: string) => new TraceError(path, where, oneLine(reason));
   const fh = await open(path, "r");
   try {
-    const size = (await fh.stat()).size;
+    const stat = await fh.stat();
+    if (!stat.isFile()) throw fail("the file", stat.isDirectory() ? "is a directory, not a trace" : "is not a regular file");
+    const size = stat.size;
 
     // Header first: a file that is not a trace at all should say so, not complain about its trailer.
     const src = new ByteSource(fh, 0, size, blockBytes);
@@ -508,6 +516,8 @@ export async function openTrace(path: string, options: OpenTraceOptions = {}): P
     const badFooter = checkFooter(decoded.value);
     if (badFooter !== undefined) throw fail(where, badFooter);
     const footer = footerOf(decoded.value as Record<string, unknown>);
+    const badFigures = checkFooterFigures(footer, footerOffset - bodyStart);
+    if (badFigures !== undefined) throw fail(where, badFigures);
     return new TraceReader(
       path, size, headerOf(header as Record<string, unknown>), footer, bodyStart, footerOffset, blockBytes, options.reuseBuffers ?? false,
     );
