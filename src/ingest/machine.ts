@@ -44,6 +44,9 @@ export interface Counts {
   requests: number;
   /** Successful OPEN and CREATE replies (or opens): OP_OPEN events. */
   opens: number;
+  /** strace of a workload: successful opens that send the daemon no OPEN/CREATE (O_PATH; directories: OPENDIR). */
+  opathOpens?: number;
+  directoryOpens?: number;
   /** RELEASEs matched to an open: OP_RELEASE events (besides the openAtEnd ones). */
   releases: number;
   failedOpens: number;
