@@ -142,7 +142,7 @@ function fromLog(log: string, name: string): { eio: number; ambiguous: number; s
   const trace = join(dir, `${name}.log.fbt`);
   const ingest = cli(["ingest", "--from", "libfuse-debug", log, "-o", trace]);
   expect(ingest.status, ingest.stderr).toBe(0);
-  const replayed = cli(["replay", trace, "--daemon", "recorded", "--policy", "ptr", "--json"]);
+  const replayed = cli(["replay", trace, "--ids", "recorded", "--policy", "ptr", "--json"]);
   expect(replayed.status, replayed.stderr).toBe(0);
   const ambiguous = Number(/; (\d+) releases \(no fh in the log\) could be more than one open file/.exec(ingest.stderr)?.[1] ?? 0);
   return { eio: (JSON.parse(replayed.stdout) as { policies: { ptr: { eio: number } } }).policies.ptr.eio, ambiguous, stderr: ingest.stderr };

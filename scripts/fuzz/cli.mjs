@@ -17,8 +17,8 @@ function commands(files) {
   return {
     replay: {
       options: {
-        "--policy": ["ptr", "ptr,inode", "bogus", "", ","], "--engine": ["wasm", "js", "c"], "--daemon": ["per-inode", "per-open", "recorded", "x", "per-inode,per-open"],
-        "--restart-every": NUMBERS, "--restart-at": ["1", "1,2,3", "-1", "a,b", "", "5,1"], "--close-all": null,
+        "--policy": ["ptr", "ptr,inode", "bogus", "", ","], "--engine": ["wasm", "js", "c"], "--ids": ["per-inode", "per-open", "recorded", "x", "per-inode,per-open"],
+        "--restart-every": NUMBERS, "--restart-at": ["1", "1,2,3", "-1", "a,b", "", "5,1"], "--close-ids": null,
         "--redownload-rate": RATES, "--replace-rate": RATES, "--scale": NUMBERS, "--seed": NUMBERS, "--json": null, "--max-memory": SIZES,
       },
       positionals: () => [files.trace, files.native, files.badTrace, files.dir, files.missing, files.log, ""],
@@ -89,6 +89,8 @@ export function cliArgs(rng, files) {
     else if (rng.chance(0.3) && opt.startsWith("--")) argv.push(`${opt}=${rng.pick(values)}`);
     else argv.push(opt, rng.pick(values));
   }
+  // report writes report.html in the working directory without -o: the fuzz must not write outside its scratch
+  if (name === "report" && !argv.includes("-o")) argv.splice(1, 0, "-o", files.outHtml);
   const n = cmd.max === 0 ? (rng.chance(0.05) ? 1 : 0) : rng.int((cmd.max ?? 1) + 1) + (rng.chance(0.9) ? 1 : 0);
   const pos = cmd.positionals();
   for (let i = 0; i < n && pos.length > 0; i++) argv.push(rng.pick(pos));

@@ -149,7 +149,11 @@ async function cli() {
   for (const target of targets) {
     results.push(await fuzzTarget(target, {
       seed, count, jobs: Number(values.jobs), defectsDir: values["keep-defects"],
-      onProgress: (t, c) => { if (tty) process.stderr.write(`\r${t}: ${c.ok + c.clean + c.defect}/${count} (${c.defect} defects) `); },
+      onProgress: (t, c) => {
+        const done = c.ok + c.clean + c.defect;
+        if (tty) process.stderr.write(`\r${t}: ${done}/${count} (${c.defect} defects) `);
+        else if (done % 10_000 === 0) process.stderr.write(`${t}: ${done}/${count}: ${c.ok} OK, ${c.clean} clean errors, ${c.defect} defects, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+      },
     }));
     if (tty) process.stderr.write("\n");
     process.stderr.write(`${target}: done in ${results.at(-1).seconds.toFixed(1)} s\n`);

@@ -97,10 +97,9 @@ async function main() {
       defects.push({ target, index: i, kind: result.kind, detail: result.detail, argv: input?.argv });
       if (defectsDir !== undefined && !isCli && existsSync(runDir)) cpSync(runDir, join(defectsDir, `${target}-${i}`), { recursive: true });
     }
-    if ((i - start) % 200 === 199 || i === end - 1) {
-      parentPort.postMessage({ type: "progress", counts: { ...counts }, defects: defects.splice(0), done: i + 1 });
-      counts.ok = counts.clean = counts.defect = 0;
-    }
+    // Every input is reported at once: a worker stopped for a hang loses nothing it ran before.
+    parentPort.postMessage({ type: "progress", counts: { ...counts }, defects: defects.splice(0), done: i + 1 });
+    counts.ok = counts.clean = counts.defect = 0;
   }
   parentPort.postMessage({ type: "done" });
 }

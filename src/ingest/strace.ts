@@ -7,7 +7,7 @@
 import { ownDigest } from "../digest.js";
 import { basename } from "node:path";
 import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
-import { TraceWriter } from "../trace/index.js";
+import { TRACE_CHUNK_ROWS, TraceWriter } from "../trace/index.js";
 import { IngestError, type IngestSummary } from "./index.js";
 import { readLines } from "./lines.js";
 import { Emitter, NO_BACKING_IDS, SlotAllocator } from "./machine.js";
@@ -75,7 +75,7 @@ class StraceMachine {
     /** The mount's directories the log shows (paths relative to the mount, from "/"): their opens are OPENDIRs. */
     private readonly directories: ReadonlySet<string> = new Set(),
   ) {
-    this.emitter = new Emitter(o.chunkRows ?? 1 << 18, false);
+    this.emitter = new Emitter(o.chunkRows ?? TRACE_CHUNK_ROWS, false);
   }
 
   private malformed(lineNo: number, text: string, reason: string): void {

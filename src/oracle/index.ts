@@ -4,6 +4,7 @@
 // (and the same restarts), and every open's outcome is compared with the kernel's.
 import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
+import { defaultMaxMemory, overBudget } from "../replay/budget.js";
 import type { DaemonModel } from "../engine.js";
 import type { TraceReader } from "../trace/index.js";
 import { denseIds, type IdSource } from "../trace/dense.js";
@@ -66,7 +67,11 @@ export async function runOracle(reader: TraceReader): Promise<OracleReport> {
     }
     model = source.daemon_model;
   }
-  const runs = await oracleRuns(await denseIds(reader), model === null ? ["recorded"] : ["recorded", model]);
+  const dense = await denseIds(reader);
+  const sizes = { inodes: dense.footer.max_nodeid + 1, files: dense.footer.max_fh + 1, backingFiles: dense.footer.backing_files, policies: 2 };
+  const tooBig = overBudget("js", sizes, defaultMaxMemory());
+  if (tooBig !== undefined) throw new TraceError(reader.path, "the whole trace", tooBig);
+  const runs = await oracleRuns(dense, model === null ? ["recorded"] : ["recorded", model]);
   if (runs[0].compared === 0 && !runs[0].verdicts) {
     throw new Error(`${reader.path}: no open carries the kernel's verdict (source ${source.format}): capture, record --daemon native or a recorder with the kernel's verdicts makes such traces`);
   }

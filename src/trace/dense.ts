@@ -57,7 +57,12 @@ export class IdRemap {
     const { keys, values } = this;
     this.keys = new Uint32Array(keys.length * 2);
     this.values = new Int32Array(values.length * 2).fill(-1);
-    for (let i = 0; i < keys.length; i++) if (values[i] !== -1) this.values[this.slot(keys[i])] = values[i];
+    for (let i = 0; i < keys.length; i++) {
+      if (values[i] === -1) continue;
+      const at = this.slot(keys[i]);
+      this.keys[at] = keys[i];
+      this.values[at] = values[i];
+    }
   }
 
   /** Rewrites a column in place. */
