@@ -43,25 +43,32 @@ function mounted(mnt: string): boolean {
 
 interface Daemon {
   child: ChildProcess;
+  /** The daemon's own pid (under strace, the child of child.pid). */
+  pid: number;
   mnt: string;
   log: string;
+  /** The daemon's own strace, when it runs under one. */
+  strace?: string;
   exited: Promise<void>;
 }
 
 /** The daemon on a fresh source with files f1…f8, mounted (--debug: its id lines; --single: whole lines). */
-async function mountDaemon(name: string, binary: string, options: string[]): Promise<Daemon> {
+async function mountDaemon(name: string, binary: string, options: string[], underStrace = false): Promise<Daemon> {
   const src = join(dir, name, "src");
   const mnt = join(dir, name, "mnt");
   mkdirSync(src, { recursive: true });
   mkdirSync(mnt, { recursive: true });
   for (let i = 1; i <= 8; i++) writeFileSync(join(src, `f${i}`), `content ${i}\n`.repeat(i));
   const log = join(dir, name, "daemon.log");
-  const child = spawn("sh", ["-c", `exec "$0" "$@" 2>"${log}"`, binary, "--debug", "--debug-fuse", "--foreground", ...options, src, mnt], { stdio: "ignore" });
+  const strace = underStrace ? join(dir, name, "daemon.strace") : undefined;
+  const wrap = strace === undefined ? "" : `strace -f -tt -v -y -s 256 -o "${strace}" -- `;
+  const child = spawn("sh", ["-c", `exec ${wrap}"$0" "$@" 2>"${log}"`, binary, "--debug", "--debug-fuse", "--foreground", ...options, src, mnt], { stdio: "ignore" });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   const deadline = Date.now() + 10_000;
   while (!mounted(mnt) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   if (!mounted(mnt)) throw new Error(`${binary} did not mount ${mnt}: ${readFileSync(log, "utf8")}`);
-  return { child, mnt, log, exited };
+  const pid = strace === undefined ? child.pid! : Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(" ")[0]);
+  return { child, pid, mnt, log, strace, exited };
 }
 
 async function unmountDaemon(d: Daemon | undefined): Promise<void> {
@@ -138,9 +145,9 @@ function daemonReplyIds(log: string): number[] {
  * The daemon's `-d` log (libfuse's low-level lines: no fh) ingested and replayed with its recorded ids under ptr:
  * the EIO the log says, and how many releases the ingest could not pair for certain.
  */
-function fromLog(log: string, name: string): { eio: number; ambiguous: number; stderr: string } {
+function fromLog(log: string, name: string, daemonStrace?: string): { eio: number; ambiguous: number; stderr: string } {
   const trace = join(dir, `${name}.log.fbt`);
-  const ingest = cli(["ingest", "--from", "libfuse-debug", log, "-o", trace]);
+  const ingest = cli(["ingest", "--from", "libfuse-debug", log, ...(daemonStrace ? ["--daemon-strace", daemonStrace] : []), "-o", trace]);
   expect(ingest.status, ingest.stderr).toBe(0);
   const replayed = cli(["replay", trace, "--ids", "recorded", "--policy", "ptr", "--json"]);
   expect(replayed.status, replayed.stderr).toBe(0);
@@ -257,8 +264,8 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
     for (const d of mounts) await unmountDaemon(d);
     for (const d of mounts) expect(mounted(d.mnt)).toBe(false);
   });
-  const mount = async (name: string, binary: string, options: string[]) => {
-    const d = await mountDaemon(name, binary, options);
+  const mount = async (name: string, binary: string, options: string[], underStrace = false) => {
+    const d = await mountDaemon(name, binary, options, underStrace);
     mounts.push(d);
     return d;
   };
@@ -280,7 +287,7 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
   });
 
   it("the per-open build: a second open of a held file is refused, and the oracle agrees on every open", async () => {
-    const d = await mount("per-open", TEST_HP, ["--single", "--backing-per-open"]);
+    const d = await mount("per-open", TEST_HP, ["--single", "--backing-per-open"], true);
     const c = await captureRun(d, "per-open", `exec 3<f1; cat f1 >/dev/null; exec 3<&-; ${PARALLEL_READERS}`);
     expect(c.status, c.stderr).toBe(0);
     expect(c.opens).toHaveLength(c.workloadOpens);
@@ -293,11 +300,12 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
     expect(o.status).toBe(0);
     expect(o.runs[0]).toMatchObject({ compared: c.opens.length, kernel_refused: refused, mismatches: [], anomalies: 0 });
     expectLogAgrees(fromLog(d.log, "per-open"), refused);
+    expectLogAgrees(fromLog(d.log, "per-open-strace", d.strace), refused);
   });
 
   it("the restart build: files held across a restart, two parallel readers; the kernel's refusals, and the oracle agrees", async () => {
-    const d = await mount("restart", TEST_HP, ["--single"]);
-    const script = `exec 3<f1 4<f2; cat f1 f2 >/dev/null; kill -USR1 ${d.child.pid}; sleep 0.3; ${PARALLEL_READERS}; exec 3<&- 4<&-; cat f1 f2 >/dev/null`;
+    const d = await mount("restart", TEST_HP, ["--single"], true);
+    const script = `exec 3<f1 4<f2; cat f1 f2 >/dev/null; kill -USR1 ${d.pid}; sleep 0.3; ${PARALLEL_READERS}; exec 3<&- 4<&-; cat f1 f2 >/dev/null`;
     const c = await captureRun(d, "restart", script);
     expect(c.status, c.stderr).toBe(0);
     expect(c.opens).toHaveLength(c.workloadOpens);
@@ -314,6 +322,10 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
     const log = fromLog(d.log, "restart");
     expectLogAgrees(log, 12);
     expect(log.eio).toBe(12);
+    // With the daemon's own strace (its ioctls and /dev/fuse traffic), the same.
+    const withStrace = fromLog(d.log, "restart-strace", d.strace);
+    expect(withStrace.stderr).toMatch(/daemon strace: \d+ requests/);
+    expect(withStrace.eio).toBe(12);
   });
 
   it("a multi-threaded daemon: requests and replies paired across threads, every open with its verdict", async () => {
