@@ -365,9 +365,10 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
 
   it("the kernel refuses BPF to a root without capabilities: one line, exit 2", async () => {
     const d = await mount("nocaps", STOCK_HP, ["--single"]);
-    const r = cli(["capture", "--mount", d.mnt, "-o", join(dir, "nocaps.fbt"), "--", "true"], undefined,
+    const r = cli(["capture", "--mount", d.mnt, "-o", join(dir, "nocaps.fbt"), "--", "true"], { ...process.env, TMPDIR: dir },
       ["setpriv", "--inh-caps=-all", "--bounding-set=-all"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^fbreplay: capture: the kernel refused the BPF programs \(root and tp_btf are needed\): .+\n$/);
+    expect(readdirSync(dir).filter((f) => f.startsWith("fbreplay-capture-"))).toEqual([]); // TMPDIR below: no scratch left
   });
 });

@@ -6,7 +6,7 @@
 // (src/ingest/capture.ts).
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readSync, statSync, statfsSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -115,10 +115,22 @@ function commOf(pid: number): string {
   }
 }
 
-/** Captures until the command ends (or an interrupt, or the duration); the loader is gone when this returns. */
+/**
+ * Captures until the command ends (or an interrupt, or the duration); the loader is gone when this returns. A
+ * capture that fails leaves no scratch directory of its own behind.
+ */
 export async function capture(o: CaptureOptions): Promise<KernelCapture> {
   const { loader, dev } = checkCapture(o.mount);
   const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), "fbreplay-capture-"));
+  try {
+    return await captureInto(o, loader, dev, workDir);
+  } catch (e) {
+    if (o.workDir === undefined) rmSync(workDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function captureInto(o: CaptureOptions, loader: string, dev: number, workDir: string): Promise<KernelCapture> {
   const records = join(workDir, "records.bin");
   const result: KernelCapture = {
     workDir, records, digests: new Map(), dev, daemons: new Map(), recordCount: 0, lost: 0, exitCode: -1, interrupted: false,
