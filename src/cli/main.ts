@@ -3,8 +3,11 @@
 import { IngestError } from "../ingest/index.js";
 import { ResultsError } from "../results/index.js";
 import { RecordError } from "../record/index.js";
+import { CaptureError } from "../capture/index.js";
+import { CaptureError as CaptureFileError } from "../ingest/capture.js";
 import { TraceError } from "../trace/types.js";
 import { commandHelp, parseCommand, type Command } from "./command.js";
+import { captureCommand } from "./commands/capture.js";
 import { compare } from "./commands/compare.js";
 import { exportCommand } from "./commands/export.js";
 import { history } from "./commands/history.js";
@@ -21,11 +24,11 @@ import { mainHelp } from "./help.js";
 import { UsageError } from "./options.js";
 
 export const COMMANDS: readonly Command[] = [
-  scenarios, replay, inspect, synth, ingest, record, oracle, compare, history, exportCommand, report,
+  scenarios, replay, inspect, synth, ingest, record, captureCommand, oracle, compare, history, exportCommand, report,
 ];
 
 /** Errors of bad input, which the user can mend: one line, exit 2. */
-const BAD_INPUT = [UsageError, TraceError, IngestError, RecordError, ResultsError];
+const BAD_INPUT = [UsageError, TraceError, IngestError, RecordError, CaptureError, CaptureFileError, ResultsError];
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

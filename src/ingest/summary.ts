@@ -14,6 +14,12 @@ export function ingestSummaryLine(output: string, s: IngestSummary): string {
     (s.notInDaemonStrace > 0 ? `, ${s.notInDaemonStrace} opens not in it` : "") +
     (d.truncatedOpenReplies > 0 ? `, ${d.truncatedOpenReplies} open replies cut off (strace -s 256 shows them)` : "") +
     (d.malformed > 0 && d.firstMalformed ? `, ${d.malformed} malformed lines, first at line ${d.firstMalformed.line}: ${d.firstMalformed.reason}` : "");
+  const ambiguous = (s.ambiguousReleases ?? 0) > 0
+    ? `; ${s.ambiguousReleases} releases (no fh in the log) could be more than one open file: paired by the kernel's behaviour, not certain`
+    : "";
+  const notSent = (s.opathOpens ?? 0) + (s.directoryOpens ?? 0) > 0
+    ? `; not opens the daemon receives: ${s.opathOpens ?? 0} O_PATH, ${s.directoryOpens ?? 0} of directories (OPENDIR)`
+    : "";
   return `wrote ${output}: ${s.events} events (${s.opens} opens, ${s.releases} releases, ${s.forgets} forgets), ` +
-    `${s.backingFiles} backing files from ${s.lines} log lines${malformed}${ids}${strace}`;
+    `${s.backingFiles} backing files from ${s.lines} log lines${malformed}${ids}${strace}${ambiguous}${notSent}`;
 }
