@@ -232,6 +232,36 @@ export function backingOpen(bref: usize): i32 {
 }
 
 /**
+ * FUSE_DEV_IOC_BACKING_OPEN with FUSE_BACKING_ID_64 and a server-chosen id (spec §i.2; Miklos's fuse tree @ 1348e0a6,
+ * fs/fuse/backing.c, fuse_backing_add_64: rhashtable_insert_fast, no duplicate check; the twin in src/model/kernel.ts
+ * says what a duplicate would do), made only when no registration of `id` exists: the stable-id daemon's check and
+ * its registration are one step under the connection's lock, so threads never make a duplicate. Returns false only
+ * when memory is exhausted.
+ */
+export function backingOpenIfAbsent(bref: usize, id: i32): bool {
+  connLock();
+  if (idrFind(id) != 0) {
+    connUnlock();
+    return true;
+  }
+  inc(C_BACKING_OPENS);
+  const fb = fbAlloc(bref);
+  const count = ctxLoad(CTX_IDR_COUNT);
+  if (fb == 0 || !idrReserve(count)) {
+    if (fb != 0) backingPutLocked(fb);
+    connUnlock();
+    backingCapacityExceeded = true;
+    return false;
+  }
+  idrInsert(id, fb);
+  ctxStore(CTX_IDR_COUNT, count + 1);
+  setCounter(C_LIVE_IDS, count + 1);
+  raisePeak(C_PEAK_IDS, count + 1);
+  connUnlock();
+  return true;
+}
+
+/**
  * A recorded FUSE_DEV_IOC_BACKING_OPEN that the kernel answered with `recorded`: the idr allocates as the kernel's
  * would; when its id differs (or this registration fails here), the entry moves to the recorded id so the opens
  * that name it find it. Returns false on a difference (the caller counts it).

@@ -1,8 +1,14 @@
 // The daemon models: which backing id each passthrough open carries, and when the daemon closes ids.
-import { DAEMON_PER_OPEN, DAEMON_RECORDED, POLICY_LOOKUP } from "../src/abi";
-import { backingClose, backingOpen } from "./backing";
+import { DAEMON_PER_NODEID, DAEMON_PER_OPEN, DAEMON_RECORDED, DAEMON_STABLE_ID, POLICY_LOOKUP } from "../src/abi";
+import { backingClose, backingOpen, backingOpenIfAbsent } from "./backing";
 import { CTX_DAEMON_GEN, ctxLoad, daemon, daemonLock, daemonUnlock, dinodeAt, policy } from "./ctx";
 import { BR_INODE_INDEX, DI_GEN, DI_INODE, DI_ID, DI_NOPEN, FF_DAEMON_GEN, FF_DAEMON_ID, FF_NODEID } from "./layout";
+
+/** The stable-id daemon's id for a backing inode: its identity (the inode index), never 0. */
+// @ts-ignore: decorator
+@inline function stableId(inodeIndex: u32): i32 {
+  return <i32>inodeIndex + 1;
+}
 
 /** A new inode instance: the daemon has no state for it yet. */
 export function daemonForgetInode(nodeid: u32): void {
@@ -34,14 +40,23 @@ export function daemonOpenBacking(nodeid: u32, ff: usize, bref: u32, brefPtr: us
     store<i32>(d, 0, DI_NOPEN);
   }
   let id = load<i32>(d, DI_ID);
+  const inode = load<u32>(brefPtr, BR_INODE_INDEX);
   // The file was replaced under the daemon (another backing inode; bytes rewritten in place are the same file, as
-  // passthrough_hp keys its ids by inode): register the new one.
-  if (id != 0 && load<u32>(d, DI_INODE) != load<u32>(brefPtr, BR_INODE_INDEX)) {
+  // passthrough_hp keys its ids by inode): register the new one. mergerfs (per-nodeid) keeps the old id until the
+  // nodeid's last release.
+  if (id != 0 && load<u32>(d, DI_INODE) != inode && daemon != DAEMON_PER_NODEID) {
     backingClose(id);
     id = 0;
     store<i32>(d, 0, DI_ID);
   }
-  if (id == 0) {
+  if (daemon == DAEMON_STABLE_ID) {
+    // The id is the backing inode's identity, registered only when no registration of it exists (the model's twin
+    // says why: a duplicate would shadow the old object).
+    id = stableId(inode);
+    backingOpenIfAbsent(brefPtr, id);
+    store<i32>(d, id, DI_ID);
+    store<u32>(d, inode, DI_INODE);
+  } else if (id == 0) {
     const newId = backingOpen(brefPtr);
     if (newId > 0) {
       id = newId;

@@ -50,6 +50,13 @@ export const DAEMON_PER_INODE = 0;
 export const DAEMON_PER_OPEN = 1;
 /** The ids a real daemon used, from the capture: OPEN rows carry theirs in `bid`, registrations are rows. */
 export const DAEMON_RECORDED = 2;
+/**
+ * Server-chosen ids derived from the backing file's identity (Miklos's 64-bit ids, spec §i.2), refcounted per nodeid
+ * like passthrough_hp; a restarted daemon answers with its old id while that registration exists.
+ */
+export const DAEMON_STABLE_ID = 3;
+/** mergerfs: one id per nodeid, refcounted; a replaced file keeps the nodeid's old id until its last release. */
+export const DAEMON_PER_NODEID = 4;
 
 // ---- fuse_file.iomode ----
 export const IOM_NONE = 0;

@@ -14,7 +14,7 @@ export const LAYERS: Record<string, Layer> = {
   ingest: "sources", record: "sources", synth: "sources", fuse: "sources", capture: "sources", vm: "sources",
   model: "model",
   replay: "replay",
-  scenarios: "verdicts", oracle: "verdicts", inspect: "verdicts", kernelcheck: "verdicts",
+  scenarios: "verdicts", advise: "verdicts", oracle: "verdicts", inspect: "verdicts", kernelcheck: "verdicts",
   compare: "results", report: "results", results: "results",
   cli: "cli",
 };

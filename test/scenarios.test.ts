@@ -19,6 +19,15 @@ const SPEC_TABLE = {
   "S4a": { ptr: ebusy, inode: ebusy, digest: ebusy, reuse: stale, lookup: stale },
   "S4b": { ptr: ebusy, inode: ok, digest: ok, reuse: ok, lookup: ok },
   "S5": { ptr: ebusy, inode: ebusy, digest: ebusy, reuse: stale, lookup: stale },
+  // Issue 17, from the kernel code read (Miklos's fuse tree @ 1348e0a6, fs/fuse/backing.c, iomode.c):
+  // S2s: the restarted stable-id daemon answers with its old id; fuse_backing_lookup finds the very object I.fb
+  // holds, so even the pointer check passes.
+  "S2s": { ptr: ok, inode: ok, digest: ok, reuse: ok, lookup: ok },
+  // S2s′: fuse_backing_close removed the id while I.fb kept the object; the re-registration is a new object under the
+  // same id: EBUSY under ptr, the same backing inode for the others.
+  "S2s′": { ptr: ebusy, inode: ok, digest: ok, reuse: ok, lookup: ok },
+  // S4n: the nodeid's old id names the old file, which I.fb holds: every check passes, and F2 reads A, not C.
+  "S4n": { ptr: stale, inode: stale, digest: stale, reuse: stale, lookup: stale },
 };
 
 describe("scenarios of spec §d", () => {

@@ -55,6 +55,13 @@
 #define DAEMON_PER_OPEN 1
 /** The ids a real daemon used, from the capture: OPEN rows carry theirs in `bid`, registrations are rows. */
 #define DAEMON_RECORDED 2
+/**
+ * Server-chosen ids derived from the backing file's identity (Miklos's 64-bit ids, spec §i.2), refcounted per nodeid
+ * like passthrough_hp; a restarted daemon answers with its old id while that registration exists.
+ */
+#define DAEMON_STABLE_ID 3
+/** mergerfs: one id per nodeid, refcounted; a replaced file keeps the nodeid's old id until its last release. */
+#define DAEMON_PER_NODEID 4
 
 /* fuse_file.iomode */
 #define IOM_NONE 0

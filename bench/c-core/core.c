@@ -701,6 +701,33 @@ static bool backingOpenRecorded(usize bref, i32 recorded) {
   return false;
 }
 
+/**
+ * backingOpenIfAbsent: FUSE_DEV_IOC_BACKING_OPEN with FUSE_BACKING_ID_64 and a server-chosen id (spec §i.2), made
+ * only when no registration of `id` exists (assembly/backing.ts says why). False only when memory is exhausted.
+ */
+static bool backingOpenIfAbsent(usize bref, i32 id) {
+  connLock();
+  if (idrFind(id) != 0) {
+    connUnlock();
+    return true;
+  }
+  inc(C_BACKING_OPENS);
+  const usize fb = fbAlloc(bref);
+  const i32 count = ctxLoad(CTX_IDR_COUNT);
+  if (fb == 0 || !idrReserve(count)) {
+    if (fb != 0) backingPutLocked(fb);
+    connUnlock();
+    backingCapacityExceeded = true;
+    return false;
+  }
+  idrInsert(id, fb);
+  ctxStore(CTX_IDR_COUNT, count + 1);
+  setCounter(C_LIVE_IDS, count + 1);
+  raisePeak(C_PEAK_IDS, count + 1);
+  connUnlock();
+  return true;
+}
+
 /** backingClose: FUSE_DEV_IOC_BACKING_CLOSE (spec §b.2): open files and inode fbs are unaffected. */
 static i32 backingClose(i32 id) {
   if (id <= 0) return -EINVAL_;
@@ -1009,14 +1036,22 @@ static i32 daemonOpenBacking(u32 nodeid, usize ff, u32 bref, usize brefPtr, i32 
     STORE(i32, d, 0, DI_NOPEN);
   }
   i32 id = LOAD(i32, d, DI_ID);
+  const u32 inode = LOAD(u32, brefPtr, BR_INODE_INDEX);
   /* The file was replaced under the daemon (another backing inode; bytes rewritten in place are the same file, as
-   * passthrough_hp keys its ids by inode): register the new one. */
-  if (id != 0 && LOAD(u32, d, DI_INODE) != LOAD(u32, brefPtr, BR_INODE_INDEX)) {
+   * passthrough_hp keys its ids by inode): register the new one. mergerfs (per-nodeid) keeps the old id until the
+   * nodeid's last release. */
+  if (id != 0 && LOAD(u32, d, DI_INODE) != inode && daemon != DAEMON_PER_NODEID) {
     backingClose(id);
     id = 0;
     STORE(i32, d, 0, DI_ID);
   }
-  if (id == 0) {
+  if (daemon == DAEMON_STABLE_ID) {
+    /* The id is the backing inode's identity (stableId: inode index + 1), registered only when absent. */
+    id = (i32)inode + 1;
+    backingOpenIfAbsent(brefPtr, id);
+    STORE(i32, d, id, DI_ID);
+    STORE(u32, d, inode, DI_INODE);
+  } else if (id == 0) {
     const i32 newId = backingOpen(brefPtr);
     if (newId > 0) {
       id = newId;

@@ -18,13 +18,14 @@ import { record } from "./commands/record.js";
 import { replay } from "./commands/replay.js";
 import { report } from "./commands/report.js";
 import { scenarios } from "./commands/scenarios.js";
+import { adviseCommand } from "./commands/advise.js";
 import { synth } from "./commands/synth.js";
 import { version } from "./context.js";
 import { mainHelp } from "./help.js";
 import { UsageError } from "./options.js";
 
 export const COMMANDS: readonly Command[] = [
-  scenarios, replay, inspect, synth, ingest, record, captureCommand, oracle, compare, history, exportCommand, report,
+  scenarios, replay, adviseCommand, inspect, synth, ingest, record, captureCommand, oracle, compare, history, exportCommand, report,
 ];
 
 /** Errors of bad input, which the user can mend: one line, exit 2. */

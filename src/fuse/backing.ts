@@ -16,8 +16,11 @@ import type { Recorder } from "./records.js";
 import { replyErrorOf } from "./errors.js";
 import type { DaemonModel } from "../engine.js";
 
-/** The daemon models this daemon runs: the replay's (src/engine.ts), but for "recorded", which only a capture has. */
-export type LiveDaemonModel = Exclude<DaemonModel, "recorded">;
+/**
+ * The daemon models this daemon runs: two of the replay's (src/engine.ts). "recorded" only a capture has; stable-id
+ * and per-nodeid are replayed only (issue 17), until this daemon implements them.
+ */
+export type LiveDaemonModel = Extract<DaemonModel, "per-inode" | "per-open">;
 
 /** An open's backing registration, kept in its file handle. */
 export interface BackingRef {

@@ -3,7 +3,7 @@
 import {
   C_A_BREF_RANGE, C_A_FH_IN_USE, C_A_FH_RANGE, C_A_FORGET_BUSY, C_A_FORGET_UNKNOWN, C_A_NODEID_RANGE,
   C_A_RELEASE_UNOPENED, C_A_UNKNOWN_OP, C_ANOMALIES, C_EIO, C_EVENTS, C_FORGETS, C_OPEN_AT_END, C_OPENS,
-  C_PT_OPENS, C_RELEASES, C_RESTARTS, DAEMON_PER_OPEN, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_INODE_CACHE,
+  C_PT_OPENS, C_RELEASES, C_RESTARTS, DAEMON_PER_NODEID, DAEMON_PER_OPEN, DAEMON_STABLE_ID, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_INODE_CACHE,
   ID_MAX_DEFAULT, IOM_NONE, N_COUNTERS, O_ACCMODE, O_RDONLY, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE,
   OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_RESTART, POLICY_LOOKUP, POLICY_REUSE, RESTART_CLOSE_ALL, C_A_RECORDED_ID,
   DAEMON_RECORDED,
@@ -19,6 +19,11 @@ import {
 /** `inode`: the backing inode the id was registered for. */
 interface DaemonInode { id: number; inode: BackingInode | null; nopen: number; gen: number }
 
+/** The stable-id daemon's id for a backing inode: its identity (the core's inode index), never 0. */
+export function stableId(inodeIndex: number): number {
+  return inodeIndex + 1;
+}
+
 /** daemonGen of a file whose open the daemon keeps no state for (not a passthrough reply, or P4b). */
 const UNTRACKED = -1;
 
@@ -32,7 +37,7 @@ class BackingTable {
       const key = `${f.dev}:${f.ino}`;
       let inode = this.inodes.get(key);
       // Until an event names a version, an inode holds its first one.
-      if (inode === undefined) this.inodes.set(key, (inode = { dev: f.dev, ino: f.ino, content: f.digest }));
+      if (inode === undefined) this.inodes.set(key, (inode = { dev: f.dev, ino: f.ino, index: this.inodes.size, content: f.digest }));
       this.files.push({ inode, digest: f.digest });
     }
   }
@@ -242,17 +247,27 @@ export class ReferenceReplay implements Replay {
       d.id = 0;
       d.nopen = 0;
     }
+    const file = this.files[bref];
     // The file was replaced under the daemon (another backing inode; bytes rewritten in place are the same file, as
-    // passthrough_hp keys its ids by inode): register the new one.
-    if (d.id !== 0 && d.inode !== this.files[bref].inode) {
+    // passthrough_hp keys its ids by inode): register the new one. mergerfs (per-nodeid) keys its ids by nodeid and
+    // keeps answering with the old id until the nodeid's last release.
+    if (d.id !== 0 && d.inode !== file.inode && this.daemonCode !== DAEMON_PER_NODEID) {
       this.conn.backingClose(d.id);
       d.id = 0;
     }
-    if (d.id === 0) {
-      const id = this.conn.backingOpen(this.files[bref]);
+    if (this.daemonCode === DAEMON_STABLE_ID) {
+      // The id is the backing inode's identity. The daemon registers it only when no registration of it exists
+      // (after a restart its predecessor's may still be in the kernel's table): a duplicate would shadow the old
+      // object and fail the pointer check (FuseConn.backingOpenIfAbsent).
+      const id = stableId(file.inode.index);
+      this.conn.backingOpenIfAbsent(file, id);
+      d.id = id;
+      d.inode = file.inode;
+    } else if (d.id === 0) {
+      const id = this.conn.backingOpen(file);
       if (id > 0) {
         d.id = id;
-        d.inode = this.files[bref].inode;
+        d.inode = file.inode;
       }
     }
     d.nopen++;

@@ -15,7 +15,8 @@ import {
  * The backing inode: one object per (st_dev, st_ino), so identity comparison is file_inode() comparison.
  * `content` is the digest of what it holds now: the latest version of it an event named.
  */
-export interface BackingInode { readonly dev: number; readonly ino: number; content: Uint8Array }
+/** `index`: its place in the order the trace first names backing inodes (the core's inode index). */
+export interface BackingInode { readonly dev: number; readonly ino: number; readonly index: number; content: Uint8Array }
 
 /** The daemon's registered struct file: what f_inode points to, and the bytes at registration. */
 export interface BackingFileObject { readonly inode: BackingInode; readonly digest: Uint8Array }
@@ -105,6 +106,28 @@ export class FuseConn {
   }
 
   /**
+   * FUSE_DEV_IOC_BACKING_OPEN with FUSE_BACKING_ID_64 and a server-chosen `id` (spec §i.2), made only when no
+   * registration of `id` exists. Miklos's fuse tree (kernelorg-mirror/linux_kernel_git_mszeredi_fuse @ 1348e0a6,
+   * fs/fuse/backing.c: fuse_backing_open → fuse_backing_add_64) inserts with rhashtable_insert_fast, which passes no
+   * key to __rhashtable_insert_fast and so never checks for duplicates: a second registration of an id succeeds
+   * (the ioctl returns 0, not the id), lands at its bucket's head and shadows the first for lookups and for CLOSE
+   * (fuse_backing_id_remove removes what rhashtable_lookup_fast finds). A daemon that re-registered a live id would
+   * so hand the kernel a new object and fail the pointer check; the stable-id daemon checks first (it knows its ids
+   * across a restart), which is this one step. Its twin in assembly/backing.ts takes the connection's lock for both.
+   */
+  backingOpenIfAbsent(file: BackingFileObject, id: number): void {
+    if (this.idr.has(id)) return;
+    const c = this.c;
+    c[C_BACKING_OPENS]++;
+    this.liveBackings++;
+    c[C_LIVE_BACKINGS] = this.liveBackings;
+    if (this.liveBackings > c[C_PEAK_BACKINGS]) c[C_PEAK_BACKINGS] = this.liveBackings;
+    this.idr.set(id, { file, count: 1 });
+    c[C_LIVE_IDS] = this.idr.size;
+    if (this.idr.size > c[C_PEAK_IDS]) c[C_PEAK_IDS] = this.idr.size;
+  }
+
+  /**
    * A recorded FUSE_DEV_IOC_BACKING_OPEN that the kernel answered with `recorded`: the model's idr allocates as the
    * kernel's would; when its id differs (or the capture's registration failed here), that is counted and the entry
    * is moved to the recorded id, so the opens that name it find it. Returns false on a difference.
@@ -132,7 +155,10 @@ export class FuseConn {
     return 0;
   }
 
-  /** FUSE_DEV_IOC_BACKING_CLOSE_ALL (spec §b.13, v2/v3): a fresh idr, the cursor back to the start. */
+  /**
+   * FUSE_DEV_IOC_BACKING_CLOSE_ALL (spec §b.13, v2/v3): a fresh idr, the cursor back to the start. No tree has both
+   * CLOSE_ALL and 64-bit ids; the model closes the stable-id daemon's registrations too, as one table.
+   */
   backingCloseAll(): void {
     const old = [...this.idr.values()];
     this.idr = new Map();

@@ -42,6 +42,18 @@ export const SCENARIOS: readonly Scenario[] = [
   // The daemon registers the rewritten file anew: passthrough_hp would reuse its id for the same inode.
   { name: "S4b", description: "rewritten in place (same inode), new id", daemon: "per-open", between: [], f2: A_REWRITTEN },
   { name: "S5", description: "two different files on the same fuse inode at the same time", daemon: "per-open", between: [], f2: C },
+  // What the newer daemon behaviours make possible (issue 17; spec §i.2, §i.4).
+  // Miklos's 64-bit ids (fs/fuse/backing.c @ 1348e0a6): the id survives the restart as a key of the connection's
+  // table, so the restarted daemon's answer names the object the inode already holds.
+  { name: "S2s", description: "daemon restart, same backing file, the old id (still registered)", daemon: "stable-id", between: [{ op: OP_RESTART }], f2: A },
+  // Then the restarted daemon's own last release closes that id (CLOSE of an id still in use: the table drops it,
+  // the inode keeps the object) and the next open registers the id anew: a new object under the old id.
+  {
+    name: "S2s′", description: "as S2s, after the restarted daemon closed the id at its last release (F1 still open)", daemon: "stable-id",
+    between: [{ op: OP_RESTART }, { op: OP_OPEN, nodeid: 1, fh: 2, bref: A, fopen: FOPEN_PASSTHROUGH }, { op: OP_RELEASE, fh: 2 }], f2: A,
+  },
+  // mergerfs: the id belongs to the nodeid until its last release, whatever file the daemon now means.
+  { name: "S4n", description: "replaced by different content (new inode), the nodeid's old id", daemon: "per-nodeid", between: [], f2: C },
 ];
 
 export function scenarioEvents(s: Scenario): EventRow[] {
@@ -97,6 +109,6 @@ export function formatScenarioTable(table: ScenarioTable, policies: readonly Pol
   const text = (c: ScenarioCell) =>
     c.result === "ok" ? ["ok", c.unsafe ? "unsafe" : "", c.stale ? "stale" : ""].filter(Boolean).join(" ") : `${c.internal}→EIO`;
   const rows = [["scenario", ...policies], ...Object.entries(table).map(([name, cells]) => [name, ...policies.map((p) => text(cells[p]))])];
-  const legend = SCENARIOS.map((s) => `  ${s.name.padEnd(4)} ${s.description}`).join("\n");
+  const legend = SCENARIOS.map((s) => `  ${s.name.padEnd(5)} ${s.description} (daemon ${s.daemon})`).join("\n");
   return [...textTable(rows, { left: "all" }), "", legend].join("\n");
 }
