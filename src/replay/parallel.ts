@@ -102,9 +102,8 @@ async function replayHere(traces: readonly TraceSource[], plan: ReplayPlan, o: P
 
 function runUnit(data: UnitData, onProgress: (done: number) => void): Promise<ReplayReport> {
   return new Promise((resolve, reject) => {
-    // A worker takes its parent's node flags, but refuses --input-type (a parent run as `node --input-type=module -e`).
-    const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
-    const worker = new Worker(WORKER, { workerData: data, execArgv });
+    // No node flags of the parent's: a worker refuses several (--input-type, --expose-gc) and needs none.
+    const worker = new Worker(WORKER, { workerData: data, execArgv: [] });
     let settled = false;
     worker.on("message", (m: UnitMessage) => {
       if (m.kind === "progress") return onProgress(m.done);

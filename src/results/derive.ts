@@ -27,6 +27,10 @@ export function benchmarksOf(suites: Suites): Benchmark[] {
     out.push({ name: `e2e/from-file/${set}`, unit: "ns/event", samples: perEvent(r.samples_ns.e2e, n) });
     out.push({ name: `e2e/in-memory/${set}`, unit: "ns/event", samples: perEvent(r.samples_ns.in_memory, n) });
   }
+  const parallel = suites.parallel;
+  for (const r of parallel?.rows ?? []) {
+    out.push({ name: `parallel/jobs-${r.jobs}/all`, unit: "ns/event", samples: perEvent(r.samples_ns, parallel!.events * parallel!.policies.length) });
+  }
   for (const [curve, key] of [["by_events", "events"], ["by_inodes", "inodes"]] as const) {
     for (const row of suites.scaling?.[curve] ?? []) {
       for (const [policy, samples] of Object.entries(row.samples_ns_per_event)) {

@@ -126,6 +126,21 @@ export interface E2eSuite {
   rows: E2eRow[];
 }
 
+export interface ParallelRow {
+  jobs: number;
+  wall_s: number;
+  speedup_vs_one: number;
+  samples_ns: number[];
+}
+
+/** One trace under all policies with --jobs 1 and more (bench/suites/parallel.mjs). */
+export interface ParallelSuite {
+  trace: string;
+  events: number;
+  policies: string[];
+  rows: ParallelRow[];
+}
+
 export interface ScalingPoint {
   events: number;
   inodes?: number;
@@ -163,6 +178,7 @@ export interface Suites {
   check?: CheckSuite;
   throughput?: ThroughputSuite;
   e2e?: E2eSuite;
+  parallel?: ParallelSuite;
   scaling?: ScalingSuite;
   contention?: ContentionSuite;
 }
@@ -173,13 +189,20 @@ export interface EngineSummary {
   native_events_per_s: number | null;
 }
 
+/** The run's headline figures: per policy the engines' rates, and the targets of bench/README.md. */
+export type RunSummary = Record<string, EngineSummary> & {
+  parallel_speedup?: number;
+  e2e_ratio?: Record<string, number>;
+  contention_control_speedup?: number;
+};
+
 /** One bench results file. */
 export interface BenchResults extends ResultsCore {
   schema: typeof RESULTS_SCHEMA;
   quick: boolean;
   manifest: Manifest;
   suites: Suites;
-  summary: Record<string, EngineSummary> | null;
+  summary: RunSummary | null;
   benchmarks: Benchmark[];
   outcomes: Record<string, WorkloadOutcomes>;
   summary_workload: string | null;
@@ -196,7 +219,7 @@ export interface HistoryEntry extends HistoryCore {
   commit: string | null;
   quick: boolean;
   manifest: Manifest;
-  summary: Record<string, EngineSummary> | null;
+  summary: RunSummary | null;
   benchmarks: Benchmark[];
   outcomes: Record<string, WorkloadOutcomes>;
 }
