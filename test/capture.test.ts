@@ -237,6 +237,14 @@ describe("capture: bad input and missing pieces give one line and exit 2", () =>
     }
   });
 
+  it("oracle on a trace without the kernel's verdicts (synthetic): one line naming it, exit 2", () => {
+    const trace = join(dir, "synth.fbt");
+    expect(cli(["synth", "--events", "1000", "--seed", "1", "-o", trace]).status).toBe(0);
+    const r = cli(["oracle", trace]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`fbreplay: ${trace}: the whole trace: no open carries the kernel's verdict (source synth): capture, record --daemon native or a recorder with the kernel's verdicts makes such traces\n`);
+  });
+
   it.skipIf(need("fuse") ?? need("capture"))("a directory that is not a FUSE mount", () => {
     const r = cli(["capture", "--mount", dir, "-o", join(dir, "x.fbt"), "--", "true"]);
     expect(r.status).toBe(2);

@@ -72,8 +72,10 @@ export async function runOracle(reader: TraceReader): Promise<OracleReport> {
   const tooBig = overBudget("js", sizes, defaultMaxMemory());
   if (tooBig !== undefined) throw new TraceError(reader.path, "the whole trace", tooBig);
   const runs = await oracleRuns(dense, model === null ? ["recorded"] : ["recorded", model]);
-  if (runs[0].compared === 0 && !runs[0].verdicts) {
-    throw new Error(`${reader.path}: no open carries the kernel's verdict (source ${source.format}): capture, record --daemon native or a recorder with the kernel's verdicts makes such traces`);
+  // A capture's own format with no verdict (no open at all) compares nothing; any other trace without one is not
+  // something the oracle can judge.
+  if (runs[0].compared === 0 && !runs[0].verdicts && source.format !== "fbreplay-native" && source.format !== "fbreplay-capture") {
+    throw new TraceError(reader.path, "the whole trace", `no open carries the kernel's verdict (source ${source.format}): capture, record --daemon native or a recorder with the kernel's verdicts makes such traces`);
   }
   const incomplete = source.complete === false ? Number(source.lost_records ?? 1) : 0;
   return { trace: reader.path, workload: reader.header.workload, daemon_model: model ?? "recorded", incomplete, runs };

@@ -1,7 +1,6 @@
 // fbreplay oracle: the kernel's verdict on each open of a capture against the model's.
 import { formatOracle, runOracle } from "../../oracle/index.js";
 import { openTrace } from "../../trace/index.js";
-import { TraceError } from "../../trace/types.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../options.js";
 
@@ -17,10 +16,7 @@ export const oracle: Command = {
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError("oracle needs one trace: fbreplay oracle TRACE");
     const trace = await openTrace(positionals[0]);
-    const report = await runOracle(trace).catch((e: Error) => {
-      if (e instanceof TraceError) throw e;
-      throw new UsageError(e.message); // a trace without the kernel's verdicts
-    });
+    const report = await runOracle(trace);
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatOracle(report)}\n`);
     return report.runs.every((r) => r.mismatches.length === 0 && r.anomalies === 0) ? 0 : 1;
   },
