@@ -120,8 +120,10 @@ function runUnit(data: UnitData, onProgress: (done: number) => void): Promise<Re
 
 /** One trace's reports under groups of its policies, as one report under all of them in the plan's order. */
 function join(parts: readonly ReplayReport[], order: readonly Policy[], whole: boolean): ReplayReport {
-  const first = parts[0];
-  for (const p of parts) {
+  const complete = whole && parts.every((p) => p.complete);
+  // Interrupted groups stop at chunks of their own: each policy's counters then say how many events it replayed.
+  const first = complete ? parts[0] : parts.reduce((a, b) => (b.events < a.events ? b : a));
+  for (const p of complete ? parts : []) {
     if (p.events !== first.events || JSON.stringify(p.injected) !== JSON.stringify(first.injected)) {
       throw new Error(`${first.trace.path}: the policy groups replayed different events (${p.events} against ${first.events}): a defect of the parallel replay`);
     }
@@ -134,7 +136,7 @@ function join(parts: readonly ReplayReport[], order: readonly Policy[], whole: b
   const wall = Math.max(...parts.map((p) => p.resources.wall_s));
   return {
     ...first,
-    complete: whole && parts.every((p) => p.complete),
+    complete,
     policies,
     resources: { wall_s: wall, events_per_s: Math.round(first.events / wall), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) },
   };
