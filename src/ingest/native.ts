@@ -8,7 +8,7 @@
 // and never flushed (no process had it as a descriptor). A RELEASE without a FLUSH is therefore a refusal, except for
 // opens the kernel makes itself for execve (__FMODE_EXEC), whose files are released without a flush too.
 import { ownDigest } from "../digest.js";
-import { IngestError } from "./index.js";
+import { IngestError } from "./errors.js";
 import {
   EIO, FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE, OP_RESTART,
 } from "../abi.js";

@@ -1,5 +1,5 @@
 // The one line an ingest ends with: what the trace holds, what could not be read, what the captures said.
-import type { IngestSummary } from "./index.js";
+import type { IngestSummary } from "./errors.js";
 
 export function ingestSummaryLine(output: string, s: IngestSummary): string {
   const malformed = s.malformed > 0 && s.firstMalformed
