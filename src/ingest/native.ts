@@ -17,7 +17,7 @@ import { TraceWriter } from "../trace/index.js";
 import {
   VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader,
 } from "../trace/types.js";
-import { SlotAllocator } from "./machine.js";
+import { SlotAllocator } from "./emitter.js";
 
 /** __FMODE_EXEC in f_flags: the kernel's own open of a file to execute it (include/linux/fs.h). */
 const FMODE_EXEC_FLAG = 0o40;

@@ -10,7 +10,8 @@ import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
 import { TRACE_CHUNK_ROWS, TraceWriter } from "../trace/index.js";
 import { IngestError, type IngestSummary } from "./errors.js";
 import { readLines } from "./lines.js";
-import { Emitter, NO_BACKING_IDS, SlotAllocator } from "./machine.js";
+import { Emitter, SlotAllocator } from "./emitter.js";
+import { NO_BACKING_IDS } from "./machine.js";
 import { Resumptions, resolvePath, splitStraceLine, stringText } from "./strace-syntax.js";
 
 export interface StraceIngestOptions {
