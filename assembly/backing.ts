@@ -235,14 +235,14 @@ export function backingOpen(bref: usize): i32 {
  * FUSE_DEV_IOC_BACKING_OPEN with FUSE_BACKING_ID_64 and a server-chosen id (spec §i.2; Miklos's fuse tree @ 1348e0a6,
  * fs/fuse/backing.c, fuse_backing_add_64: rhashtable_insert_fast, no duplicate check; the twin in src/model/kernel.ts
  * says what a duplicate would do), made only when no registration of `id` exists: the stable-id daemon's check and
- * its registration are one step under the connection's lock, so threads never make a duplicate. Returns false only
- * when memory is exhausted.
+ * its registration are one step under the connection's lock, so threads never make a duplicate. Returns 1 when it
+ * registered, 0 when the id was there, -1 when memory is exhausted.
  */
-export function backingOpenIfAbsent(bref: usize, id: i32): bool {
+export function backingOpenIfAbsent(bref: usize, id: i32): i32 {
   connLock();
   if (idrFind(id) != 0) {
     connUnlock();
-    return true;
+    return 0;
   }
   inc(C_BACKING_OPENS);
   const fb = fbAlloc(bref);
@@ -251,14 +251,14 @@ export function backingOpenIfAbsent(bref: usize, id: i32): bool {
     if (fb != 0) backingPutLocked(fb);
     connUnlock();
     backingCapacityExceeded = true;
-    return false;
+    return -1;
   }
   idrInsert(id, fb);
   ctxStore(CTX_IDR_COUNT, count + 1);
   setCounter(C_LIVE_IDS, count + 1);
   raisePeak(C_PEAK_IDS, count + 1);
   connUnlock();
-  return true;
+  return 1;
 }
 
 /**

@@ -1,13 +1,19 @@
 // The daemon models: which backing id each passthrough open carries, and when the daemon closes ids.
-import { DAEMON_PER_NODEID, DAEMON_PER_OPEN, DAEMON_RECORDED, DAEMON_STABLE_ID, POLICY_LOOKUP } from "../src/abi";
+import { DAEMON_PER_NODEID, DAEMON_PER_OPEN, DAEMON_RECORDED, DAEMON_STABLE_ID, DAEMON_STABLE_ID_KEEP, POLICY_LOOKUP } from "../src/abi";
 import { backingClose, backingOpen, backingOpenIfAbsent } from "./backing";
 import { CTX_DAEMON_GEN, ctxLoad, daemon, daemonLock, daemonUnlock, dinodeAt, policy } from "./ctx";
-import { BR_INODE_INDEX, DI_GEN, DI_INODE, DI_ID, DI_NOPEN, FF_DAEMON_GEN, FF_DAEMON_ID, FF_NODEID } from "./layout";
+import { BR_INODE_INDEX, DI_GEN, DI_INODE, DI_ID, DI_NOPEN, DI_OWN, FF_DAEMON_GEN, FF_DAEMON_ID, FF_NODEID } from "./layout";
 
 /** The stable-id daemon's id for a backing inode: its identity (the inode index), never 0. */
 // @ts-ignore: decorator
 @inline function stableId(inodeIndex: u32): i32 {
   return <i32>inodeIndex + 1;
+}
+
+/** Whether the daemon closes its id for `d` when done with it: stable-id-keep never closes one it inherited. */
+// @ts-ignore: decorator
+@inline function closesId(d: usize): bool {
+  return daemon != DAEMON_STABLE_ID_KEEP || load<i32>(d, DI_OWN) != 0;
 }
 
 /** A new inode instance: the daemon has no state for it yet. */
@@ -16,6 +22,7 @@ export function daemonForgetInode(nodeid: u32): void {
   daemonLock(nodeid);
   store<i32>(d, 0, DI_ID);
   store<i32>(d, 0, DI_NOPEN);
+  store<i32>(d, 0, DI_OWN);
   store<i32>(d, ctxLoad(CTX_DAEMON_GEN), DI_GEN);
   daemonUnlock(nodeid);
 }
@@ -38,6 +45,7 @@ export function daemonOpenBacking(nodeid: u32, ff: usize, bref: u32, brefPtr: us
     store<i32>(d, gen, DI_GEN);
     store<i32>(d, 0, DI_ID);
     store<i32>(d, 0, DI_NOPEN);
+    store<i32>(d, 0, DI_OWN);
   }
   let id = load<i32>(d, DI_ID);
   const inode = load<u32>(brefPtr, BR_INODE_INDEX);
@@ -45,15 +53,18 @@ export function daemonOpenBacking(nodeid: u32, ff: usize, bref: u32, brefPtr: us
   // passthrough_hp keys its ids by inode): register the new one. mergerfs (per-nodeid) keeps the old id until the
   // nodeid's last release.
   if (id != 0 && load<u32>(d, DI_INODE) != inode && daemon != DAEMON_PER_NODEID) {
-    backingClose(id);
+    if (closesId(d)) backingClose(id);
     id = 0;
     store<i32>(d, 0, DI_ID);
   }
-  if (daemon == DAEMON_STABLE_ID) {
+  if (daemon == DAEMON_STABLE_ID || daemon == DAEMON_STABLE_ID_KEEP) {
     // The id is the backing inode's identity, registered only when no registration of it exists (the model's twin
-    // says why: a duplicate would shadow the old object).
-    id = stableId(inode);
-    backingOpenIfAbsent(brefPtr, id);
+    // says why: a duplicate would shadow the old object). Found there, it is inherited (a predecessor's).
+    const stable = stableId(inode);
+    const registered = backingOpenIfAbsent(brefPtr, stable);
+    if (registered == 1) store<i32>(d, 1, DI_OWN);
+    else if (id != stable) store<i32>(d, 0, DI_OWN);
+    id = stable;
     store<i32>(d, id, DI_ID);
     store<u32>(d, inode, DI_INODE);
   } else if (id == 0) {
@@ -85,7 +96,7 @@ export function daemonRelease(ff: usize): void {
   store<i32>(d, nopen, DI_NOPEN);
   const id = load<i32>(d, DI_ID);
   if (nopen == 0 && id != 0) {
-    backingClose(id);
+    if (closesId(d)) backingClose(id);
     store<i32>(d, 0, DI_ID);
   }
   daemonUnlock(nodeid);

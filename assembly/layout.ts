@@ -75,12 +75,14 @@ export const FILE_FAILED: i32 = 2;
 export const UNTRACKED: i32 = -1;
 
 // What the daemon remembers per nodeid (libfuse passthrough_hp: one backing id per inode).
-export const DI_SIZE: usize = 16;
+export const DI_SIZE: usize = 20;
 export const DI_ID: usize = 0;
 /** The backing inode (index in the host's table) the id was registered for. */
 export const DI_INODE: usize = 4;
 export const DI_NOPEN: usize = 8;
 export const DI_GEN: usize = 12;
+/** stable-id-keep: 1 when this daemon registered DI_ID itself, 0 when it found it registered (inherited). */
+export const DI_OWN: usize = 16;
 
 // The backing-file table, shared by all contexts: per bref, its backing inode's index and the digest.
 export const BR_SIZE: usize = 8;

@@ -57,6 +57,8 @@ export const DAEMON_RECORDED = 2;
 export const DAEMON_STABLE_ID = 3;
 /** mergerfs: one id per nodeid, refcounted; a replaced file keeps the nodeid's old id until its last release. */
 export const DAEMON_PER_NODEID = 4;
+/** stable-id, but an id the daemon found registered (inherited across a restart) is never closed by it. */
+export const DAEMON_STABLE_ID_KEEP = 5;
 
 // ---- fuse_file.iomode ----
 export const IOM_NONE = 0;

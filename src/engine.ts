@@ -4,7 +4,7 @@
 import * as abi from "./abi.js";
 import type { BackingFile, EventColumns } from "./events.js";
 import {
-  DAEMON_PER_INODE, DAEMON_PER_NODEID, DAEMON_PER_OPEN, DAEMON_RECORDED, DAEMON_STABLE_ID,
+  DAEMON_PER_INODE, DAEMON_PER_NODEID, DAEMON_PER_OPEN, DAEMON_RECORDED, DAEMON_STABLE_ID, DAEMON_STABLE_ID_KEEP,
   POLICY_DIGEST, POLICY_INODE, POLICY_LOOKUP, POLICY_PTR, POLICY_REUSE,
 } from "./abi.js";
 
@@ -18,11 +18,11 @@ export const POLICY_CODE: Record<Policy, number> = {
  * Modelled daemons (spec §i.4: libfuse passthrough_hp and go-fuse keep an id per inode, fuser and Android per open,
  * mergerfs per nodeid; §i.2: stable server-chosen ids), or the ids a capture recorded.
  */
-export const DAEMONS = ["per-inode", "per-open", "recorded", "stable-id", "per-nodeid"] as const;
+export const DAEMONS = ["per-inode", "per-open", "recorded", "stable-id", "stable-id-keep", "per-nodeid"] as const;
 export type DaemonModel = (typeof DAEMONS)[number];
 export const DAEMON_CODE: Record<DaemonModel, number> = {
   "per-inode": DAEMON_PER_INODE, "per-open": DAEMON_PER_OPEN, recorded: DAEMON_RECORDED,
-  "stable-id": DAEMON_STABLE_ID, "per-nodeid": DAEMON_PER_NODEID,
+  "stable-id": DAEMON_STABLE_ID, "stable-id-keep": DAEMON_STABLE_ID_KEEP, "per-nodeid": DAEMON_PER_NODEID,
 };
 /** The daemons that decide ids themselves (every one but `recorded`, which needs a capture's registrations). */
 export const MODELLED_DAEMONS = DAEMONS.filter((d): d is Exclude<DaemonModel, "recorded"> => d !== "recorded");

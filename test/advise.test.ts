@@ -59,15 +59,19 @@ describe("fbreplay advise", () => {
   it("this capture's verdict: a long-held file across the capture's own restarts", () => {
     // sqlite-held-native: a reader keeps the database open across 9 real restarts. Mainline refuses most opens of
     // every daemon; stable ids do not save it, because the restarted daemon closes the inherited id at its own last
-    // release while the reader still holds the old object (scenario S2s′). The kernel's inode check removes them all.
+    // release while the reader still holds the old object (scenario S2s′). A stable-id daemon that keeps the ids it
+    // inherited removes them all under mainline (S2s″), as the kernel's inode check would.
     expect(json.table["per-inode"].ptr.eio_pct).toBeGreaterThan(80);
     expect(json.table["stable-id"].ptr.eio_pct).toBeGreaterThan(80);
+    expect(json.table["stable-id-keep"].ptr.eio).toBe(0);
+    expect(json.verdict).toMatchObject({ best: "stable-id-keep", eio: 0 });
+    expect(json.verdict.text[0]).toContain("handing out ids as the stable-id-keep daemon does removes every refusal");
     expect(json.verdict.kernel_eio).toBe(0);
     expect(json.verdict.text.at(-1)).toBe(`On the kernel side, ${json.verdict.kernel} would leave per-inode 0 refusals, with 0 stale and 0 unsafe accepts.`);
   });
 
   it("names the daemon that removes the refusals and its cost", () => {
-    const v = verdictOf(tableWith({ "per-inode": { eio: 10, eio_pct: 10 }, "per-open": { eio: 30 }, "stable-id": { eio: 4 }, "per-nodeid": { eio: 0, stale: 7 } }));
+    const v = verdictOf(tableWith({ "per-inode": { eio: 10, eio_pct: 10 }, "per-open": { eio: 30 }, "stable-id": { eio: 4 }, "stable-id-keep": { eio: 2 }, "per-nodeid": { eio: 0, stale: 7 } }));
     expect(v).toMatchObject({ baseline_eio: 10, best: "per-nodeid", eio: 0, stale: 7 });
     expect(v.text[0]).toBe("Under mainline (ptr) a per-inode daemon (passthrough_hp) is refused 10 opens (10.000% of opens); handing out ids as the per-nodeid daemon does removes every refusal.");
     expect(v.text[1]).toBe("Its cost: stale accepts 0 → 7.");
@@ -75,7 +79,7 @@ describe("fbreplay advise", () => {
 
   it("says when no daemon-side change is needed, and when none helps", () => {
     expect(verdictOf(tableWith({})).text[0]).toContain("is refused no open here: no daemon-side change is needed");
-    const none = verdictOf(tableWith({ "per-inode": { eio: 5 }, "per-open": { eio: 9 }, "stable-id": { eio: 5 }, "per-nodeid": { eio: 5 } }));
+    const none = verdictOf(tableWith({ "per-inode": { eio: 5 }, "per-open": { eio: 9 }, "stable-id": { eio: 5 }, "stable-id-keep": { eio: 5 }, "per-nodeid": { eio: 5 } }));
     expect(none.best).toBeNull();
     expect(none.text[0]).toContain("no daemon behaviour modelled refuses fewer");
   });

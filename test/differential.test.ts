@@ -90,25 +90,28 @@ describe("the wasm core agrees with the reference model", () => {
     for (const [k, v] of Object.entries(totals)) expect(v, k).toBeGreaterThan(0);
   });
 
-  it("the generated sequences reach what sets stable-id and per-nodeid apart from per-inode", () => {
+  it("the generated sequences reach what sets stable-id, stable-id-keep and per-nodeid apart", () => {
     // Same sequence, three daemons, mainline: stable-id must sometimes accept what per-inode refuses (an inherited id
-    // after a restart) and sometimes refuse too (a re-registration under a closed id); per-nodeid must sometimes
+    // after a restart) and sometimes refuse too (a re-registration under a closed id), which stable-id-keep avoids at
+    // the cost of ids it leaves registered; per-nodeid must sometimes
     // accept a replaced file that per-inode refuses, serving the old one (stale).
-    const seen = { stableFewerEbusy: 0, stableEbusy: 0, nodeidFewerEbusy: 0, nodeidMoreStale: 0 };
+    const seen = { stableFewerEbusy: 0, stableEbusy: 0, keepFewerEbusy: 0, keepMorePeakIds: 0, nodeidFewerEbusy: 0, nodeidMoreStale: 0 };
     fc.assert(
       fc.property(eventSequence, (rows) => {
-        const ptr = (daemon: "per-inode" | "stable-id" | "per-nodeid") => {
+        const ptr = (daemon: "per-inode" | "stable-id" | "stable-id-keep" | "per-nodeid") => {
           const js = new ReferenceSession(WORLD_BACKING, { ...base, policies: ["ptr"], daemon });
           js.feed(eventColumns(rows));
           return js.outcomes().ptr!;
         };
-        const [inode, stable, nodeid] = [ptr("per-inode"), ptr("stable-id"), ptr("per-nodeid")];
+        const [inode, stable, keep, nodeid] = [ptr("per-inode"), ptr("stable-id"), ptr("stable-id-keep"), ptr("per-nodeid")];
+        if (keep.ebusy < stable.ebusy) seen.keepFewerEbusy++;
+        if (keep.peak_ids > stable.peak_ids) seen.keepMorePeakIds++;
         if (stable.ebusy < inode.ebusy) seen.stableFewerEbusy++;
         if (stable.ebusy > 0) seen.stableEbusy++;
         if (nodeid.ebusy < inode.ebusy) seen.nodeidFewerEbusy++;
         if (nodeid.stale > inode.stale) seen.nodeidMoreStale++;
       }),
-      { numRuns: 1000, seed: 42 },
+      { numRuns: 5000, seed: 42 },
     );
     for (const [k, v] of Object.entries(seen)) expect(v, k).toBeGreaterThan(0);
   });

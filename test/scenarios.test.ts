@@ -26,6 +26,8 @@ const SPEC_TABLE = {
   // S2s′: fuse_backing_close removed the id while I.fb kept the object; the re-registration is a new object under the
   // same id: EBUSY under ptr, the same backing inode for the others.
   "S2s′": { ptr: ebusy, inode: ok, digest: ok, reuse: ok, lookup: ok },
+  // S2s″: the inherited id stays registered, so the open after the release finds B1 again: as S2s.
+  "S2s″": { ptr: ok, inode: ok, digest: ok, reuse: ok, lookup: ok },
   // S4n: the nodeid's old id names the old file, which I.fb holds: every check passes, and F2 reads A, not C.
   "S4n": { ptr: stale, inode: stale, digest: stale, reuse: stale, lookup: stale },
 };

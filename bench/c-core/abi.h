@@ -62,6 +62,8 @@
 #define DAEMON_STABLE_ID 3
 /** mergerfs: one id per nodeid, refcounted; a replaced file keeps the nodeid's old id until its last release. */
 #define DAEMON_PER_NODEID 4
+/** stable-id, but an id the daemon found registered (inherited across a restart) is never closed by it. */
+#define DAEMON_STABLE_ID_KEEP 5
 
 /* fuse_file.iomode */
 #define IOM_NONE 0
@@ -220,12 +222,14 @@
 #define UNTRACKED (-1)
 
 /* What the daemon remembers per nodeid (libfuse passthrough_hp: one backing id per inode). */
-#define DI_SIZE 16u
+#define DI_SIZE 20u
 #define DI_ID 0u
 /** The backing inode (index in the host's table) the id was registered for. */
 #define DI_INODE 4u
 #define DI_NOPEN 8u
 #define DI_GEN 12u
+/** stable-id-keep: 1 when this daemon registered DI_ID itself, 0 when it found it registered (inherited). */
+#define DI_OWN 16u
 
 /* The backing-file table, shared by all contexts: per bref, its backing inode's index and the digest. */
 #define BR_SIZE 8u

@@ -703,13 +703,13 @@ static bool backingOpenRecorded(usize bref, i32 recorded) {
 
 /**
  * backingOpenIfAbsent: FUSE_DEV_IOC_BACKING_OPEN with FUSE_BACKING_ID_64 and a server-chosen id (spec §i.2), made
- * only when no registration of `id` exists (assembly/backing.ts says why). False only when memory is exhausted.
+ * only when no registration of `id` exists (assembly/backing.ts says why). 1: registered, 0: there, -1: no memory.
  */
-static bool backingOpenIfAbsent(usize bref, i32 id) {
+static i32 backingOpenIfAbsent(usize bref, i32 id) {
   connLock();
   if (idrFind(id) != 0) {
     connUnlock();
-    return true;
+    return 0;
   }
   inc(C_BACKING_OPENS);
   const usize fb = fbAlloc(bref);
@@ -718,14 +718,14 @@ static bool backingOpenIfAbsent(usize bref, i32 id) {
     if (fb != 0) backingPutLocked(fb);
     connUnlock();
     backingCapacityExceeded = true;
-    return false;
+    return -1;
   }
   idrInsert(id, fb);
   ctxStore(CTX_IDR_COUNT, count + 1);
   setCounter(C_LIVE_IDS, count + 1);
   raisePeak(C_PEAK_IDS, count + 1);
   connUnlock();
-  return true;
+  return 1;
 }
 
 /** backingClose: FUSE_DEV_IOC_BACKING_CLOSE (spec §b.2): open files and inode fbs are unaffected. */
@@ -1005,12 +1005,18 @@ static void fileIoRelease(usize fi, usize ff) {
 
 /* ==== assembly/daemon.ts: which backing id each passthrough open carries, and when the daemon closes ids ==== */
 
+/** closesId: whether the daemon closes its id for `d` when done with it (stable-id-keep keeps inherited ones). */
+static inline bool closesId(usize d) {
+  return daemon != DAEMON_STABLE_ID_KEEP || LOAD(i32, d, DI_OWN) != 0;
+}
+
 /** daemonForgetInode: a new inode instance; the daemon has no state for it yet. */
 static void daemonForgetInode(u32 nodeid) {
   const usize d = dinodeAt(nodeid);
   daemonLock(nodeid);
   STORE(i32, d, 0, DI_ID);
   STORE(i32, d, 0, DI_NOPEN);
+  STORE(i32, d, 0, DI_OWN);
   STORE(i32, d, ctxLoad(CTX_DAEMON_GEN), DI_GEN);
   daemonUnlock(nodeid);
 }
@@ -1034,6 +1040,7 @@ static i32 daemonOpenBacking(u32 nodeid, usize ff, u32 bref, usize brefPtr, i32 
     STORE(i32, d, gen, DI_GEN);
     STORE(i32, d, 0, DI_ID);
     STORE(i32, d, 0, DI_NOPEN);
+    STORE(i32, d, 0, DI_OWN);
   }
   i32 id = LOAD(i32, d, DI_ID);
   const u32 inode = LOAD(u32, brefPtr, BR_INODE_INDEX);
@@ -1041,14 +1048,18 @@ static i32 daemonOpenBacking(u32 nodeid, usize ff, u32 bref, usize brefPtr, i32 
    * passthrough_hp keys its ids by inode): register the new one. mergerfs (per-nodeid) keeps the old id until the
    * nodeid's last release. */
   if (id != 0 && LOAD(u32, d, DI_INODE) != inode && daemon != DAEMON_PER_NODEID) {
-    backingClose(id);
+    if (closesId(d)) backingClose(id);
     id = 0;
     STORE(i32, d, 0, DI_ID);
   }
-  if (daemon == DAEMON_STABLE_ID) {
-    /* The id is the backing inode's identity (stableId: inode index + 1), registered only when absent. */
-    id = (i32)inode + 1;
-    backingOpenIfAbsent(brefPtr, id);
+  if (daemon == DAEMON_STABLE_ID || daemon == DAEMON_STABLE_ID_KEEP) {
+    /* The id is the backing inode's identity (stableId: inode index + 1), registered only when absent; found there,
+     * it is inherited. */
+    const i32 stable = (i32)inode + 1;
+    const i32 registered = backingOpenIfAbsent(brefPtr, stable);
+    if (registered == 1) STORE(i32, d, 1, DI_OWN);
+    else if (id != stable) STORE(i32, d, 0, DI_OWN);
+    id = stable;
     STORE(i32, d, id, DI_ID);
     STORE(u32, d, inode, DI_INODE);
   } else if (id == 0) {
@@ -1080,7 +1091,7 @@ static void daemonRelease(usize ff) {
   STORE(i32, d, nopen, DI_NOPEN);
   const i32 id = LOAD(i32, d, DI_ID);
   if (nopen == 0 && id != 0) {
-    backingClose(id);
+    if (closesId(d)) backingClose(id);
     STORE(i32, d, 0, DI_ID);
   }
   daemonUnlock(nodeid);

@@ -329,7 +329,7 @@ int main(int argc, char **argv) {
             maxFiles = u32At(head + 20), idMax = u32At(head + 24), chunkRows = u32At(head + 28);
   const u64 nEvents = u64At(head + 32), nBacking = u64At(head + 40);
   if (nPolicies < 1 || nPolicies > MAX_POLICIES) fail(2, "header: %u policies (1 … %d)", nPolicies, MAX_POLICIES);
-  if (daemonCode > DAEMON_PER_NODEID) fail(2, "header: unknown daemon model %u", daemonCode);
+  if (daemonCode > DAEMON_STABLE_ID_KEEP) fail(2, "header: unknown daemon model %u", daemonCode);
   if (maxInodes < 1 || maxFiles < 1) fail(2, "header: maxInodes %u and maxFiles %u must be ≥ 1", maxInodes, maxFiles);
   if (idMax < 1 || idMax > ID_MAX_DEFAULT) fail(2, "header: idMax %u out of 1 … %d", idMax, ID_MAX_DEFAULT);
   if (chunkRows < 1 || chunkRows > (1u << 26)) fail(2, "header: chunkRows %u out of 1 … %u", chunkRows, 1u << 26);

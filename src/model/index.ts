@@ -3,7 +3,7 @@
 import {
   C_A_BREF_RANGE, C_A_FH_IN_USE, C_A_FH_RANGE, C_A_FORGET_BUSY, C_A_FORGET_UNKNOWN, C_A_NODEID_RANGE,
   C_A_RELEASE_UNOPENED, C_A_UNKNOWN_OP, C_ANOMALIES, C_EIO, C_EVENTS, C_FORGETS, C_OPEN_AT_END, C_OPENS,
-  C_PT_OPENS, C_RELEASES, C_RESTARTS, DAEMON_PER_NODEID, DAEMON_PER_OPEN, DAEMON_STABLE_ID, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_INODE_CACHE,
+  C_PT_OPENS, C_RELEASES, C_RESTARTS, DAEMON_PER_NODEID, DAEMON_PER_OPEN, DAEMON_STABLE_ID, DAEMON_STABLE_ID_KEEP, FOPEN_PASSTHROUGH, FOPEN_PASSTHROUGH_INODE_CACHE,
   ID_MAX_DEFAULT, IOM_NONE, N_COUNTERS, O_ACCMODE, O_RDONLY, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE,
   OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_RESTART, POLICY_LOOKUP, POLICY_REUSE, RESTART_CLOSE_ALL, C_A_RECORDED_ID,
   DAEMON_RECORDED,
@@ -17,7 +17,8 @@ import {
 
 /** What the daemon remembers about a nodeid (libfuse passthrough_hp keeps one backing id per inode). */
 /** `inode`: the backing inode the id was registered for. */
-interface DaemonInode { id: number; inode: BackingInode | null; nopen: number; gen: number }
+/** `own`: stable-id-keep registered `id` itself (false: it found it registered, inherited from its predecessor). */
+interface DaemonInode { id: number; inode: BackingInode | null; nopen: number; gen: number; own: boolean }
 
 /** The stable-id daemon's id for a backing inode: its identity (the core's inode index), never 0. */
 export function stableId(inodeIndex: number): number {
@@ -62,7 +63,7 @@ export class ReferenceReplay implements Replay {
     this.conn = new FuseConn(this.policyCode, options.idMax ?? ID_MAX_DEFAULT, this.c);
     for (let i = 0; i < options.maxInodes; i++) {
       this.inodes.push({ iocachectr: 0, fb: null, cacheIoMode: false, lookupBacking: false, alive: false, nfiles: 0, writers: 0 });
-      this.daemonInodes.push({ id: 0, inode: null, nopen: 0, gen: 0 });
+      this.daemonInodes.push({ id: 0, inode: null, nopen: 0, gen: 0, own: false });
     }
     for (let i = 0; i < options.maxFiles; i++) {
       this.fuseFiles.push({ state: FILE_FREE, nodeid: 0, iomode: IOM_NONE, mayWrite: false, passthrough: null, daemonId: 0, daemonGen: UNTRACKED });
@@ -216,6 +217,7 @@ export class ReferenceReplay implements Replay {
     const d = this.daemonInodes[nodeid];
     d.id = 0;
     d.nopen = 0;
+    d.own = false;
     d.gen = this.daemonGen;
     if (this.policyCode !== POLICY_LOOKUP || (fopen & FOPEN_PASSTHROUGH) === 0) return;
     const id = this.conn.backingOpen(this.files[bref]);
@@ -246,21 +248,24 @@ export class ReferenceReplay implements Replay {
       d.gen = this.daemonGen;
       d.id = 0;
       d.nopen = 0;
+      d.own = false;
     }
     const file = this.files[bref];
     // The file was replaced under the daemon (another backing inode; bytes rewritten in place are the same file, as
     // passthrough_hp keys its ids by inode): register the new one. mergerfs (per-nodeid) keys its ids by nodeid and
     // keeps answering with the old id until the nodeid's last release.
     if (d.id !== 0 && d.inode !== file.inode && this.daemonCode !== DAEMON_PER_NODEID) {
-      this.conn.backingClose(d.id);
+      if (this.closesId(d)) this.conn.backingClose(d.id);
       d.id = 0;
     }
-    if (this.daemonCode === DAEMON_STABLE_ID) {
+    if (this.daemonCode === DAEMON_STABLE_ID || this.daemonCode === DAEMON_STABLE_ID_KEEP) {
       // The id is the backing inode's identity. The daemon registers it only when no registration of it exists
       // (after a restart its predecessor's may still be in the kernel's table): a duplicate would shadow the old
       // object and fail the pointer check (FuseConn.backingOpenIfAbsent).
+      // Found there, it is inherited: stable-id-keep will not close it, since fds of its predecessor may hold it.
       const id = stableId(file.inode.index);
-      this.conn.backingOpenIfAbsent(file, id);
+      if (this.conn.backingOpenIfAbsent(file, id)) d.own = true;
+      else if (d.id !== id) d.own = false;
       d.id = id;
       d.inode = file.inode;
     } else if (d.id === 0) {
@@ -275,6 +280,11 @@ export class ReferenceReplay implements Replay {
     return d.id;
   }
 
+  /** Whether the daemon closes its id for `d` when done with it: stable-id-keep never closes one it inherited. */
+  private closesId(d: DaemonInode): boolean {
+    return this.daemonCode !== DAEMON_STABLE_ID_KEEP || d.own;
+  }
+
   /** FUSE_RELEASE reaching the daemon. A restarted daemon ignores fhs it never handed out. */
   private daemonRelease(ff: FuseFile): void {
     if (ff.daemonGen !== this.daemonGen) return;
@@ -284,7 +294,7 @@ export class ReferenceReplay implements Replay {
     }
     const d = this.daemonInodes[ff.nodeid];
     if (--d.nopen === 0 && d.id !== 0) {
-      this.conn.backingClose(d.id);
+      if (this.closesId(d)) this.conn.backingClose(d.id);
       d.id = 0;
     }
   }

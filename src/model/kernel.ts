@@ -113,10 +113,11 @@ export class FuseConn {
    * (the ioctl returns 0, not the id), lands at its bucket's head and shadows the first for lookups and for CLOSE
    * (fuse_backing_id_remove removes what rhashtable_lookup_fast finds). A daemon that re-registered a live id would
    * so hand the kernel a new object and fail the pointer check; the stable-id daemon checks first (it knows its ids
-   * across a restart), which is this one step. Its twin in assembly/backing.ts takes the connection's lock for both.
+   * across a restart), which is this one step; true when it registered. Its twin in assembly/backing.ts takes the
+   * connection's lock for both.
    */
-  backingOpenIfAbsent(file: BackingFileObject, id: number): void {
-    if (this.idr.has(id)) return;
+  backingOpenIfAbsent(file: BackingFileObject, id: number): boolean {
+    if (this.idr.has(id)) return false;
     const c = this.c;
     c[C_BACKING_OPENS]++;
     this.liveBackings++;
@@ -125,6 +126,7 @@ export class FuseConn {
     this.idr.set(id, { file, count: 1 });
     c[C_LIVE_IDS] = this.idr.size;
     if (this.idr.size > c[C_PEAK_IDS]) c[C_PEAK_IDS] = this.idr.size;
+    return true;
   }
 
   /**

@@ -52,6 +52,11 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "S2s′", description: "as S2s, after the restarted daemon closed the id at its last release (F1 still open)", daemon: "stable-id",
     between: [{ op: OP_RESTART }, { op: OP_OPEN, nodeid: 1, fh: 2, bref: A, fopen: FOPEN_PASSTHROUGH }, { op: OP_RELEASE, fh: 2 }], f2: A,
   },
+  // A restarted daemon that never closes an id it found registered (its predecessor's fds may hold it).
+  {
+    name: "S2s″", description: "as S2s′, but the restarted daemon does not close the id it inherited", daemon: "stable-id-keep",
+    between: [{ op: OP_RESTART }, { op: OP_OPEN, nodeid: 1, fh: 2, bref: A, fopen: FOPEN_PASSTHROUGH }, { op: OP_RELEASE, fh: 2 }], f2: A,
+  },
   // mergerfs: the id belongs to the nodeid until its last release, whatever file the daemon now means.
   { name: "S4n", description: "replaced by different content (new inode), the nodeid's old id", daemon: "per-nodeid", between: [], f2: C },
 ];

@@ -22,7 +22,7 @@ export const replay: Command = {
     engine: { type: "string", value: "wasm|js", default: "wasm", help: "the AssemblyScript core or the TypeScript reference model" },
     ids: {
       type: "string", value: DAEMONS.join("|"), default: "per-inode",
-      help: "how the daemon hands out backing ids, so which id each open carries (per-inode: like passthrough_hp); recorded: the ids a passthrough daemon really used, from its capture (`record --daemon native` or `passthrough_hp`), with no injection",
+      help: "how the daemon hands out backing ids, so which id each open carries (per-inode: like passthrough_hp; per-open: fuser; per-nodeid: mergerfs; stable-id: server-chosen 64-bit ids from the backing file's identity, Miklos's fuse tree; stable-id-keep: the same, never closing an id inherited across a restart); recorded: the ids a passthrough daemon really used, from its capture (`record --daemon native` or `passthrough_hp`), with no injection",
     },
     "restart-every": { type: "string", value: "N", help: "a daemon restart (fd kept, ids forgotten) before every N-th replayed event" },
     "restart-at": { type: "string", value: "E,...", help: "daemon restarts before these replayed event indices (from 0)" },

@@ -7,7 +7,7 @@ import { parseChoice, parseList } from "../options.js";
 export const scenarios: Command = {
   name: "scenarios",
   usage: "scenarios [--policy P,...] [--engine wasm|js] [--json]",
-  summary: "replay the conflict scenarios of the kernel spec (§d: S1–S5; S2s, S2s′, S4n for the stable-id and per-nodeid daemons) under every policy and print the policy × scenario table",
+  summary: "replay the conflict scenarios of the kernel spec (§d: S1–S5; S2s, S2s′, S2s″, S4n for the stable-id and per-nodeid daemons) under every policy and print the policy × scenario table",
   options: {
     policy: { type: "string", value: "P,...", default: POLICIES.join(","), help: "policies to run" },
     engine: { type: "string", value: "wasm|js", default: "wasm", help: "the AssemblyScript core or the TypeScript reference model" },
