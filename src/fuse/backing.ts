@@ -14,8 +14,23 @@ import type { PassthroughAddon } from "./addon.js";
 import type { Inode } from "./inodes.js";
 import type { Recorder } from "./records.js";
 import { replyErrorOf } from "./errors.js";
+import { FOPEN_PASSTHROUGH_INODE_CACHE } from "../abi.js";
+import { FOPEN_PASSTHROUGH } from "./protocol.js";
 
 export type DaemonModel = "per-inode" | "per-open";
+
+/**
+ * The kernel policy the daemon answers for: `ptr` and `inode` need nothing of it; under `reuse` (RFC 2/2, the
+ * `reuse` guest kernel) every passthrough open also carries FOPEN_PASSTHROUGH_INODE_CACHE. A kernel without that
+ * patch refuses the flag (EINVAL→EIO): only a `reuse` kernel takes it.
+ */
+export type DaemonPolicy = "ptr" | "inode" | "reuse";
+export const DAEMON_POLICIES: readonly DaemonPolicy[] = ["ptr", "inode", "reuse"];
+
+/** The FOPEN_* flags of a passthrough open reply under `policy`. */
+export function passthroughFlags(policy: DaemonPolicy): number {
+  return policy === "reuse" ? FOPEN_PASSTHROUGH | FOPEN_PASSTHROUGH_INODE_CACHE : FOPEN_PASSTHROUGH;
+}
 
 /** An open's backing registration, kept in its file handle. */
 export interface BackingRef {
@@ -34,6 +49,9 @@ interface InodeBacking {
   id: number;
   nopen: number;
   inode: Inode;
+  /** The backing file the id was registered for (the inode may have been rebound to another since). */
+  dev: bigint;
+  ino: bigint;
 }
 
 export class BackingIds {
@@ -56,13 +74,21 @@ export class BackingIds {
   acquire(inode: Inode, fd: number, req: RequestContext): BackingRef {
     if (this.model === "per-inode") {
       const known = this.perInode.get(inode.nodeid);
+      // The file was replaced under the daemon (a re-download or a replacement: another backing inode; bytes
+      // rewritten in place are the same file, as passthrough_hp keys its ids by inode): register the new one.
+      if (known !== undefined && (known.dev !== inode.dev || known.ino !== inode.ino)) {
+        this.unregister(known.id, inode, req);
+        known.id = this.register(inode, fd, req);
+        known.dev = inode.dev;
+        known.ino = inode.ino;
+      }
       if (known !== undefined) {
         known.nopen++;
         return { id: known.id, epoch: this.epoch };
       }
     }
     const id = this.register(inode, fd, req);
-    if (this.model === "per-inode") this.perInode.set(inode.nodeid, { id, nopen: 1, inode });
+    if (this.model === "per-inode") this.perInode.set(inode.nodeid, { id, nopen: 1, inode, dev: inode.dev, ino: inode.ino });
     else this.perOpen.set(id, inode);
     return { id, epoch: this.epoch };
   }

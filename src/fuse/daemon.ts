@@ -4,7 +4,8 @@
 // free for the controller's messages (restart, settle, stop) between requests.
 import { closeSync, fstatSync, openSync, read, writeSync } from "node:fs";
 import { AddonMissingError, ADDON_MISSING, type PassthroughAddon } from "./addon.js";
-import { BackingIds, type DaemonModel } from "./backing.js";
+import { performAction, redownloadNodeid, type ActionResult, type ScenarioAction } from "./actions.js";
+import { BackingIds, type DaemonModel, type DaemonPolicy } from "./backing.js";
 import { ENOSYS, errnoName, FuseError, replyErrorOf } from "./errors.js";
 import { SourceFs, type Request } from "./operations.js";
 import {
@@ -26,6 +27,10 @@ export interface DaemonConfig {
   restartAt?: number[];
   /** Whether a restart driven by restartEvery/restartAt closes the old ids first. */
   restartCloseIds?: boolean;
+  /** Re-download (actions.ts) the file of every N-th open (OPEN only) just before answering it. */
+  redownloadEvery?: number;
+  /** The kernel policy the replies are for (default ptr; reuse adds FOPEN_PASSTHROUGH_INODE_CACHE). */
+  policy?: DaemonPolicy;
   digest: boolean;
   entryTimeout: number;
   attrTimeout: number;
@@ -157,6 +162,18 @@ export class FuseDaemon {
     this.recorder.emit({ op: "restart", close_ids: closeIds });
   }
 
+  /** A scenario action on a backing file while the kernel keeps its inode (actions.ts). */
+  action(a: ScenarioAction): ActionResult {
+    const r = performAction(this.fs.inodes, a);
+    this.recordAction(a.kind, r);
+    return r;
+  }
+
+  private recordAction(kind: string, r: ActionResult): void {
+    const [dev, ino] = r.after.split(":").map(Number);
+    this.recorder.emit({ op: "action", via: kind, nodeid: r.nodeid, dev, ino });
+  }
+
   close(): void {
     this.fs.close();
     this.recorder.close();
@@ -170,6 +187,11 @@ export class FuseDaemon {
     this.lastRequest = process.hrtime.bigint();
     const isOpen = h.opcode === Opcode.OPEN || h.opcode === Opcode.CREATE;
     if (isOpen) this.beforeOpen();
+    const every = this.config.redownloadEvery ?? 0;
+    if (h.opcode === Opcode.OPEN && every > 0 && this.opens % every === 0) {
+      const r = redownloadNodeid(this.fs.inodes, Number(h.nodeid));
+      if (r !== null) this.recordAction("redownload", r);
+    }
     const payload = this.outbuf.subarray(OUT_HEADER_SIZE);
     let len = 0;
     let error = 0;

@@ -5,7 +5,9 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 
 export type DaemonRecordOp =
-  | "lookup" | "forget" | "open" | "create" | "release" | "unlink" | "rename" | "restart" | "backing_open" | "backing_close";
+  | "lookup" | "forget" | "open" | "create" | "release" | "unlink" | "rename" | "restart" | "backing_open" | "backing_close"
+  /** A scenario action the daemon did to a backing file (actions.ts), named by `via`; dev/ino: the file after. */
+  | "action";
 
 export interface DaemonRecord {
   /** 0, 1, 2, … in the order of events. */

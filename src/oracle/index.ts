@@ -4,7 +4,7 @@
 // (and the same restarts), and every open's outcome is compared with the kernel's.
 import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
-import type { DaemonModel } from "../replay/types.js";
+import type { DaemonModel, Policy } from "../replay/types.js";
 import type { TraceReader } from "../trace/index.js";
 import type { TraceChunk } from "../trace/types.js";
 import { VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN } from "../trace/types.js";
@@ -39,6 +39,8 @@ export interface OracleRun {
 
 export interface OracleReport {
   trace: string;
+  /** The policy the model replayed under (the kernel's: ptr on mainline, else a kernel-check guest's). */
+  policy: Policy;
   workload: string;
   daemon_model: string;
   runs: OracleRun[];
@@ -47,20 +49,20 @@ export interface OracleReport {
 const ERRNO_NAMES: Record<number, string> = { [EBUSY]: "EBUSY", [ETXTBSY]: "ETXTBSY", [EINVAL]: "EINVAL", [ENOENT]: "ENOENT", [EIO]: "EIO" };
 const OP_NAMES = ["?", "OPEN", "RELEASE", "FORGET", "LOOKUP", "RESTART", "BACKING_OPEN", "BACKING_CLOSE"];
 
-export async function runOracle(reader: TraceReader): Promise<OracleReport> {
+export async function runOracle(reader: TraceReader, policy: Policy = "ptr"): Promise<OracleReport> {
   const source = reader.header.source;
   if (source.format !== "fbreplay-native") {
     throw new Error(`${reader.path}: not a native capture (source ${source.format}): only \`record --daemon native\` traces carry the kernel's verdicts`);
   }
   const model = String(source.daemon_model) as DaemonModel;
-  const runs = await oracleRuns(reader, ["recorded", model]);
-  return { trace: reader.path, workload: reader.header.workload, daemon_model: model, runs };
+  const runs = await oracleRuns(reader, ["recorded", model], policy);
+  return { trace: reader.path, policy, workload: reader.header.workload, daemon_model: model, runs };
 }
 
 /** One pass over the trace, each chunk replayed under every daemon, each open compared with the kernel's verdict. */
-async function oracleRuns(reader: TraceReader, daemons: DaemonModel[]): Promise<OracleRun[]> {
+async function oracleRuns(reader: TraceReader, daemons: DaemonModel[], policy: Policy): Promise<OracleRun[]> {
   const sizes = { maxInodes: reader.footer.max_nodeid + 1, maxFiles: reader.footer.max_fh + 1 };
-  const replays = daemons.map((daemon) => new ReferenceReplay([], { policy: "ptr", daemon, ...sizes }));
+  const replays = daemons.map((daemon) => new ReferenceReplay([], { policy, daemon, ...sizes }));
   const runs: OracleRun[] = daemons.map((daemon) => ({ daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0 }));
   const history = new Map<number, string[]>();
   let event = 0;
@@ -109,7 +111,7 @@ function compareOpen(run: OracleRun, c: TraceChunk, i: number, result: number, e
 }
 
 export function formatOracle(r: OracleReport): string {
-  const lines = [`${r.trace}: ${r.workload} (captured with the ${r.daemon_model} daemon), policy ptr`];
+  const lines = [`${r.trace}: ${r.workload} (captured with the ${r.daemon_model} daemon), policy ${r.policy}`];
   for (const run of r.runs) {
     const ids = run.daemon === "recorded" ? "recorded ids" : `${run.daemon} daemon model`;
     lines.push(
