@@ -24,6 +24,7 @@ import { describeSynth, synth, validateSynthOptions, type SynthOptions } from ".
 import { TraceWriter, openTrace } from "../trace/index.js";
 import { TraceError } from "../trace/types.js";
 import { Progress } from "./progress.js";
+import { CliUsageError, VM_HELP, kernelCheckCommand, KERNEL_CHECK_HELP, vmCommand } from "./kernel.js";
 
 const HELP = `fbreplay: what each FUSE passthrough conflict policy does to a workload, and what it costs
 
@@ -39,6 +40,8 @@ commands:
   record         run a command on a FUSE mount (bindfs, libfuse's passthrough_hp, or fbreplay's own passthrough
                  daemon) and record its opens into a trace
   oracle TRACE   compare the kernel's verdict on each open of a native capture with the model's
+  vm -- CMD      run a command on the kernel that carries a policy (Linux 6.12 + our patch, under qemu)
+  kernel-check   every policy's scenarios and workloads on its own kernel, open by open against the model
   compare BASE HEAD   benchmark results: timing regressions (statistical) and behaviour changes (exact)
   history        the trend of every benchmark over bench/history.jsonl, with change points
   export RESULTS the benchmarks of a results file for other trackers (Bencher BMF, github-action-benchmark, CSV)
@@ -122,6 +125,10 @@ options of oracle:  fbreplay oracle TRACE [--json]
   Replays a native capture through the reference model with policy ptr, once with the ids the daemon recorded
   and once with the daemon model it ran (and the same restarts), and compares each open's verdict with the
   kernel's. Prints agreements and every mismatch with its context; exit 1 if any open disagrees.
+
+${VM_HELP}
+
+${KERNEL_CHECK_HELP}
 
 policies:
   ptr     mainline: the new open's fuse_backing must be the inode's cached object
@@ -598,6 +605,8 @@ export async function main(argv: string[]): Promise<number> {
       case "ingest": return await ingestCommand(rest);
       case "record": return await recordCommand(rest);
       case "oracle": return await oracleCommand(rest);
+      case "vm": return await vmCommand(rest);
+      case "kernel-check": return await kernelCheckCommand(rest);
       case "compare": return compareCommand(rest);
       case "history": return historyCommand(rest);
       case "export": return exportCommand(rest);
@@ -617,7 +626,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`fbreplay: ${e.path}: ${e.message.replace(/^\w+: /, "").replace(/, \w+ '.*'$/, "")}\n`);
       return 2;
     }
-    if (err instanceof UsageError || err instanceof TraceError || err instanceof IngestError || err instanceof RecordError || err instanceof ResultsError || e.code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof CliUsageError || err instanceof TraceError || err instanceof IngestError || err instanceof RecordError || err instanceof ResultsError || e.code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`fbreplay: ${e.message}\n`);
       return 2;
     }
