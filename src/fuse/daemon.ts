@@ -21,7 +21,7 @@ export interface DaemonConfig {
   model: DaemonModel;
   /** Ask for FUSE_PASSTHROUGH at INIT. */
   passthrough: boolean;
-  /** Restart after every N opens (OPEN and CREATE count). */
+  /** Restart after every N opens (OPEN and CREATE count), when the next open arrives. */
   restartEvery?: number;
   /** Restart before open number k (1-based), for each k. */
   restartAt?: number[];
@@ -87,6 +87,7 @@ export class FuseDaemon {
   private restarts = 0;
   private replyErrors = 0;
   private stopping = false;
+  private restartDue = false;
   /** process.hrtime of the last request handled, for settle(). */
   lastRequest = process.hrtime.bigint();
   private initWaiters: ((s: DaemonStatus) => void)[] = [];
@@ -300,14 +301,24 @@ export class FuseDaemon {
     for (const w of this.initWaiters.splice(0)) w(status);
   }
 
+  /**
+   * A restart due after the previous open happens only now, when the next open arrives: the kernel finishes an open
+   * in the opener's task after our reply (spec §b.3), so closing ids right after the reply would race with its id
+   * lookup (the id gone before the kernel takes it: ENOENT→EIO), an order the capture (by reply) cannot show. A
+   * sequential workload's next open comes after the previous open(2) returned.
+   */
   private beforeOpen(): void {
+    if (this.restartDue) {
+      this.restartDue = false;
+      this.restart(this.config.restartCloseIds ?? false);
+    }
     this.opens++;
     if (this.restartAt.has(this.opens)) this.restart(this.config.restartCloseIds ?? false);
   }
 
   private afterOpen(): void {
     const every = this.config.restartEvery ?? 0;
-    if (every > 0 && this.opens % every === 0) this.restart(this.config.restartCloseIds ?? false);
+    if (every > 0 && this.opens % every === 0) this.restartDue = true;
   }
 
   private reply(opcode: number, unique: bigint, error: number, len: number): void {
