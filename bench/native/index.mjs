@@ -10,7 +10,7 @@ import { DAEMON_CODE, POLICY_CODE, outcomesFromCounters } from "../../dist/repla
 import { DEFAULT_CHUNK_ROWS } from "../../dist/replay/wasm.js";
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
-const SOURCES = ["core.c", "core.h", "main.c"].map(here);
+const SOURCES = ["core.c", "core.h", "abi.h", "main.c"].map(here);
 const COMPILED = ["core.c", "main.c"].map(here);
 /** Warnings are always asked for; they do not change the code generated. */
 const WARNINGS = ["-Wall", "-Wextra"];

@@ -1,7 +1,9 @@
 // Streams a decoded trace through injection into a replay session and collects the results.
 import { TraceError, type TraceFooter, type TraceHeader, type TraceItem } from "../trace/types.js";
+import { sliceColumns } from "./events.js";
 import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
+import { DEFAULT_CHUNK_ROWS } from "./wasm.js";
 import type { DaemonModel, EngineName, Outcomes, Policy, SessionOptions } from "./types.js";
 
 /** A trace as the replay needs it: its header and footer up front, then its items in order. */
@@ -66,8 +68,10 @@ export async function replayTrace(source: TraceSource, plan: ReplayPlan, drive: 
     idMax: plan.idMax,
     maxInodes: Math.max(1, (source.footer.max_nodeid + 1) * K),
     maxFiles: Math.max(1, (source.footer.max_fh + 1) * K),
+    expectedFiles: source.footer.backing_files * K,
   };
   const session = createSession(plan.engine, [], options);
+  const piece = Math.max(1, Math.floor(DEFAULT_CHUNK_ROWS / K));
   let done = 0;
   let complete = true;
   let recordedIds = false;
@@ -81,9 +85,12 @@ export async function replayTrace(source: TraceSource, plan: ReplayPlan, drive: 
       continue;
     }
     if (item.chunk.bid !== undefined) recordedIds = true;
-    const { backing, events } = injector.rewrite(item.chunk);
-    if (backing.length > 0) session.addBacking(backing);
-    session.feed(events);
+    // Rewritten whole, a chunk would sit in memory K times over: rewrite it in pieces of what the core takes at once.
+    for (let at = 0; at < item.chunk.length; at += piece) {
+      const { backing, events } = injector.rewrite(sliceColumns(item.chunk, at, Math.min(at + piece, item.chunk.length)));
+      if (backing.length > 0) session.addBacking(backing);
+      session.feed(events);
+    }
     done += item.chunk.length;
     drive.onProgress?.({ done, total: source.footer.events });
   }

@@ -22,6 +22,20 @@ export function emptyColumns(length: number): EventColumns {
   };
 }
 
+/** Rows [start, end) of `ev` as views (no copy), recorded ids included. */
+export function sliceColumns(ev: EventColumns, start: number, end: number): EventColumns {
+  return {
+    length: end - start,
+    op: ev.op.subarray(start, end),
+    nodeid: ev.nodeid.subarray(start, end),
+    fh: ev.fh.subarray(start, end),
+    bref: ev.bref.subarray(start, end),
+    oflags: ev.oflags.subarray(start, end),
+    fopen: ev.fopen.subarray(start, end),
+    ...(ev.bid ? { bid: ev.bid.subarray(start, end) } : {}),
+  };
+}
+
 export function eventColumns(rows: readonly EventRow[]): EventColumns {
   const ev = emptyColumns(rows.length);
   rows.forEach((r, i) => {

@@ -1,7 +1,7 @@
 // Scenario injection and scaling, applied to a trace while it streams to a replay session. Deterministic from
 // the seed: the same trace and options always give the same events.
 import { OP_LOOKUP, OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../abi.js";
-import { emptyColumns } from "./events.js";
+import { emptyColumns, sliceColumns } from "./events.js";
 import type { BackingFile, EventColumns } from "./types.js";
 
 export interface InjectOptions {
@@ -59,6 +59,8 @@ export class Injector {
   private traceDev = new Float64Array(1024);
   private traceIno = new Float64Array(1024);
   private traceDigest = new Uint8Array(1024 * 32);
+  /** Per trace version, a view of its digest: every copy's bref shares it (no view object per copy). */
+  private readonly traceDigestView: Uint8Array[] = [];
   private traceInode = new Int32Array(1024);
   private traceFileCount = 0;
   /** Trace inode index by st_dev, then st_ino (numeric keys: a trace may name hundreds of thousands). */
@@ -92,15 +94,15 @@ export class Injector {
     return this.scale === 1 && !o.restartEvery && this.restartAt.length === 0 && !o.redownloadRate && !o.replaceRate;
   }
 
-  /** Trace backing files appended in trace order; returns the session's copies (their first incarnations). */
+  /**
+   * Trace backing files appended in trace order. Untouched chunks name them directly, so they go to the session as
+   * they are; otherwise each copy's bref is made when an event first names it (`rewrite` returns it), so memory
+   * follows the files a chunk uses, not the whole table times the scale.
+   */
   addTraceBacking(files: readonly BackingFile[]): BackingFile[] {
-    if (this.passthrough) return [...files]; // nothing will be rewritten: trace brefs are session brefs
-    const out: BackingFile[] = [];
-    for (const f of files) {
-      const b = this.rememberTraceFile(f);
-      for (let k = 0; k < this.scale; k++) this.sessionBref(b, k, out);
-    }
-    return out;
+    if (this.passthrough) return [...files];
+    for (const f of files) this.rememberTraceFile(f);
+    return [];
   }
 
   private rememberTraceFile(f: BackingFile): number {
@@ -116,6 +118,7 @@ export class Injector {
     this.traceDev[b] = f.dev;
     this.traceIno[b] = f.ino;
     this.traceDigest.set(f.digest.subarray(0, 32), b * 32);
+    this.traceDigestView.push(this.traceDigest.subarray(b * 32, b * 32 + 32));
     let byIno = this.traceInodes.get(f.dev);
     if (byIno === undefined) this.traceInodes.set(f.dev, (byIno = new Map()));
     let inode = byIno.get(f.ino);
@@ -137,7 +140,7 @@ export class Injector {
     // Each copy lives on a device of its own, and injected incarnations on yet another, so none collide.
     const dev = this.traceDev[b] + k * 0x10000 + (n === 0 ? 0 : 0x8000);
     const ino = n === 0 ? this.traceIno[b] : this.incarnationIno[at];
-    backing.push({ dev, ino, digest: digest ?? this.traceDigest.slice(b * 32, b * 32 + 32) });
+    backing.push({ dev, ino, digest: digest ?? this.traceDigestView[b] });
     this.current[slot] = this.sessionBrefs;
     this.currentFor[slot] = n;
     return this.sessionBrefs++;
@@ -214,7 +217,7 @@ export class Injector {
       }
     }
     this.out = out;
-    return { backing, events: slice(out, n) };
+    return { backing, events: sliceColumns(out, 0, n) };
   }
 }
 
@@ -227,18 +230,6 @@ function grow(ev: EventColumns, used: number): EventColumns {
   out.oflags.set(ev.oflags.subarray(0, used));
   out.fopen.set(ev.fopen.subarray(0, used));
   return out;
-}
-
-function slice(ev: EventColumns, n: number): EventColumns {
-  return {
-    length: n,
-    op: ev.op.subarray(0, n),
-    nodeid: ev.nodeid.subarray(0, n),
-    fh: ev.fh.subarray(0, n),
-    bref: ev.bref.subarray(0, n),
-    oflags: ev.oflags.subarray(0, n),
-    fopen: ev.fopen.subarray(0, n),
-  };
 }
 
 function grownI32(a: Int32Array<ArrayBuffer>, need: number, fill = 0): Int32Array<ArrayBuffer> {

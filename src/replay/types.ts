@@ -1,3 +1,4 @@
+import * as abi from "../abi.js";
 import {
   DAEMON_PER_INODE, DAEMON_PER_OPEN, DAEMON_RECORDED,
   POLICY_DIGEST, POLICY_INODE, POLICY_LOOKUP, POLICY_PTR, POLICY_REUSE,
@@ -57,58 +58,26 @@ export interface ReplayOptions {
   idMax?: number;
 }
 
-/** Counters of one policy's replay, named as in the results block (abi.ts C_*). */
-export interface Outcomes {
-  events: number;
-  opens: number;
-  pt_opens: number;
-  accepted: number;
-  cached_opens: number;
-  direct_opens: number;
-  ebusy: number;
-  etxtbsy: number;
-  einval: number;
-  enoent: number;
-  eio_mode: number;
-  eio: number;
-  diverged: number;
-  unsafe: number;
-  stale: number;
-  releases: number;
-  forgets: number;
-  restarts: number;
-  backing_opens: number;
-  backing_closes: number;
-  enospc: number;
-  live_backings: number;
-  peak_backings: number;
-  live_ids: number;
-  peak_ids: number;
-  backing_frees: number;
-  lock_acquisitions: number;
-  lock_spins: number;
-  anomalies: number;
-  anomaly_unknown_op: number;
-  anomaly_nodeid_range: number;
-  anomaly_fh_range: number;
-  anomaly_bref_range: number;
-  anomaly_release_unopened: number;
-  anomaly_fh_in_use: number;
-  anomaly_forget_busy: number;
-  anomaly_forget_unknown: number;
-  open_at_end: number;
-  anomaly_recorded_id: number;
+/** The results block's counters (abi.ts C_*, their index and meaning written there once), named for people:
+ * C_PT_OPENS is `pt_opens`, an anomaly C_A_FH_RANGE is `anomaly_fh_range`. */
+type CounterConstant = Extract<keyof typeof abi, `C_${string}`>;
+type OutcomeName<K extends string> = K extends `C_A_${infer R}` ? `anomaly_${Lowercase<R>}` : K extends `C_${infer R}` ? Lowercase<R> : never;
+
+/** Counters of one policy's replay. */
+export type Outcomes = { [K in CounterConstant as OutcomeName<K>]: number };
+
+function outcomeName(constant: string): keyof Outcomes {
+  return constant.replace(/^C_A_/, "C_ANOMALY_").slice(2).toLowerCase() as keyof Outcomes;
 }
 
-/** Order matches the C_* indices in abi.ts. */
-export const OUTCOME_NAMES: readonly (keyof Outcomes)[] = [
-  "events", "opens", "pt_opens", "accepted", "cached_opens", "direct_opens", "ebusy", "etxtbsy", "einval",
-  "enoent", "eio_mode", "eio", "diverged", "unsafe", "stale", "releases", "forgets", "restarts",
-  "backing_opens", "backing_closes", "enospc", "live_backings", "peak_backings", "live_ids", "peak_ids",
-  "backing_frees", "lock_acquisitions", "lock_spins", "anomalies", "anomaly_unknown_op",
-  "anomaly_nodeid_range", "anomaly_fh_range", "anomaly_bref_range", "anomaly_release_unopened",
-  "anomaly_fh_in_use", "anomaly_forget_busy", "anomaly_forget_unknown", "open_at_end", "anomaly_recorded_id",
-];
+/** In counter index order. */
+export const OUTCOME_NAMES: readonly (keyof Outcomes)[] = Object.entries(abi)
+  .filter(([name]) => name.startsWith("C_"))
+  .sort((a, b) => (a[1] as number) - (b[1] as number))
+  .map(([name], i, all) => {
+    if (abi[name as CounterConstant] !== i || all.length !== abi.N_COUNTERS) throw new Error(`src/abi.ts: counter ${name} is not at index ${i} of ${abi.N_COUNTERS}`);
+    return outcomeName(name);
+  });
 
 export function outcomesFromCounters(counters: ArrayLike<number | bigint>): Outcomes {
   const out = {} as Outcomes;
@@ -135,6 +104,11 @@ export type OutcomesByPolicy = Partial<Record<Policy, Outcomes>>;
 
 export interface SessionOptions extends Omit<ReplayOptions, "policy"> {
   policies: readonly Policy[];
+  /**
+   * The backing files the session will likely see (a trace's table times its scale): the core's tables start that
+   * large instead of doubling towards it, each doubling leaving the old table behind in the core's bump heap.
+   */
+  expectedFiles?: number;
 }
 
 /** Several policies replaying the same events; what the CLI and the benchmarks drive. */

@@ -94,6 +94,9 @@ export class WasmReplaySession implements ReplaySession {
       this.elapsed.push(0);
     }
     if (this.core.events_create(this.capacity) === 0) throw new ReplayMemoryError(`${this.capacity} event rows`);
+    const expected = Math.max(table.length, options.expectedFiles ?? 0);
+    // An eighth more: injected re-downloads and replacements add files beyond the trace's own.
+    if (expected > 0) this.reserve(expected + (expected >> 3), expected + (expected >> 3));
     this.addBacking(table);
   }
 
