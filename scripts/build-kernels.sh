@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Build one guest kernel (bzImage) per conflict policy: Debian's linux-source-6.12, `make tinyconfig` plus
 # kernel/config, then kernel/patches/<policy>.patch applied to the same tree and rebuilt incrementally.
 #
@@ -9,31 +9,17 @@
 # Cache: $(scripts/lib/cache-dir.sh)/kernels/<debian version>-<config hash>/ holds the build tree (tree/) and one
 # directory per policy and patch hash (<policy>-<patch hash>/bzImage). Idempotent, and instant when every asked
 # bzImage is there. Installs its Debian packages (root) when missing. One build at a time (flock).
-set -eu
+set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ -x "$root/scripts/lib/cache-dir.sh" ]; then cache=$("$root/scripts/lib/cache-dir.sh")
-else cache=${FBREPLAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fbreplay}; fi
-packages="linux-source-6.12 qemu-system-x86 bc bison flex libelf-dev libssl-dev make gcc xz-utils cpio"
+. "$root/scripts/lib/provision.sh"
+cache=$(cache_dir)
+packages="linux-source-6.12 qemu-system-x86 bc bison flex libelf-dev libssl-dev make gcc libc6-dev xz-utils cpio patch"
 config="$root/kernel/config"
 jobs=${FBREPLAY_KERNEL_JOBS:-$(nproc)}
 
 die() { echo "build-kernels: $*" >&2; exit 1; }
 hash12() { sha256sum "$1" | cut -c1-12; }
-
-install_packages() {
-	missing=""
-	for p in $packages; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-	done
-	[ -z "$missing" ] && return 0
-	[ "$(id -u)" = 0 ] || die "missing Debian packages:$missing (run as root, or apt-get install them)"
-	echo "build-kernels: installing$missing" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		-o DPkg::Lock::Timeout=600 $missing >&2 ||
-		{ apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-			-o DPkg::Lock::Timeout=600 $missing >&2; } || die "apt-get install$missing failed"
-}
 
 # The build directory's name: Debian's source version and our config's hash.
 build_dir() {
@@ -72,10 +58,11 @@ for p in "$@"; do patch_file "$p" >/dev/null; done
 if dpkg-query -W linux-source-6.12 >/dev/null 2>&1; then
 	all=1
 	for p in "$@"; do [ -f "$(image_path "$p")" ] || all=0; done
-	if [ $all = 1 ]; then echo "kernels ready: $*"; exit 0; fi
+	if [ $all = 1 ]; then echo "kernels ready: $(basename "$(build_dir)") $*"; exit 0; fi
 fi
 
-install_packages
+# shellcheck disable=SC2086
+need_debs $packages
 dir=$(build_dir)
 mkdir -p "$dir"
 exec 9>"$dir/.lock"
@@ -130,4 +117,4 @@ for p in "$@"; do
 	cp "$tree/arch/x86/boot/bzImage" "$out.tmp" && mv "$out.tmp" "$out"
 	echo "kernel $p: built in $(($(date +%s) - start)) s"
 done
-echo "kernels ready: $*"
+echo "kernels ready: $(basename "$dir") $*"

@@ -4,7 +4,18 @@ import { DAEMON_POLICIES, type DaemonPolicy } from "../fuse/index.js";
 import { runGuest } from "../kernelcheck/guest.js";
 import { KERNEL_POLICIES, formatKernelCheck, kernelCheck } from "../kernelcheck/index.js";
 import { POLICIES, type Policy } from "../replay/types.js";
-import { runVm } from "../vm/index.js";
+import { runVm, VmError } from "../vm/index.js";
+
+/** An interrupted guest exits 130, as interrupted commands do; other VmErrors are failures (main: exit 1). */
+async function interruptible(f: () => Promise<number>): Promise<number> {
+  try {
+    return await f();
+  } catch (e) {
+    if (!(e instanceof VmError && e.interrupted)) throw e;
+    process.stderr.write(`fbreplay: interrupted: ${e.message}\n`);
+    return 130;
+  }
+}
 
 export const VM_HELP = `options of vm:  fbreplay vm --policy P [--timeout S] [--out DIR] [--kernel-cmdline ARGS] -- CMD ARGS...
   Boots the kernel that carries policy P (scripts/build-kernels.sh builds it: Linux 6.12 + kernel/patches/P.patch)
@@ -14,7 +25,11 @@ export const VM_HELP = `options of vm:  fbreplay vm --policy P [--timeout S] [--
   at the end; the exit status is CMD's. --timeout (default 600 s) kills the guest; qemu never outlives the command,
   also on Ctrl-C. A guest that fails to boot is reported with the tail of its console (DIR/console.log).`;
 
-export async function vmCommand(args: string[]): Promise<number> {
+export function vmCommand(args: string[]): Promise<number> {
+  return interruptible(() => vm(args));
+}
+
+async function vm(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true, strict: true,
     options: {
@@ -44,15 +59,20 @@ export const KERNEL_CHECK_HELP = `options of kernel-check:  fbreplay kernel-chec
   --json                 {"<policy>": {"kernel", "scenarios": {"S1": {"kernel": "ok"|"EIO", "stale", "model"}, ...},
                          "workloads": {"<name>": {"compared", "kernel_refused", "mismatches"}}}}
   --keep DIR             keep each guest's out directory (traces, console.log) in DIR/<policy>
+  --from DIR             compare what an earlier --keep DIR run left, without booting (e.g. with --model-as)
   --model-as P=Q,...     compare P's kernel with Q's model: shows that a wrong model fails (e.g. inode=ptr)
   --timeout S            seconds per guest (default 900)`;
 
-export async function kernelCheckCommand(args: string[]): Promise<number> {
+export function kernelCheckCommand(args: string[]): Promise<number> {
+  return interruptible(() => check(args));
+}
+
+async function check(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args, strict: true,
     options: {
       policy: { type: "string" }, json: { type: "boolean", default: false }, keep: { type: "string" },
-      "model-as": { type: "string" }, timeout: { type: "string" }, "in-guest": { type: "boolean", default: false },
+      "model-as": { type: "string" }, timeout: { type: "string" }, from: { type: "string" }, "in-guest": { type: "boolean", default: false },
     },
   });
   const policies = (values.policy?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...KERNEL_POLICIES]) as DaemonPolicy[];
@@ -76,7 +96,7 @@ export async function kernelCheckCommand(args: string[]): Promise<number> {
   }
   const timeoutS = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeoutS !== undefined && !(timeoutS > 0)) throw new CliUsageError(`--timeout ${values.timeout}: expected a positive number of seconds`);
-  const report = await kernelCheck({ policies, modelAs, keep: values.keep, timeoutS, log: (l) => process.stderr.write(`kernel-check: ${l}\n`) });
+  const report = await kernelCheck({ policies, modelAs, keep: values.keep, from: values.from, timeoutS, log: (l) => process.stderr.write(`kernel-check: ${l}\n`) });
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatKernelCheck(report)}\n`);
   return Object.values(report).every((c) => c.mismatches === 0) ? 0 : 1;
 }

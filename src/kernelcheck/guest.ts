@@ -50,7 +50,7 @@ const PLAYS: Record<string, { between?: ScenarioAction | "restart"; expect: Buff
   "S5": { between: { kind: "serve", path: "a", other: "c" }, expect: C },
 };
 
-async function playScenario(name: string, policy: DaemonPolicy, work: string): Promise<GuestScenario> {
+export async function playScenario(name: string, policy: DaemonPolicy, work: string): Promise<GuestScenario> {
   const s = SCENARIOS.find((x) => x.name === name)!;
   const play = PLAYS[name];
   const dir = join(work, `scenario-${name}`);

@@ -4,7 +4,7 @@
 // re-downloads. Here, on the host, the scenarios are compared with the model's scenario table (src/scenarios: the
 // spec's table as the model computes it), and each workload open by open with the model replaying the capture under
 // that policy (src/oracle: once with the ids the daemon used, once with its daemon model).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DaemonPolicy } from "../fuse/index.js";
@@ -59,7 +59,11 @@ export interface KernelCheckOptions {
   timeoutS?: number;
   /** Keep each guest's out directory (traces, console) under this directory. */
   keep?: string;
+  /** Compare the guest results kept earlier in this directory (by `keep`) instead of booting the kernels. */
+  from?: string;
   log?: (line: string) => void;
+  /** The guests' progress as it comes (default: this process's stderr). */
+  guestLog?: (text: string) => void;
 }
 
 export async function kernelCheck(o: KernelCheckOptions): Promise<KernelCheckReport> {
@@ -70,20 +74,28 @@ export async function kernelCheck(o: KernelCheckOptions): Promise<KernelCheckRep
 
 async function checkPolicy(policy: DaemonPolicy, o: KernelCheckOptions): Promise<PolicyCheck> {
   const model = o.modelAs?.[policy] ?? policy;
-  const outDir = o.keep !== undefined ? join(o.keep, policy) : mkdtempSync(join(tmpdir(), `fbreplay-kernel-check-${policy}-`));
+  const kept = o.from ?? o.keep;
+  const outDir = kept !== undefined ? join(kept, policy) : mkdtempSync(join(tmpdir(), `fbreplay-kernel-check-${policy}-`));
   mkdirSync(outDir, { recursive: true });
   try {
-    o.log?.(`${policy}: booting ${kernelDescription(policy)}`);
-    const run = await runVm({
-      policy, outDir, timeoutS: o.timeoutS ?? 900, cwd: REPO_ROOT,
-      command: [process.execPath, join(REPO_ROOT, "dist/cli/main.js"), "kernel-check", "--in-guest", "--policy", policy],
-      onStderr: (t) => process.stderr.write(t),
-    });
-    if (run.exitCode !== 0) throw new VmError(`${policy} guest: kernel-check --in-guest exited with status ${run.exitCode} (out: ${outDir})`);
-    const guest = JSON.parse(readFileSync(join(outDir, "result.json"), "utf8")) as GuestResult;
+    let elapsedMs = 0;
+    if (o.from === undefined) {
+      o.log?.(`${policy}: booting ${kernelDescription(policy)}`);
+      const run = await runVm({
+        policy, outDir, timeoutS: o.timeoutS ?? 900, cwd: REPO_ROOT,
+        command: [process.execPath, join(REPO_ROOT, "dist/cli/main.js"), "kernel-check", "--in-guest", "--policy", policy],
+        onStderr: (t) => (o.guestLog ?? ((x: string) => process.stderr.write(x)))(t),
+      });
+      if (run.exitCode !== 0) throw new VmError(`${policy} guest: kernel-check --in-guest exited with status ${run.exitCode} (out: ${outDir})`);
+      elapsedMs = run.elapsedMs;
+    }
+    const resultFile = join(outDir, "result.json");
+    if (!existsSync(resultFile)) throw new VmError(`${resultFile}: no guest result (run kernel-check --keep ${kept} first)`);
+    const guest = JSON.parse(readFileSync(resultFile, "utf8")) as GuestResult;
+    if (guest.policy !== policy) throw new VmError(`${resultFile}: a result of the ${guest.policy} kernel, not ${policy}`);
     const check: PolicyCheck = {
       kernel: kernelDescription(policy), uname: guest.uname, model, scenarios: {}, workloads: {}, mismatches: 0,
-      elapsed_s: Math.round(run.elapsedMs / 100) / 10,
+      elapsed_s: Math.round(elapsedMs / 100) / 10,
     };
     const table = runScenarios("js", [model]).table;
     for (const [name, k] of Object.entries(guest.scenarios)) {
@@ -115,7 +127,7 @@ async function checkPolicy(policy: DaemonPolicy, o: KernelCheckOptions): Promise
     }
     return check;
   } finally {
-    if (o.keep === undefined) rmSync(outDir, { recursive: true, force: true });
+    if (kept === undefined) rmSync(outDir, { recursive: true, force: true });
   }
 }
 
@@ -124,6 +136,9 @@ function describe(daemon: string, m: OracleMismatch): string {
   return `${ids}: event ${m.event}: nodeid ${m.nodeid} backing id ${m.backing_id}: kernel ${m.kernel}, model ${m.model}` +
     (m.context.length ? ` (before: ${m.context.join("; ")})` : "");
 }
+
+/** Mismatch lines printed per workload (a wrong model disagrees on most opens). */
+const DETAILS_SHOWN = 6;
 
 const cellText = (result: string, stale: boolean, unsafe = false) =>
   result === "ok" ? ["ok", unsafe ? "unsafe" : "", stale ? "stale" : ""].filter(Boolean).join(" ") : result;
@@ -140,7 +155,8 @@ export function formatKernelCheck(report: KernelCheckReport): string {
     for (const [name, w] of Object.entries(c.workloads)) {
       lines.push(`  workload ${name}: ${w.compared} opens compared, kernel refused ${w.kernel_refused}` +
         `${w.workload_eio === null ? "" : ` (workload saw ${w.workload_eio} EIO)`}, ${w.mismatches} mismatches`);
-      for (const d of w.details) lines.push(`    ${d}`);
+      for (const d of w.details.slice(0, DETAILS_SHOWN)) lines.push(`    ${d}`);
+      if (w.details.length > DETAILS_SHOWN) lines.push(`    … and ${w.details.length - DETAILS_SHOWN} more (--json has them all)`);
     }
     lines.push(`  ${c.mismatches === 0 ? "agrees with the model" : `${c.mismatches} MISMATCHES`}`);
   }

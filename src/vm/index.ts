@@ -12,9 +12,12 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export class VmError extends Error {
-  constructor(message: string) {
+  /** Ended by SIGINT/SIGTERM: the guest was killed (exit 130). */
+  readonly interrupted: boolean;
+  constructor(message: string, interrupted = false) {
     super(message);
     this.name = "VmError";
+    this.interrupted = interrupted;
   }
 }
 
@@ -94,15 +97,15 @@ function qemuArgs(o: VmOptions, kernel: string, outDir: string): string[] {
 }
 
 // ---- qemu processes to kill whatever happens ------------------------------------------------------------------
+// While a guest runs, SIGINT and SIGTERM kill qemu; runVm then rejects with an interrupted VmError (the caller
+// exits 130), and at exit nothing is left running.
 
 const running = new Set<ChildProcess>();
+let interrupted: NodeJS.Signals | null = null;
 const killAll = () => { for (const q of running) q.kill("SIGKILL"); };
 const onSignal = (signal: NodeJS.Signals) => {
+  interrupted = signal;
   killAll();
-  if (process.listenerCount(signal) === 1) {
-    unwatch();
-    process.kill(process.pid, signal);
-  }
 };
 const handlers = { SIGINT: () => onSignal("SIGINT"), SIGTERM: () => onSignal("SIGTERM") };
 function watch(): void {
@@ -145,6 +148,7 @@ export async function runVm(o: VmOptions): Promise<VmRun> {
   const onStderr = o.onStderr ?? ((t: string) => process.stderr.write(t));
 
   const start = Date.now();
+  interrupted = null;
   watch();
   const qemu = spawn("qemu-system-x86_64", qemuArgs(o, kernel, outDir), { stdio: ["ignore", "pipe", "pipe"] });
   running.add(qemu);
@@ -163,6 +167,7 @@ export async function runVm(o: VmOptions): Promise<VmRun> {
   const elapsedMs = Date.now() - start;
 
   const statusFile = join(outDir, "status");
+  if (interrupted !== null) throw new VmError(`${o.policy} guest killed on ${interrupted}; its out directory: ${outDir}`, true);
   if (timedOut) throw new VmError(`${o.policy} guest timed out after ${timeoutS} s (qemu killed); console tail:\n${consoleTail(outDir)}`);
   if (!existsSync(statusFile)) {
     const how = signal ? `qemu killed by ${signal}` : `qemu exited with status ${code}`;
