@@ -132,6 +132,11 @@ describe.skipIf(kernels)("kernel-check --policy ptr,inode,reuse", () => {
     expect(held("ptr")).toBeGreaterThan(held("inode"));
     expect(held("inode")).toBeGreaterThan(held("reuse"));
     expect(held("reuse")).toBe(0);
+    // The viewer's note: re-read while held (a second id: refused by mainline), re-downloaded (refused by inode too).
+    const viewer = (p: string) => report[p].workloads["atomic-edit"].kernel_refused;
+    expect(viewer("ptr")).toBeGreaterThan(viewer("inode"));
+    expect(viewer("inode")).toBeGreaterThan(0);
+    expect(viewer("reuse")).toBe(0);
   });
 
   it("fails with a wrong model: the inode kernel checked against the ptr model", async () => {

@@ -85,7 +85,11 @@ async function check(args: string[]): Promise<number> {
     // The guest half, run by the host's kernel-check inside `fbreplay vm`: one policy, results in $FBREPLAY_VM_OUT.
     const out = process.env.FBREPLAY_VM_OUT;
     if (policies.length !== 1 || out === undefined) throw new CliUsageError("--in-guest runs inside `fbreplay vm` (FBREPLAY_VM_OUT set), for one --policy");
-    await runGuest(policies[0], out, (line) => process.stderr.write(`  [guest] ${line}\n`));
+    const t0 = Date.now();
+    const log = (line: string) => process.stderr.write(`  [guest ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+    log("started");
+    await runGuest(policies[0], out, log);
+    log("done");
     return 0;
   }
   const modelAs: Partial<Record<DaemonPolicy, Policy>> = {};

@@ -27,7 +27,7 @@ export interface DaemonConfig {
   restartAt?: number[];
   /** Whether a restart driven by restartEvery/restartAt closes the old ids first. */
   restartCloseIds?: boolean;
-  /** Re-download (actions.ts) the file of every N-th open (OPEN only) just before answering it. */
+  /** Re-download (actions.ts) the file of every N-th OPEN request (CREATEs not counted) just before answering it. */
   redownloadEvery?: number;
   /** The kernel policy the replies are for (default ptr; reuse adds FOPEN_PASSTHROUGH_INODE_CACHE). */
   policy?: DaemonPolicy;
@@ -88,6 +88,8 @@ export class FuseDaemon {
   private replyErrors = 0;
   private stopping = false;
   private restartDue = false;
+  /** OPEN requests (CREATE not counted: a re-download needs a file that exists). */
+  private openRequests = 0;
   /** process.hrtime of the last request handled, for settle(). */
   lastRequest = process.hrtime.bigint();
   private initWaiters: ((s: DaemonStatus) => void)[] = [];
@@ -189,7 +191,7 @@ export class FuseDaemon {
     const isOpen = h.opcode === Opcode.OPEN || h.opcode === Opcode.CREATE;
     if (isOpen) this.beforeOpen();
     const every = this.config.redownloadEvery ?? 0;
-    if (h.opcode === Opcode.OPEN && every > 0 && this.opens % every === 0) {
+    if (h.opcode === Opcode.OPEN && every > 0 && ++this.openRequests % every === 0) {
       const r = redownloadNodeid(this.fs.inodes, Number(h.nodeid));
       if (r !== null) this.recordAction("redownload", r);
     }
