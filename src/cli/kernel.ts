@@ -78,7 +78,7 @@ async function check(args: string[]): Promise<number> {
   const policies = (values.policy?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...KERNEL_POLICIES]) as DaemonPolicy[];
   for (const p of policies) {
     if (!DAEMON_POLICIES.includes(p)) {
-      throw new CliUsageError(`kernel-check: no kernel for policy '${p}' (kernels: ${KERNEL_POLICIES.join(", ")}; digest and lookup have no prototype patch yet)`);
+      throw new CliUsageError(`kernel-check: no kernel for policy '${p}' (kernels: ${KERNEL_POLICIES.join(", ")}; lookup has no prototype patch yet)`);
     }
   }
   if (values["in-guest"]) {
@@ -87,9 +87,9 @@ async function check(args: string[]): Promise<number> {
     if (policies.length !== 1 || out === undefined) throw new CliUsageError("--in-guest runs inside `fbreplay vm` (FBREPLAY_VM_OUT set), for one --policy");
     const t0 = Date.now();
     const log = (line: string) => process.stderr.write(`  [guest ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
-    log("started");
+    log(`${policies[0]}: started`);
     await runGuest(policies[0], out, log);
-    log("done");
+    log(`${policies[0]}: done`);
     return 0;
   }
   const modelAs: Partial<Record<DaemonPolicy, Policy>> = {};

@@ -15,17 +15,27 @@ import type { Inode } from "./inodes.js";
 import type { Recorder } from "./records.js";
 import { replyErrorOf } from "./errors.js";
 import { FOPEN_PASSTHROUGH_INODE_CACHE } from "../abi.js";
+import { sha256File } from "../ingest/sha256.js";
 import { FOPEN_PASSTHROUGH } from "./protocol.js";
 
 export type DaemonModel = "per-inode" | "per-open";
 
 /**
  * The kernel policy the daemon answers for: `ptr` and `inode` need nothing of it; under `reuse` (RFC 2/2, the
- * `reuse` guest kernel) every passthrough open also carries FOPEN_PASSTHROUGH_INODE_CACHE. A kernel without that
- * patch refuses the flag (EINVAL→EIO): only a `reuse` kernel takes it.
+ * `reuse` guest kernel) every passthrough open also carries FOPEN_PASSTHROUGH_INODE_CACHE; under `digest` (our
+ * prototype, kernel/patches/digest.patch) every registration carries a content tag. A kernel without the patch
+ * refuses either (EINVAL): only that policy's kernel takes it.
  */
-export type DaemonPolicy = "ptr" | "inode" | "reuse";
-export const DAEMON_POLICIES: readonly DaemonPolicy[] = ["ptr", "inode", "reuse"];
+export type DaemonPolicy = "ptr" | "inode" | "digest" | "reuse";
+export const DAEMON_POLICIES: readonly DaemonPolicy[] = ["ptr", "inode", "digest", "reuse"];
+
+/** fuse_backing_map.flags bit of the `digest` kernel: `padding` carries a content tag. */
+export const FUSE_BACKING_TAG = 1;
+
+/** The content tag of a backing file: the first 8 bytes of its sha256 (the `digest` model compares all 32). */
+export function contentTag(fd: number): bigint {
+  return Buffer.from(sha256File(`/proc/self/fd/${fd}`)).readBigUInt64BE(0);
+}
 
 /** The FOPEN_* flags of a passthrough open reply under `policy`. */
 export function passthroughFlags(policy: DaemonPolicy): number {
@@ -68,6 +78,8 @@ export class BackingIds {
     private readonly devFd: number,
     private readonly addon: PassthroughAddon,
     private readonly recorder: Recorder,
+    /** Register with a content tag (the `digest` kernel). */
+    private readonly tagged = false,
   ) {}
 
   /** The backing id to answer an open of `inode` with; `fd` is the backing file this open opened. */
@@ -125,7 +137,7 @@ export class BackingIds {
   private register(inode: Inode, fd: number, req: RequestContext): number {
     const at = { op: "backing_open", ...this.about(inode, req) } as const;
     try {
-      const id = this.addon.backingOpen(this.devFd, fd);
+      const id = this.tagged ? this.addon.backingOpen(this.devFd, fd, FUSE_BACKING_TAG, contentTag(fd)) : this.addon.backingOpen(this.devFd, fd);
       this.recorder.emit({ ...at, backing_id: id });
       return id;
     } catch (e) {

@@ -292,7 +292,7 @@ export class FuseDaemon {
         this.recorder.emit({ op: "backing_open", ...probe, backing_id: id });
         addon.backingClose(this.devFd, id);
         this.recorder.emit({ op: "backing_close", ...probe, backing_id: id });
-        this.fs.backing = new BackingIds(this.config.model, this.devFd, addon, this.recorder);
+        this.fs.backing = new BackingIds(this.config.model, this.devFd, addon, this.recorder, this.config.policy === "digest");
       } catch (e) {
         status.passthrough = false;
         status.reason = `the kernel refused FUSE_DEV_IOC_BACKING_OPEN after INIT: ${(e as Error).message}`;

@@ -105,25 +105,25 @@ const WORKLOADS: WorkloadPlan[] = [
     name: "sqlite-held",
     prepare: () => {},
     command: "sqlite3 db 'PRAGMA journal_mode=DELETE; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT);' && exec 3<db && " +
-      "for i in $(seq 1 40); do sqlite3 db \"BEGIN; INSERT INTO t(v) VALUES(hex(randomblob(64))); COMMIT;\" 2>/dev/null || echo refused; done | sort | uniq -c",
-    model: "per-inode", restartEvery: 15, closeIds: true, redownloadEvery: 40,
+      "for i in $(seq 1 25); do sqlite3 db \"BEGIN; INSERT INTO t(v) VALUES(hex(randomblob(64))); COMMIT;\" 2>/dev/null || echo refused; done | sort | uniq -c",
+    model: "per-inode", restartEvery: 10, closeIds: true, redownloadEvery: 30,
   },
   {
     name: "atomic-edit",
     prepare: (src) => { for (let i = 0; i < 6; i++) writeFileSync(join(src, `note${i}.md`), `# note ${i}\n${"line\n".repeat(40 + i)}`); },
     // A viewer holds note0 and reads it again every round; the editor saves notes 1–5 through a temp file. The
     // OPEN requests go note0 (held), then per round $n, $n.tmp (>>), note0: every 7th re-downloads note0 at times.
-    command: "exec 3<note0.md; for i in $(seq 1 25); do n=note$((1 + i % 5)).md; " +
+    command: "exec 3<note0.md; for i in $(seq 1 15); do n=note$((1 + i % 5)).md; " +
       "{ cat $n > $n.tmp && echo edit $i >> $n.tmp && mv $n.tmp $n; } 2>/dev/null || echo refused; cat note0.md > /dev/null 2>&1 || echo refused; done | sort | uniq -c",
     model: "per-open", restartEvery: 20, closeIds: false, redownloadEvery: 7,
   },
   {
     name: "parallel",
     prepare: (src) => { for (let i = 0; i < 3; i++) writeFileSync(join(src, `f${i}`), Buffer.alloc(4096 * (i + 1), 48 + i)); },
-    command: "exec 3<f0; for j in 1 2 3; do (for i in $(seq 1 10); do cat f$(( (i + j) % 3 )) > /dev/null 2>&1 || echo refused; done) & done; wait",
+    command: "exec 3<f0; for j in 1 2 3; do (for i in $(seq 1 8); do cat f$(( (i + j) % 3 )) > /dev/null 2>&1 || echo refused; done) & done; wait",
     // No re-downloads and no closing restarts here: closing an id another process's open may still be completing
     // with (the kernel takes the id after the reply, in the opener's task) is a race the capture cannot order.
-    model: "per-inode", restartEvery: 12, closeIds: false, redownloadEvery: 0,
+    model: "per-inode", restartEvery: 8, closeIds: false, redownloadEvery: 0,
   },
 ];
 

@@ -34,7 +34,7 @@ export interface VmOptions {
   timeoutS?: number;
   /** Appended to the kernel command line. */
   cmdline?: string;
-  /** Guest memory in MiB (default 2048) and CPUs (default 2). */
+  /** Guest memory in MiB (default 1024) and CPUs (default 2). */
   memoryMiB?: number;
   cpus?: number;
   /** Use KVM (default false: TCG; KVM cannot run a guest on the project's machines). */
@@ -84,7 +84,7 @@ function qemuArgs(o: VmOptions, kernel: string, outDir: string): string[] {
   return [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
     ...(o.kvm ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg", "-cpu", "max"]),
-    "-m", String(o.memoryMiB ?? 2048), "-smp", String(o.cpus ?? 2),
+    "-m", String(o.memoryMiB ?? 1024), "-smp", String(o.cpus ?? 2),
     "-kernel", kernel, "-append", cmdline,
     "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
     "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
@@ -148,7 +148,8 @@ export async function runVm(o: VmOptions): Promise<VmRun> {
   const onStderr = o.onStderr ?? ((t: string) => process.stderr.write(t));
 
   const start = Date.now();
-  interrupted = null;
+  if (running.size === 0) interrupted = null; // guests running side by side share one interrupt
+  if (interrupted !== null) throw new VmError(`${o.policy} guest not started: interrupted by ${interrupted}`, true);
   watch();
   const qemu = spawn("qemu-system-x86_64", qemuArgs(o, kernel, outDir), { stdio: ["ignore", "pipe", "pipe"] });
   running.add(qemu);
