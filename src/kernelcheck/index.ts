@@ -68,8 +68,11 @@ export interface KernelCheckOptions {
 
 /** The guests run side by side (each is a qemu process: TCG threads, 1 GiB), the report in the policies' order. */
 export async function kernelCheck(o: KernelCheckOptions): Promise<KernelCheckReport> {
-  const checks = await Promise.all(o.policies.map((policy) => checkPolicy(policy, o)));
-  return Object.fromEntries(o.policies.map((policy, i) => [policy, checks[i]]));
+  // Every guest ends before a failure is reported: none is left running behind it.
+  const settled = await Promise.allSettled(o.policies.map((policy) => checkPolicy(policy, o)));
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+  return Object.fromEntries(o.policies.map((policy, i) => [policy, (settled[i] as PromiseFulfilledResult<PolicyCheck>).value]));
 }
 
 async function checkPolicy(policy: DaemonPolicy, o: KernelCheckOptions): Promise<PolicyCheck> {
