@@ -105,7 +105,7 @@ describe.skipIf(kernels)("kernel-check --policy ptr,inode,digest,reuse", () => {
 
   it("passes: every scenario as the model's table has it, every workload open as the model judges it", () => {
     expect(run.stderr).not.toMatch(/MISMATCH/);
-    expect(run.status).toBe(0);
+    expect(run.status, run.stderr.split("\n").filter((l) => !l.includes("[guest")).join("\n")).toBe(0);
     expect(Object.keys(report)).toEqual(["ptr", "inode", "digest", "reuse"]);
     for (const [policy, c] of Object.entries(report)) {
       expect(c.kernel).toMatch(new RegExp(`^Linux 6\\.12\\.\\S+ \\+ kernel/patches/${policy}\\.patch`));
