@@ -1,21 +1,23 @@
 // The benchmark runner: `npm run bench` (everything) and `npm run bench:quick` (the same suites, small, under a
 // minute). Writes bench/results/bench-<date>-<commit>[-quick].json and bench/results/latest.json.
-// Usage: node bench/run.mjs [--quick] [--only check,throughput,e2e,scaling,contention] [--out FILE]
+// Usage: node bench/run.mjs [--quick] [--only check,throughput,e2e,parallel,scaling,contention] [--out FILE]
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { POLICIES } from "../dist/replay/types.js";
+import { POLICIES } from "../dist/engine.js";
+import { runScenarios } from "../dist/scenarios/index.js";
 import { manifest } from "./lib/manifest.mjs";
-import { benchmarksOf, outcomesOf } from "./lib/results.mjs";
+import { RESULTS_SCHEMA, benchmarksOf, outcomesOf } from "../dist/results/index.js";
 import { synthWorkload, traceWorkload } from "./lib/workload.mjs";
 import { SETTLE_MS } from "./lib/engines.mjs";
-import { buildNative } from "./native/index.mjs";
+import { buildNative } from "./c-core/index.mjs";
 import { checkSuite, TINYBENCH_OPTIONS } from "./suites/check.mjs";
 import { contentionSuite } from "./suites/contention.mjs";
 import { e2eSuite } from "./suites/e2e.mjs";
+import { parallelSuite } from "./suites/parallel.mjs";
 import { scalingSuite } from "./suites/scaling.mjs";
 import { compareEngines } from "./suites/throughput.mjs";
 
-const SUITES = ["check", "throughput", "e2e", "scaling", "contention"];
+const SUITES = ["check", "throughput", "e2e", "parallel", "scaling", "contention"];
 const TRACES = ["git-import", "c-build", "sqlite-journal", "npm-install", "atomic-edit"];
 
 const { values } = parseArgs({
@@ -57,7 +59,7 @@ process.on("SIGINT", () => {
 const native = buildNative();
 if ("skipped" in native) say(`bench: native C engine skipped: ${native.skipped}`);
 const results = {
-  schema: "fbreplay-bench/1",
+  schema: RESULTS_SCHEMA,
   quick,
   manifest: { ...manifest({ native, tinybench: TINYBENCH_OPTIONS[quick ? "quick" : "full"] }), workloads: [] },
   suites: {},
@@ -81,20 +83,31 @@ async function throughputSuite() {
   return { reps, workloads: rows };
 }
 
-/** latest.json's summary: per policy, each engine's events/s on the synthetic trace, all from this run. */
-function summary(throughput) {
-  const synthRow = throughput?.workloads[0];
-  if (!synthRow) return null;
-  return Object.fromEntries(POLICIES.map((p) => {
+/**
+ * latest.json's summary, all from this run: per policy, each engine's events/s on the synthetic trace; and the
+ * targets of bench/README.md: the parallel replay's speedup with 2 jobs, the file path's share of the in-memory
+ * rate per policy set, the contention control's speedup with 2 workers.
+ */
+function summary(suites) {
+  const out = {};
+  const synthRow = suites.throughput?.workloads[0];
+  for (const p of synthRow ? POLICIES : []) {
     const r = synthRow.policies[p];
-    return [p, { wasm_events_per_s: r.wasm.events_per_s, js_events_per_s: r.js.events_per_s, native_events_per_s: r.native?.events_per_s ?? null }];
-  }));
+    out[p] = { wasm_events_per_s: r.wasm.events_per_s, js_events_per_s: r.js.events_per_s, native_events_per_s: r.native?.events_per_s ?? null };
+  }
+  const two = suites.parallel?.rows.find((r) => r.jobs === 2);
+  if (two) out.parallel_speedup = two.speedup_vs_one;
+  if (suites.e2e) out.e2e_ratio = Object.fromEntries(suites.e2e.rows.map((r) => [r.policies.length > 1 ? "all" : r.policies[0], r.e2e_vs_in_memory]));
+  const control = suites.contention?.results.find((r) => r.partition === "inode" && r.workers === 2);
+  if (control) out.contention_control_speedup = control.speedup_vs_one;
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 const run = {
   check: () => checkSuite({ quick, log }),
   throughput: throughputSuite,
   e2e: () => e2eSuite({ quick, log }),
+  parallel: () => parallelSuite({ quick, log }),
   scaling: () => scalingSuite({ quick, log }),
   contention: () => contentionSuite({ quick, log }),
 };
@@ -104,10 +117,12 @@ for (const suite of only) {
   results.suites[suite] = await run[suite]();
   suitesDone++;
 }
-results.summary = summary(results.suites.throughput);
+results.summary = summary(results.suites);
 results.benchmarks = benchmarksOf(results.suites);
 results.outcomes = outcomesOf(results.suites);
 results.summary_workload = results.suites.throughput?.workloads[0]?.description ?? null;
+// The report describes results; the scenario table it shows is this run's, as this core gave it.
+results.scenarios = runScenarios("wasm", POLICIES).table;
 results.complete = !interrupted;
 results.wall_s = Math.round((Date.now() - started) / 1000);
 

@@ -1,6 +1,7 @@
 // The summary tables of bench/README.md, printed as Markdown from a results file, so the figures there are the
 // file's and nothing else. Usage: node bench/tables.mjs [bench/results/latest.json]
 import { readFileSync } from "node:fs";
+import { markdownTable } from "../dist/table.js";
 
 const path = process.argv[2] ?? new URL("results/latest.json", import.meta.url).pathname;
 const r = JSON.parse(readFileSync(path, "utf8"));
@@ -8,7 +9,7 @@ const s = r.suites;
 const f1 = (x) => (x === undefined || x === null ? "–" : x.toFixed(1));
 const f2 = (x) => (x === undefined || x === null ? "–" : x.toFixed(2));
 const M = (x) => (x === undefined || x === null ? "–" : `${(x / 1e6).toFixed(1)}M`);
-const table = (head, rows) => [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
+const table = (head, rows) => markdownTable([head, ...rows.map((row) => row.map(String))]).join("\n");
 const out = [];
 const m = r.manifest;
 out.push(`Run: ${m.date}, commit ${m.commit?.slice(0, 7)}${m.dirty ? " (dirty)" : ""}, ${r.quick ? "quick" : "full"}, ${m.cpu.model} × ${m.cores ?? m.cpu.cores}, Node ${m.node} (V8 ${m.v8}), asc ${m.asc.version}, ${"skipped" in m.native ? `native skipped: ${m.native.skipped}` : m.native.version + " " + m.native.flags.join(" ")}, wall ${r.wall_s} s.`);

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
 
-const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
+const cli = new URL("../dist/cli/bin.js", import.meta.url).pathname;
 const sizes = process.argv.slice(2).map(Number);
 if (sizes.length === 0) sizes.push(10_000_000, 100_000_000);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A C compiler for the C port of the replay core (bench/native): the benchmark's native baseline and the tests that
+# A C compiler for the C port of the replay core (bench/c-core): the benchmark's native baseline and the tests that
 # keep it in step with the wasm core. Debian's gcc, as `cc`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -13,6 +13,8 @@ import { fileURLToPath } from "node:url";
 export const STEPS = [
   { name: "fuse", script: "scripts/install-fuse.sh", for: "real FUSE mounts: record, the fbreplay daemon, passthrough_hp" },
   { name: "passthrough_hp", script: "scripts/build-passthrough-hp.sh", for: "record --daemon passthrough_hp", needs: ["fuse"] },
+  { name: "capture", script: "scripts/build-capture.sh", for: "fbreplay capture (BPF on the FUSE tracepoints) and its tests" },
+  { name: "test-daemons", script: "scripts/build-test-daemons.sh", for: "capture's tests on passthrough_hp --backing-per-open and restarts", needs: ["fuse"] },
   { name: "cc", script: "scripts/install-cc.sh", for: "the C port of the core, kept in step with the wasm core" },
   { name: "chromium", script: "scripts/install-chromium.sh", for: "the HTML report opened in a real browser" },
   { name: "kernels", script: "scripts/build-kernels.sh", for: "vm and kernel-check: each policy's own kernel under qemu", needs: ["fuse"] },

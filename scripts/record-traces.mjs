@@ -8,7 +8,7 @@ import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const cli = join(root, "dist/cli/main.js");
+const cli = join(root, "dist/cli/bin.js");
 const traces = join(root, "traces");
 
 function sh(cmd) {

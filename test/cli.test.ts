@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const CLI = "dist/cli/main.js";
+const CLI = "dist/cli/bin.js";
 let dir: string;
 let trace: string;
 

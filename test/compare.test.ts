@@ -5,10 +5,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compareResults, compareSamples, mannWhitney, medianInterval, type BenchResults } from "../src/compare/index.js";
+import { compareResults, compareSamples, mannWhitney, medianInterval } from "../src/compare/index.js";
+import type { ResultsCore } from "../src/results/index.js";
 import { toBencher, toCsv, toGithubBenchmark } from "../src/compare/export.js";
 import { trends } from "../src/compare/history.js";
-import { sfc32 } from "../src/replay/inject.js";
+import { sfc32 } from "../src/rng.js";
 
 /** n samples around `center` with relative noise `noise` (uniform), from a seed. */
 function samples(n: number, center: number, noise: number, seed: number): number[] {
@@ -16,7 +17,7 @@ function samples(n: number, center: number, noise: number, seed: number): number
   return Array.from({ length: n }, () => center * (1 + noise * (2 * r() - 1)));
 }
 
-function results(benchmarks: { name: string; samples: number[] }[], outcomes: BenchResults["outcomes"] = {}, commit = "a".repeat(40)): BenchResults {
+function results(benchmarks: { name: string; samples: number[] }[], outcomes: ResultsCore["outcomes"] = {}, commit = "a".repeat(40)): ResultsCore {
   return {
     schema: "fbreplay-bench/1", quick: true, manifest: { date: "2026-11-23T00:00:00.000Z", commit },
     benchmarks: benchmarks.map((b) => ({ ...b, unit: "ns/event" })), outcomes, suites: {},
@@ -103,7 +104,7 @@ describe("compare", () => {
     const base = write("base.json", results([{ name: "check/cache/ptr", samples: samples(20, 5, 0.02, 9) }], outcomes(3)));
     const same = write("same.json", results([{ name: "check/cache/ptr", samples: samples(20, 5, 0.02, 10) }], outcomes(3)));
     const slow = write("slow.json", results([{ name: "check/cache/ptr", samples: samples(20, 6, 0.02, 11) }], outcomes(3)));
-    const cli = (...args: string[]) => spawnSync(process.execPath, ["dist/cli/main.js", ...args], { encoding: "utf8" });
+    const cli = (...args: string[]) => spawnSync(process.execPath, ["dist/cli/bin.js", ...args], { encoding: "utf8" });
     const unchanged = cli("compare", base, same);
     expect(unchanged.status, unchanged.stderr).toBe(0);
     expect(unchanged.stdout).toMatch(/check\/cache\/ptr .* unchanged/);
@@ -178,12 +179,12 @@ describe("exports", () => {
   it("report from the CLI: an HTML file from a results file; bad input exits 2 naming the file", () => {
     const dir = mkdtempSync(join(tmpdir(), "fbreplay-report-cli-"));
     const out = join(dir, "r.html");
-    const ok = spawnSync(process.execPath, ["dist/cli/main.js", "report", "test/fixtures/bench-quick.json", "-o", out], { encoding: "utf8" });
+    const ok = spawnSync(process.execPath, ["dist/cli/bin.js", "report", "test/fixtures/bench-quick.json", "-o", out], { encoding: "utf8" });
     expect(ok.status, ok.stderr).toBe(0);
     const html = readFileSync(out, "utf8");
     for (const id of ["scenarios", "outcomes", "throughput", "checks", "scaling", "contention", "e2e", "trend", "manifest"]) expect(html).toContain(`id="${id}"`);
     writeFileSync(join(dir, "bad.json"), "{");
-    const bad = spawnSync(process.execPath, ["dist/cli/main.js", "report", join(dir, "bad.json"), "-o", out], { encoding: "utf8" });
+    const bad = spawnSync(process.execPath, ["dist/cli/bin.js", "report", join(dir, "bad.json"), "-o", out], { encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/bad\.json: not JSON/);
   });
@@ -191,7 +192,7 @@ describe("exports", () => {
   it("from the CLI, for a real quick bench file", () => {
     const dir = mkdtempSync(join(tmpdir(), "fbreplay-export-"));
     const out = join(dir, "bmf.json");
-    const run = spawnSync(process.execPath, ["dist/cli/main.js", "export", "test/fixtures/bench-quick.json", "--format", "bmf", "-o", out], { encoding: "utf8" });
+    const run = spawnSync(process.execPath, ["dist/cli/bin.js", "export", "test/fixtures/bench-quick.json", "--format", "bmf", "-o", out], { encoding: "utf8" });
     expect(run.status, run.stderr).toBe(0);
     const bmf = JSON.parse(readFileSync(out, "utf8"));
     expect(Object.keys(bmf).length).toBeGreaterThan(20);

@@ -16,7 +16,7 @@ export function recorderMounts(dir: string): string[] {
  * mount is up there, and gives its exit status, its stderr and the mounts it had up when interrupted.
  */
 export async function interruptRecording(args: string[], out: string, scratch: string): Promise<{ status: number | null; stderr: string; mountsBefore: number }> {
-  const child = spawn(process.execPath, ["dist/cli/main.js", "record", ...args, "-o", out, "--", "sleep", "30"],
+  const child = spawn(process.execPath, ["dist/cli/bin.js", "record", ...args, "-o", out, "--", "sleep", "30"],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: scratch } });
   let stderr = "";
   child.stderr.on("data", (d) => { stderr += d; });

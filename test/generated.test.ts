@@ -3,11 +3,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs script, no type declarations
-import { HEADER, generate, translate } from "../scripts/gen-native-abi.mjs";
+import { HEADER, generate, translate } from "../scripts/gen-c-abi.mjs";
 
-describe("bench/native/abi.h", () => {
-  it("is what scripts/gen-native-abi.mjs makes from src/abi.ts and assembly/layout.ts", () => {
-    expect(readFileSync(HEADER as string, "utf8"), "run node scripts/gen-native-abi.mjs").toBe((generate as () => string)());
+describe("bench/c-core/abi.h", () => {
+  it("is what scripts/gen-c-abi.mjs makes from src/abi.ts and assembly/layout.ts", () => {
+    expect(readFileSync(HEADER as string, "utf8"), "run node scripts/gen-c-abi.mjs").toBe((generate as () => string)());
   });
 
   it("follows a changed constant, and names what the C side must rename or cannot take", () => {

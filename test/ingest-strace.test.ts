@@ -1,6 +1,7 @@
 // `ingest --from strace`: the workload's view of a FUSE mount, from a real recording and a hand-written log of the
 // fd-table cases (dup, fork, close-on-exec, threads sharing the table, rename, unlink, failed opens).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -9,6 +10,7 @@ import { IngestError, ingestLibfuseDebug, ingestStrace } from "../src/ingest/ind
 import { ReferenceSession } from "../src/replay/index.js";
 import { openTrace, type TraceChunk } from "../src/trace/index.js";
 import type { TraceBackingFile } from "../src/trace/types.js";
+import { need } from "./provision.js";
 
 const dir = mkdtempSync(join(tmpdir(), "fbreplay-strace-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,6 +98,27 @@ describe("ingest --from strace", () => {
     expect(backing[c.bref].ino).not.toBe(backing[b1.bref].ino);
     expect(b1.bref).toBe(b2.bref);
     expect(outcomes.ptr).toMatchObject({ anomalies: 0, opens: 5, open_at_end: 0 });
+  });
+
+  it.skipIf(need("fuse"))("counts only the opens the daemon receives: O_PATH sends nothing, a directory is an OPENDIR (a real strace)", async () => {
+    // The workload's own strace of a real run (strace comes with the fuse step); the directory is opened without
+    // O_DIRECTORY to fsync it, as sqlite and git do, and shows as a directory by the file opened inside it.
+    const m = join(dir, "m");
+    mkdirSync(m);
+    const log = join(dir, "opath.strace");
+    const r = spawnSync("strace", ["-f", "-tt", "-y", "-o", log, "python3", "-I", "-c", [
+      "import os",
+      "os.mkdir('d'); open('d/f', 'w').write('x')",
+      "fd = os.open('d', os.O_RDONLY); os.fsync(fd); os.close(fd)",
+      "fd = os.open('d/f', os.O_PATH); os.close(fd)",
+      "fd = os.open('d/f', os.O_RDONLY); os.close(fd)",
+      "os.listdir('d')",
+    ].join("\n")], { cwd: m, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const s = await ingestStrace({ log, mount: m, output: join(dir, `t${n++}.fbt`) });
+    // d/f created, d/f read: the two opens a daemon would answer. Not: the O_PATH open, d opened to fsync it, and
+    // listdir's O_DIRECTORY open of d.
+    expect(s).toMatchObject({ opens: 2, releases: 2, opathOpens: 1, directoryOpens: 2, failedOpens: 0 });
   });
 
   it("strict stops at the first malformed line, naming it, and writes nothing", async () => {

@@ -12,7 +12,7 @@ import { playScenario } from "../src/kernelcheck/guest.js";
 import type { KernelCheckReport } from "../src/kernelcheck/index.js";
 import { runScenarios, SCENARIOS } from "../src/scenarios/index.js";
 
-const CLI = "dist/cli/main.js";
+const CLI = "dist/cli/bin.js";
 const kernels = need("kernels");
 const fuse = need("fuse");
 let dir: string;

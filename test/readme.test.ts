@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 it("README's 'What the bundled traces say' block is what npm start prints", () => {
   const start = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: { start: string } }).scripts.start;
   const command = start.replace(/^npm run build && /, "");
-  expect(command).toMatch(/^node dist\/cli\/main\.js replay traces\/\*\.fbt /);
+  expect(command).toMatch(/^node dist\/cli\/bin\.js replay traces\/\*\.fbt /);
   const printed = execSync(command, { encoding: "utf8", shell: "/bin/sh", maxBuffer: 1 << 24 });
   const block = printed.slice(printed.indexOf("All traces:") + "All traces:\n\n".length).trimEnd();
   const readme = readFileSync("README.md", "utf8");

@@ -8,7 +8,7 @@ import { interruptRecording, recorderMounts } from "./fuse-env.js";
 import { need } from "./provision.js";
 import { Workload } from "../src/record/workload.js";
 
-const CLI = "dist/cli/main.js";
+const CLI = "dist/cli/bin.js";
 
 
 const problem = need("fuse");

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { POLICIES } from "../src/replay/types.js";
+import { POLICIES } from "../src/engine.js";
 import { need } from "./provision.js";
 import { changePoints } from "../src/compare/history.js";
 import { count, duration, percent, rate } from "../src/report/format.js";

@@ -39,12 +39,12 @@ describe("scenarios of spec §d", () => {
   });
 
   it("`fbreplay scenarios --json` prints the spec table", () => {
-    const out = execFileSync(process.execPath, ["dist/cli/main.js", "scenarios", "--json"], { encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["dist/cli/bin.js", "scenarios", "--json"], { encoding: "utf8" });
     expect(JSON.parse(out)).toEqual(SPEC_TABLE);
   });
 
   it("`fbreplay scenarios` prints a table with every policy as a column", () => {
-    const out = execFileSync(process.execPath, ["dist/cli/main.js", "scenarios"], { encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["dist/cli/bin.js", "scenarios"], { encoding: "utf8" });
     const header = out.split("\n")[0].split(/\s+/);
     expect(header).toEqual(["scenario", ...POLICIES]);
     expect(out).toMatch(/^S3\s+EBUSY→EIO\s+EBUSY→EIO\s+ok unsafe\s+ok\s+ok$/m);
@@ -52,7 +52,7 @@ describe("scenarios of spec §d", () => {
 
   it("rejects an unknown policy with exit status 2 and one line", () => {
     try {
-      execFileSync(process.execPath, ["dist/cli/main.js", "scenarios", "--policy", "ptr,nope"], { encoding: "utf8", stdio: "pipe" });
+      execFileSync(process.execPath, ["dist/cli/bin.js", "scenarios", "--policy", "ptr,nope"], { encoding: "utf8", stdio: "pipe" });
       expect.unreachable();
     } catch (err) {
       const e = err as { status: number; stderr: string };

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FOPEN_DIRECT_IO, FOPEN_PASSTHROUGH, O_ACCMODE, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE } from "../src/abi.js";
 import { POLICIES, ReferenceSession } from "../src/replay/index.js";
 import { BACKING_DEV, PID_BASE, synth, synthLimits, validateSynthOptions, type SynthOptions } from "../src/synth/index.js";
-import { Xoshiro128 } from "../src/synth/rng.js";
+import { Xoshiro128 } from "../src/rng.js";
 import { ZipfSampler } from "../src/synth/zipf.js";
 import type { TraceBackingFile, TraceChunk } from "../src/trace/types.js";
 

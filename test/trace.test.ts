@@ -7,8 +7,8 @@ import { crc32 } from "node:zlib";
 import fc from "fast-check";
 import { Unpackr, pack, unpackMultiple } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE } from "../src/abi.js";
-import { emptyColumns } from "../src/replay/events.js";
+import { OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE, OP_RESTART } from "../src/abi.js";
+import { emptyColumns } from "../src/events.js";
 import { COLUMNS, TRAILER_SIZE, columnBytes, encodeTrailer } from "../src/trace/format.js";
 import {
   TraceError, TraceWriter, chunkCrc32, chunkFromColumns, openTrace, sliceChunk,
@@ -152,7 +152,7 @@ describe("round trip", () => {
   // at that point; with an empty table those rows become RELEASE.
   const u32 = fc.integer({ min: 0, max: 0xffffffff });
   const row = fc.record({
-    op: fc.constantFrom(OP_OPEN, OP_OPEN, OP_RELEASE, OP_LOOKUP, OP_FORGET, 0, 200),
+    op: fc.constantFrom(OP_OPEN, OP_OPEN, OP_RELEASE, OP_LOOKUP, OP_FORGET, OP_RESTART),
     nodeid: fc.oneof(fc.nat(9), u32), fh: fc.oneof(fc.nat(9), u32), bref: u32, oflags: u32, fopen: u32, pid: u32,
     dt: fc.oneof(fc.nat(3), u32),
   });
@@ -353,7 +353,7 @@ describe("writer", () => {
     const wrongType = smallChunk(4, 0, 1);
     (wrongType as unknown as { fh: Uint8Array }).fh = new Uint8Array(4);
     await expect(w.writeChunk(wrongType)).rejects.toThrow(/column fh must be a Uint32Array/);
-    await expect(w.writeChunk(smallChunk(4, 0, 3))).rejects.toThrow(/event 2 references backing file 2 but the backing table has 1 entries/);
+    await expect(w.writeChunk(smallChunk(4, 0, 3))).rejects.toThrow(/row 2: references backing file 2 but the backing table has 1 entries/);
     await w.writeChunk(smallChunk(4, 100, 1));
     await expect(w.writeChunk(smallChunk(4, 102, 1))).rejects.toThrow(/events out of order: t0 102 us is earlier than the previous chunk's last event at 103 us/);
     expect(() => w.addBacking([{ ...backingFile(1), digest: new Uint8Array(31) }])).toThrow(/backing file 1: digest must be a bin of 32 bytes/);
@@ -504,7 +504,7 @@ describe("bad input", () => {
     const c = smallChunk(4, 0, 3); // row 2 opens bref 2
     const path = await rawTrace([rawChunk(0, c)], footerFor([c], 2), 2);
     const at = valuesOf(await readFile(path))[2].start;
-    await expectTraceError(path, `chunk 0 (byte ${at})`, /event 2 references backing file 2 but the backing table has 2 entries at this point/);
+    await expectTraceError(path, `chunk 0 (byte ${at})`, /row 2: references backing file 2 but the backing table has 2 entries at this point/);
 
     // The entry exists, but only after the chunk.
     const late = tmpFile();

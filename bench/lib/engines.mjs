@@ -1,5 +1,5 @@
 // The three engines on one workload: the wasm core, the TypeScript reference model, and the native C build of the
-// core (bench/native). Each run replays the whole workload under the given policies and returns, per policy, the
+// core (bench/c-core). Each run replays the whole workload under the given policies and returns, per policy, the
 // nanoseconds spent replaying and the outcome counters. runSession replays in this process (the e2e suite's
 // in-memory rate); dumpEngines in processes of their own (the throughput suite).
 import { execFile } from "node:child_process";
@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ReferenceSession } from "../../dist/replay/reference.js";
 import { WasmReplaySession } from "../../dist/replay/wasm.js";
-import { runNative, writeNativeDump } from "../native/index.mjs";
+import { runNative, writeNativeDump } from "../c-core/index.mjs";
 
-/** @typedef {{ns: number, outcomes: import("../../dist/replay/types.js").Outcomes}} PolicyRun */
+/** @typedef {{ns: number, outcomes: import("../../dist/engine.js").Outcomes}} PolicyRun */
 
 /**
  * Before a timed replay: collect garbage and let V8's concurrent sweeping finish. Setting up a session over millions
@@ -41,7 +41,7 @@ export async function runSession(engine, workload, policies, { daemon = "per-ino
 }
 
 /**
- * The three engines on one dump of the workload (bench/native's format, written once), each replaying in a process
+ * The three engines on one dump of the workload (bench/c-core's format, written once), each replaying in a process
  * of its own: the C build one process per policy, the wasm core and the TypeScript model one process per run with
  * a session per policy. So no engine shares its process with the harness's heap and its collector, whose work on
  * the other core made the in-process wasm replay of the same events take 30 or 80 ns/event.

@@ -1,10 +1,10 @@
-// Replays a dump (bench/native's format) on the wasm core or the TypeScript model, in a process of its own, as the
+// Replays a dump (bench/c-core's format) on the wasm core or the TypeScript model, in a process of its own, as the
 // C build does: the harness's heap and its garbage collector stay out of the timing. One session per policy, each
 // timed alone after the collector has settled. Prints {"<policy>": {"ns", "outcomes"}} on stdout.
 // Usage: node --expose-gc bench/lib/session-runner.mjs DUMP wasm|js SETTLE_MS POLICY...
 import { ReferenceSession } from "../../dist/replay/reference.js";
 import { WasmReplaySession } from "../../dist/replay/wasm.js";
-import { readNativeDump } from "../native/index.mjs";
+import { readNativeDump } from "../c-core/index.mjs";
 import { settle } from "./engines.mjs";
 
 const [dump, engine, settleMs, ...policies] = process.argv.slice(2);

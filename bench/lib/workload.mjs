@@ -12,8 +12,8 @@ import { Injector } from "../../dist/replay/inject.js";
  * @property {string} name        short label used in results
  * @property {string} description what was generated or read, with every option
  * @property {string} hash        sha256 of the trace file, or of the synth description
- * @property {import("../../dist/replay/types.js").BackingFile[]} backing
- * @property {import("../../dist/replay/types.js").EventColumns[]} chunks
+ * @property {import("../../dist/events.js").BackingFile[]} backing
+ * @property {import("../../dist/events.js").EventColumns[]} chunks
  * @property {number} events
  * @property {{maxInodes: number, maxFiles: number}} limits
  */

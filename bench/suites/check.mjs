@@ -1,7 +1,7 @@
 // Cost per check, per policy: the locked conflict test alone (spec §b.4 step 5), timed with tinybench as a batch
 // loop inside wasm and divided by the batch, in two memory regimes; and the cost of one JS→wasm call on its own.
 import { Bench } from "tinybench";
-import { POLICIES, POLICY_CODE } from "../../dist/replay/types.js";
+import { POLICIES, POLICY_CODE } from "../../dist/engine.js";
 import { coreModule } from "../../dist/replay/wasm.js";
 import { DAEMON_PER_INODE, ID_MAX_DEFAULT } from "../../dist/abi.js";
 import { round } from "../lib/stats.mjs";

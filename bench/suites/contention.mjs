@@ -3,9 +3,9 @@
 // from one thread's; partitioned by inode, no two threads share an inode and outcomes must equal one thread's.
 import { Worker } from "node:worker_threads";
 import { COUNTER_SLOTS, FOPEN_PASSTHROUGH, OP_LOOKUP, OP_OPEN, OP_RELEASE } from "../../dist/abi.js";
-import { OUTCOME_NAMES, outcomesFromCounters } from "../../dist/replay/types.js";
+import { OUTCOME_NAMES, outcomesFromCounters } from "../../dist/engine.js";
 import { coreModule, WasmReplaySession } from "../../dist/replay/wasm.js";
-import { eventColumns } from "../../dist/replay/events.js";
+import { eventColumns } from "../../dist/events.js";
 import { median, round } from "../lib/stats.mjs";
 import { synthWorkload } from "../lib/workload.mjs";
 

@@ -10,7 +10,7 @@ import { SETTLE_MS, runSession } from "../lib/engines.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { traceWorkload } from "../lib/workload.mjs";
 
-const cli = new URL("../../dist/cli/main.js", import.meta.url).pathname;
+const cli = new URL("../../dist/cli/bin.js", import.meta.url).pathname;
 const POLICY_SETS = [["ptr"], ["inode"], ["digest"], ["ptr", "inode", "digest", "reuse", "lookup"]];
 
 export async function e2eSuite({ quick, log, reps = quick ? 1 : 5 }) {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { POLICIES } from "../../dist/replay/types.js";
+import { POLICIES } from "../../dist/engine.js";
 import { assertSameOutcomes, dumpEngines } from "../lib/engines.mjs";
 import { median, round, spread } from "../lib/stats.mjs";
 

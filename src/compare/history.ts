@@ -1,7 +1,8 @@
 // `fbreplay history`: the trend of each benchmark over the runs in bench/history.jsonl, with change points: a run
 // whose samples differ from the previous run's as `compare` would call a regression or an improvement.
+import { textTable } from "../table.js";
 import { compareSamples, median, type Verdict } from "./stats.js";
-import type { HistoryEntry } from "./results.js";
+import type { HistoryCore } from "../results/index.js";
 
 export interface ChangePoint {
   run: number;
@@ -45,7 +46,7 @@ export function changePoints(runs: readonly (readonly number[])[], threshold: nu
   return steps;
 }
 
-export function trends(history: readonly HistoryEntry[], threshold: number, alpha: number, quick: boolean): Trend[] {
+export function trends(history: readonly HistoryCore[], threshold: number, alpha: number, quick: boolean): Trend[] {
   const byName = new Map<string, Trend>();
   const lastSamples = new Map<string, number[]>();
   history.forEach((entry, run) => {
@@ -76,7 +77,5 @@ export function formatTrends(ts: readonly Trend[], quick: boolean): string {
       t.change_points.map((c) => `${c.verdict} ${((c.ratio - 1) * 100).toFixed(1)}% at run ${c.run} (${c.commit?.slice(0, 7) ?? "?"})`).join("; ") || "-",
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => (i === 0 || i === 6 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ").trimEnd();
-  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
+  return textTable(rows, { left: [0, 6] }).join("\n");
 }

@@ -1,10 +1,10 @@
 // `fbreplay compare BASE HEAD`: timings compared statistically (Mann–Whitney U and a bootstrap interval, with a
 // noise floor), outcome counters compared exactly (the same trace and options replay deterministically, so any
 // difference is a behaviour change, reported apart from timing).
+import { textTable } from "../table.js";
 import { compareSamples, type TimingComparison } from "./stats.js";
-import { ResultsError, type BenchResults } from "./results.js";
+import { ResultsError, type ResultsCore } from "../results/index.js";
 
-export { ResultsError, parseHistory, parseResults, type BenchResults, type Benchmark, type HistoryEntry } from "./results.js";
 export { compareSamples, mannWhitney, median, medianInterval, ratioInterval, MIN_SAMPLES, type TimingComparison, type Verdict } from "./stats.js";
 
 export interface CompareOptions {
@@ -35,7 +35,7 @@ export interface Comparison {
   improvements: number;
 }
 
-export function compareResults(basePath: string, base: BenchResults, headPath: string, head: BenchResults, options: CompareOptions): Comparison {
+export function compareResults(basePath: string, base: ResultsCore, headPath: string, head: ResultsCore, options: CompareOptions): Comparison {
   if (base.quick !== head.quick) {
     throw new ResultsError(`${basePath} is a ${base.quick ? "quick" : "full"} run and ${headPath} a ${head.quick ? "quick" : "full"} one: their workloads differ`);
   }
@@ -67,7 +67,7 @@ export function compareResults(basePath: string, base: BenchResults, headPath: s
   };
 }
 
-function outcomeChanges(base: BenchResults, head: BenchResults): OutcomeChange[] {
+function outcomeChanges(base: ResultsCore, head: ResultsCore): OutcomeChange[] {
   const changes: OutcomeChange[] = [];
   for (const [workload, h] of Object.entries(head.outcomes)) {
     const b = base.outcomes[workload];
@@ -94,15 +94,11 @@ export function formatComparison(c: Comparison): string {
       t.verdict === "too few samples" ? `too few samples (n=${t.n.join(", ")})` : t.verdict,
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => (i === 0 || i === 7 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ").trimEnd();
   const out = [
     `base ${c.base.path} (${c.base.commit?.slice(0, 7) ?? "?"}, ${c.base.date}) → head ${c.head.path} (${c.head.commit?.slice(0, 7) ?? "?"}, ${c.head.date})`,
     `timings: Mann–Whitney U at alpha ${c.options.alpha}, noise floor ±${(c.options.threshold * 100).toFixed(1)}%: ${c.regressions} regressed, ${c.improvements} improved, ${c.timings.length - c.regressions - c.improvements} unchanged or undecided`,
     "",
-    line(rows[0]),
-    line(widths.map((w) => "-".repeat(w))),
-    ...rows.slice(1).map(line),
+    ...textTable(rows, { left: [0, 7] }),
   ];
   if (c.only_base.length + c.only_head.length > 0) out.push("", `not compared: ${c.only_base.length} only in base, ${c.only_head.length} only in head`);
   out.push("", c.behaviour_changes.length === 0

@@ -1,7 +1,7 @@
 // Statistics for comparing timing samples: a Mann–Whitney U test (no assumption of normality: timings are skewed
 // and have outliers) and a bootstrap confidence interval of the ratio of medians. Deterministic: the bootstrap is
 // seeded, so the same files give the same verdict.
-import { sfc32 } from "../replay/inject.js";
+import { sfc32 } from "../rng.js";
 
 /** Below this many samples on either side the normal approximation of U is not trusted: no verdict is given. */
 export const MIN_SAMPLES = 5;

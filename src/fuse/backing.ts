@@ -15,10 +15,12 @@ import type { Inode } from "./inodes.js";
 import type { Recorder } from "./records.js";
 import { replyErrorOf } from "./errors.js";
 import { FOPEN_PASSTHROUGH_INODE_CACHE } from "../abi.js";
-import { sha256File } from "../ingest/sha256.js";
+import type { DaemonModel } from "../engine.js";
+import { sha256File } from "../digest.js";
 import { FOPEN_PASSTHROUGH } from "./protocol.js";
 
-export type DaemonModel = "per-inode" | "per-open";
+/** The daemon models this daemon runs: the replay's (src/engine.ts), but for "recorded", which only a capture has. */
+export type LiveDaemonModel = Exclude<DaemonModel, "recorded">;
 
 /**
  * The kernel policy the daemon answers for: `ptr` and `inode` need nothing of it; under `reuse` (RFC 2/2, the
@@ -74,7 +76,7 @@ export class BackingIds {
   private readonly perOpen = new Map<number, Inode>();
 
   constructor(
-    private readonly model: DaemonModel,
+    private readonly model: LiveDaemonModel,
     private readonly devFd: number,
     private readonly addon: PassthroughAddon,
     private readonly recorder: Recorder,

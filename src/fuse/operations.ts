@@ -4,7 +4,7 @@
 //
 // Names reach the backing side as /proc/self/fd/<dir's O_PATH fd>/<name>: the *at() calls without Node having them.
 // Node's fs takes Buffer paths, so names stay the bytes the kernel sent.
-import { sha256File } from "../ingest/sha256.js";
+import { sha256File } from "../digest.js";
 import {
   accessSync, chmodSync, closeSync, constants, fstatSync, fsyncSync, fdatasyncSync, ftruncateSync, lchownSync, linkSync,
   lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmdirSync, statfsSync,

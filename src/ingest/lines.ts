@@ -1,13 +1,31 @@
 // Reading a log line by line as a stream: a plain file or, when its name ends in `.gz`, a gzip stream. Nothing
-// holds more than one read block and the current partial line, so logs of any length fit in memory.
+// holds more than one read block and the current partial line, so logs of any length fit in memory, and every
+// byte is looked at once: the time is linear in the log, however long its lines.
 import { createReadStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 
 /**
- * The lines of `path` without their `\n` (and a trailing `\r`). `onBytes` receives the number of file bytes read
- * so far (compressed bytes for a `.gz`), for progress. Read errors, and a truncated or corrupt gzip stream, are
- * thrown from the iteration (readline is not used because it drops its input's errors).
+ * Longest line read, in characters. Log lines of libfuse and strace (`-s 256`) are a few hundred characters; a
+ * longer one is not a log line of any kind we read, and holding it would cost memory without bound.
+ */
+export const MAX_LINE_CHARS = 1 << 20;
+
+/** A line longer than MAX_LINE_CHARS: the caller names the file. */
+export class LineTooLong extends Error {
+  constructor(readonly line: number) {
+    super(`line ${line} is longer than ${MAX_LINE_CHARS} characters without a line end: not a log of this kind`);
+    this.name = "LineTooLong";
+  }
+}
+
+/** `\n`, `\r\n`, or a bare `\r` (some tools end lines with it) ends a line. */
+const LINE_END = /\r\n?|\n/g;
+
+/**
+ * The lines of `path` without their line ends (`\n`, `\r\n` or a bare `\r`). `onBytes` receives the number of file
+ * bytes read so far (compressed bytes for a `.gz`), for progress. Read errors, and a truncated or corrupt gzip
+ * stream, are thrown from the iteration (readline is not used because it drops its input's errors).
  */
 export async function* readLines(path: string, onBytes?: (bytesRead: number) => void): AsyncGenerator<string> {
   const file = createReadStream(path, { highWaterMark: 1 << 16 });
@@ -24,24 +42,43 @@ export async function* readLines(path: string, onBytes?: (bytesRead: number) => 
     input = file.pipe(gunzip);
   }
   const decoder = new StringDecoder("utf8");
-  let partial = "";
+  // The current line's text so far, in pieces: joined once when its end comes (appending and rescanning one
+  // growing string is quadratic in the line's length).
+  let pieces: string[] = [];
+  let partialChars = 0;
+  let lineNo = 0;
+  /** The previous block ended in `\r`: a `\n` starting this one belongs to that line end. */
+  let skipLf = false;
+  const take = (piece: string) => {
+    partialChars += piece.length;
+    if (partialChars > MAX_LINE_CHARS) throw new LineTooLong(lineNo + 1);
+    if (piece.length > 0) pieces.push(piece);
+  };
+  const finish = (): string => {
+    const line = pieces.length === 1 ? pieces[0] : pieces.join("");
+    pieces = [];
+    partialChars = 0;
+    lineNo++;
+    return line;
+  };
   try {
     for await (const block of input) {
-      const text = partial + decoder.write(block);
+      let text = decoder.write(block);
+      if (skipLf && text.startsWith("\n")) text = text.slice(1);
+      if (text.length > 0) skipLf = false;
       let start = 0;
-      for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
-        yield stripCr(text.slice(start, nl));
-        start = nl + 1;
+      LINE_END.lastIndex = 0;
+      for (let m = LINE_END.exec(text); m !== null; m = LINE_END.exec(text)) {
+        take(text.slice(start, m.index));
+        yield finish();
+        start = m.index + m[0].length;
+        if (m[0] === "\r" && start === text.length) skipLf = true;
       }
-      partial = text.slice(start);
+      take(text.slice(start));
     }
-    const rest = partial + decoder.end();
-    if (rest.length > 0) yield stripCr(rest);
+    take(decoder.end());
+    if (partialChars > 0) yield finish();
   } finally {
     file.destroy();
   }
-}
-
-function stripCr(line: string): string {
-  return line.endsWith("\r") ? line.slice(0, -1) : line;
 }

@@ -15,7 +15,7 @@
 //   an open the daemon did not pass through has FOPEN flags 0), each close with a known id is a BACKING_CLOSE row
 //   after the RELEASE it was made in.
 import { FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
-import { emptyColumns } from "../replay/events.js";
+import { emptyColumns } from "../events.js";
 import { chunkFromColumns, type TraceChunk } from "../trace/index.js";
 import type { DaemonFile, DaemonRequest } from "./daemon-strace.js";
 import { parseLine, splitPaths, type LogLine } from "./parse.js";
@@ -25,6 +25,12 @@ export const O_TRUNC = 0o1000;
 /** Flags recorded for opens whose flags the log does not show (low-level logs): read-only, or O_RDWR|O_CREAT. */
 export const UNKNOWN_OPEN_FLAGS = 0;
 export const UNKNOWN_CREATE_FLAGS = 0o102;
+
+/**
+ * Most requests pending a reply that a log may hold at once. The kernel has at most a few hundred FUSE requests in
+ * flight (max_background, and one per blocked thread); beyond this bound a log is damaged, and the oldest are dropped.
+ */
+export const MAX_PENDING = 4096;
 
 /** Opcodes whose reply is an entry (the kernel counts one lookup of the nodeid it names). */
 const ENTRY_OPCODES = new Set(["LOOKUP", "CREATE", "MKNOD", "MKDIR", "SYMLINK", "LINK"]);
@@ -38,6 +44,9 @@ export interface Counts {
   requests: number;
   /** Successful OPEN and CREATE replies (or opens): OP_OPEN events. */
   opens: number;
+  /** strace of a workload: successful opens that send the daemon no OPEN/CREATE (O_PATH; directories: OPENDIR). */
+  opathOpens?: number;
+  directoryOpens?: number;
   /** RELEASEs matched to an open: OP_RELEASE events (besides the openAtEnd ones). */
   releases: number;
   failedOpens: number;
@@ -46,6 +55,11 @@ export interface Counts {
   events: number;
   /** RELEASEs of an fh (or nodeid) with no successful open: not emitted. */
   unmatchedReleases: number;
+  /**
+   * Low-level logs (no fh): RELEASEs that more than one open file of the nodeid could be, by what the kernel does;
+   * paired with the oldest, as a release of a file held open would be (so never more refusals than the kernel's).
+   */
+  ambiguousReleases?: number;
   /** Files open when the log ends: an OP_RELEASE was appended for each. */
   openAtEnd: number;
   /** Opens whose reply's backing id the capture shows (passthrough_hp lines or the daemon's strace). */
@@ -107,6 +121,8 @@ interface Request {
   entry?: string;
   /** RELEASE: the file was already released from its `release[fh]` line. */
   released?: boolean;
+  /** RELEASE without an fh in the log: the file the kernel's behaviour says it releases, chosen at its header. */
+  releases?: OpenFile;
   /** unlink / rename / link lines seen while this request was the latest: applied when it succeeds. */
   pathOps?: LogLine[];
   /** Backing ids registered while the daemon handled it, the id its open reply names, and the ids it closed. */
@@ -131,6 +147,14 @@ interface OpenFile {
   fh: number;
   inst: Instance;
   daemonFh: string;
+  /** The opener (the OPEN's header pid: a thread id). */
+  pid: number;
+  /** The opener made another request after this open's reply: its open returned, the kernel accepted it. */
+  active: boolean;
+  /** The OPEN row, while it waits for the kernel's check to be certainly done (see deferOpen). */
+  row?: () => void;
+  /** The order of the FLUSH this file's close sent (attributed by pid), 0 before any. */
+  flushed: number;
 }
 
 /** Compact ids 0, 1, … with reuse of freed ones (lowest-numbered reuse is not needed, LIFO is fine). */
@@ -240,6 +264,9 @@ export class Machine {
   private readonly byFh = new Map<string, OpenFile>();
   /** Open files per daemon nodeid, oldest first: how low-level RELEASEs (no fh in the log) are matched. */
   private readonly byNodeid = new Map<string, OpenFile[]>();
+  /** Files whose opener has made no request since the open's reply, by opener pid. */
+  private readonly silentOpeners = new Map<number, OpenFile[]>();
+  private flushes = 0;
   /** Files from low-level CREATEs, whose nodeid the log does not show, oldest first. */
   private readonly unbound: OpenFile[] = [];
   private syntheticFh = 0;
@@ -340,6 +367,7 @@ export class Machine {
       if (req.opcode === "RELEASE" && !req.released) this.releaseByNodeid(req);
       for (const id of req.closed ?? []) this.backingClose(id, req.pid);
     }
+    for (const file of this.byFh.values()) this.emitOpen(file);
     for (const file of [...this.byFh.values()]) {
       this.counts.openAtEnd++;
       this.close(file, 0);
@@ -365,9 +393,65 @@ export class Machine {
       this.malformed(lineNo, `unique: ${l.unique}`, `unique ${l.unique} reused while its request is pending`);
       this.drop(this.pending.get(l.unique)!);
     }
+    if (this.recent.length >= MAX_PENDING) this.expireOldest(lineNo);
     const req: Request = { unique: l.unique, opcode: l.opcode, nodeid: l.nodeid, pid: l.pid };
+    this.openerActive(l.pid);
+    if (l.opcode === "FLUSH") this.flush(l.nodeid, l.pid);
+    if (l.opcode === "RELEASE") req.releases = this.releasedFile(l.nodeid);
     this.pending.set(l.unique, req);
     this.recent.push(req);
+  }
+
+  /** A request from `pid`: the opens it made before have returned (a refused open's RELEASE comes before that). */
+  private openerActive(pid: number): void {
+    if (pid === 0) return;
+    const files = this.silentOpeners.get(pid);
+    if (files === undefined) return;
+    for (const f of files) {
+      f.active = true;
+      this.emitOpen(f);
+    }
+    this.silentOpeners.delete(pid);
+  }
+
+  /**
+   * A FLUSH of `nodeid` by `pid` (a close of a descriptor; the log shows no fh): the file that pid opened last. A
+   * FLUSH by another process is the close of an inherited descriptor (a child of the shell that holds the file
+   * exiting): it says nothing about which file is released next, and is left unattributed.
+   */
+  private flush(nodeid: string, pid: number): void {
+    const file = (this.byNodeid.get(nodeid) ?? []).filter((f) => f.flushed === 0 && f.pid === pid).pop();
+    if (file !== undefined) file.flushed = ++this.flushes;
+  }
+
+  /**
+   * Which open file of `nodeid` a RELEASE without fh releases, by the kernel's behaviour (spec §b.3): a file
+   * whose descriptor was closed (a FLUSH came) goes first, the earliest closed; else an open the kernel refused,
+   * released before its opener's open returned: unflushed, and its opener silent since the reply. Where several
+   * fit (the newest is taken), or none (the oldest), the choice is counted as ambiguous.
+   */
+  private releasedFile(nodeid: string): OpenFile | undefined {
+    const files = this.byNodeid.get(nodeid) ?? [];
+    if (files.length <= 1) return files[0];
+    const closed = files.filter((f) => f.flushed > 0);
+    if (closed.length > 0) return closed.reduce((a, b) => (b.flushed < a.flushed ? b : a));
+    // A file held open is released only after a close (a FLUSH), but a refused open at once: of the files whose
+    // opener is silent, the newest. A file whose opener went quiet after opening it looks the same, hence counted.
+    const refused = files.filter((f) => !f.active);
+    if (refused.length !== 1) this.counts.ambiguousReleases = (this.counts.ambiguousReleases ?? 0) + 1;
+    return refused.length > 0 ? refused[refused.length - 1] : files[0];
+  }
+
+  /**
+   * Too many requests wait for a reply: the oldest quarter never gets one (a log cut off or mangled, not a daemon:
+   * the kernel keeps far fewer in flight). They are reported as malformed, and memory and the searches of `recent`
+   * stay bounded however many unmatched uniques the log holds.
+   */
+  private expireOldest(lineNo: number): void {
+    for (const req of this.recent.splice(0, MAX_PENDING / 4)) {
+      this.pending.delete(req.unique);
+      this.malformed(lineNo, `unique: ${req.unique}`, `request ${req.unique} (${req.opcode}) got no reply before ${MAX_PENDING} later requests`);
+    }
   }
 
   private drop(req: Request): void {
@@ -508,7 +592,12 @@ export class Machine {
     if (inst.slot < 0) inst.slot = this.nodeSlots.take();
     const bref = this.o.backing?.({ unique: req.unique, path: req.path, object, instance: inst.id, daemonFile }) ?? 0;
     for (const id of req.registered ?? []) this.backingOpen(id, bref, req.pid);
-    const file: OpenFile = { fh: this.fhSlots.take(), inst, daemonFh };
+    const file: OpenFile = { fh: this.fhSlots.take(), inst, daemonFh, pid: req.pid, active: false, flushed: 0 };
+    if (req.pid !== 0) {
+      const silent = this.silentOpeners.get(req.pid);
+      if (silent === undefined) this.silentOpeners.set(req.pid, [file]);
+      else silent.push(file);
+    }
     this.byFh.set(daemonFh, file);
     if (inst.nodeid === null) this.unbound.push(file);
     else this.filesOf(inst.nodeid).push(file);
@@ -517,7 +606,12 @@ export class Machine {
     const recorded = req.replyId !== undefined;
     if (recorded) this.counts.recordedOpens++;
     const fopen = !recorded || req.replyId! > 0 ? FOPEN_PASSTHROUGH : 0;
-    this.emitter.push(OP_OPEN, inst.slot, file.fh, bref, flags, fopen, req.pid, recorded ? req.replyId : 0);
+    file.row = () => this.emitter.push(OP_OPEN, inst.slot, file.fh, bref, flags, fopen, req.pid, recorded ? req.replyId : 0);
+    // The kernel checks a passthrough open in the opener's context after the reply, and the log cannot show when:
+    // a file of the same inode released meanwhile may have been released before the check. Such an open waits
+    // until its opener's next request (the check is done by then) or its own release, so that releases in between
+    // come first: the replay then refuses no open the kernel accepted (at worst it accepts one the kernel refused).
+    if (inst.nodeid === null || this.filesOf(inst.nodeid).length <= 1 || req.pid === 0) this.emitOpen(file);
   }
 
   private filesOf(nodeid: string): OpenFile[] {
@@ -532,7 +626,8 @@ export class Machine {
    */
   private releaseByNodeid(req: Request): void {
     req.released = true;
-    let file: OpenFile | undefined = this.byNodeid.get(req.nodeid)?.[0];
+    const chosen = req.releases !== undefined && this.byFh.get(req.releases.daemonFh) === req.releases ? req.releases : undefined;
+    let file: OpenFile | undefined = chosen ?? this.byNodeid.get(req.nodeid)?.[0];
     if (file === undefined && this.unbound.length > 0) {
       file = this.unbound[0];
       file.inst.nodeid = req.nodeid;
@@ -548,7 +643,14 @@ export class Machine {
     this.close(file, req.pid);
   }
 
+  private emitOpen(file: OpenFile): void {
+    const row = file.row;
+    file.row = undefined;
+    row?.();
+  }
+
   private close(file: OpenFile, pid: number): void {
+    this.emitOpen(file);
     this.byFh.delete(file.daemonFh);
     const { inst } = file;
     const list = inst.nodeid === null ? this.unbound : this.byNodeid.get(inst.nodeid)!;

@@ -7,14 +7,15 @@
 // The kernel's verdict is not in any single record: an open it refused after the daemon's reply is released at once,
 // and never flushed (no process had it as a descriptor). A RELEASE without a FLUSH is therefore a refusal, except for
 // opens the kernel makes itself for execve (__FMODE_EXEC), whose files are released without a flush too.
-import { ownDigest } from "./sha256.js";
+import { ownDigest } from "../digest.js";
+import { IngestError } from "./index.js";
 import {
-  FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE, OP_RESTART,
+  EIO, FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE, OP_RESTART,
 } from "../abi.js";
 import type { DaemonRecord } from "../fuse/records.js";
 import { TraceWriter } from "../trace/index.js";
 import {
-  VERDICT_ACCEPTED, VERDICT_REFUSED, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader,
+  VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader,
 } from "../trace/types.js";
 import { SlotAllocator } from "./machine.js";
 
@@ -25,6 +26,8 @@ export interface NativeCaptureSummary {
   opens: number;
   releases: number;
   refused: number;
+  /** Opens whose syscall failed otherwise than with EIO after the daemon's reply: no verdict on the conflict check. */
+  unknown_verdicts: number;
   forgets: number;
   backing_opens: number;
   backing_closes: number;
@@ -52,14 +55,26 @@ interface Row {
   us: number;
 }
 
-/** The kernel's verdict on each successful open, by the open record's seq. */
+/**
+ * The kernel's verdict on each successful open, by the open record's seq. A kernel-side capture also has the
+ * opener's own syscall return ("verdict" records): that witness wins over the release's (spec §b.3: a refused
+ * passthrough open returns EIO; another error after a successful reply says nothing about the conflict check).
+ */
 function verdicts(records: RecordSource): Map<number, number> {
   const openOf = new Map<number, DaemonRecord>();
   const out = new Map<number, number>();
+  const byUnique = new Map<number, number>();
+  const returned = new Map<number, number>();
   for (const r of records()) {
     if ((r.op === "open" || r.op === "create") && r.error === 0) {
       openOf.set(r.fh, r);
+      if (r.unique !== 0) byUnique.set(r.unique, r.seq);
       out.set(r.seq, VERDICT_ACCEPTED); // until its release says otherwise; still open at the end: accepted
+    } else if (r.op === "verdict") {
+      const seq = byUnique.get(r.unique);
+      if (seq === undefined) continue;
+      byUnique.delete(r.unique);
+      returned.set(seq, r.error >= 0 ? VERDICT_ACCEPTED : r.error === -EIO ? VERDICT_REFUSED : VERDICT_UNKNOWN);
     } else if (r.op === "release") {
       const open = openOf.get(r.fh);
       if (open === undefined) continue;
@@ -67,6 +82,7 @@ function verdicts(records: RecordSource): Map<number, number> {
       if (r.flushed === false && (open.flags & FMODE_EXEC_FLAG) === 0) out.set(open.seq, VERDICT_REFUSED);
     }
   }
+  for (const [seq, verdict] of returned) out.set(seq, verdict);
   return out;
 }
 
@@ -93,7 +109,7 @@ export async function writeNativeCapture(
 }
 
 async function convert(records: RecordSource, writer: TraceWriter, verdictOf: Map<number, number>, chunkRows: number) {
-  const counts = { opens: 0, releases: 0, refused: 0, forgets: 0, backing_opens: 0, backing_closes: 0, restarts: 0, failed_opens: 0 };
+  const counts = { opens: 0, releases: 0, refused: 0, unknown_verdicts: 0, forgets: 0, backing_opens: 0, backing_closes: 0, restarts: 0, failed_opens: 0 };
   const brefOf = new Map<string, number>();
   let backingFiles = 0;
   const bref = (dev: number, ino: number, digest: Uint8Array, path: string): number => {
@@ -129,6 +145,8 @@ async function convert(records: RecordSource, writer: TraceWriter, verdictOf: Ma
     return { nodeid: r.nodeid, fh: 0, bref: 0, oflags: 0, fopen: 0, bid: 0, verdict: 0, pid: r.pid, us: lastUs, ...f };
   };
   const push = async (row: Row): Promise<void> => {
+    // dt is a u32 of microseconds: a longer gap (71 minutes) starts a chunk, whose t0 holds the time itself.
+    if (rows.length > 0 && row.us - rows[rows.length - 1].us > 0xffffffff) await flush();
     rows.push(row);
     if (rows.length === chunkRows) await flush();
   };
@@ -146,7 +164,8 @@ async function convert(records: RecordSource, writer: TraceWriter, verdictOf: Ma
       first = false;
     }
     if (pending !== null && !((r.op === "open" || r.op === "create") && r.nodeid === pending.nodeid && r.error === 0)) {
-      await emitPending(unknownBytes(pending.via === "probe" ? pending.path : `${pending.dev}:${pending.ino}`));
+      // A kernel-side capture hashed the registered file itself (sha256); the native daemon's comes with its open.
+      await emitPending(pending.sha256 !== "" ? Buffer.from(pending.sha256, "hex") : unknownBytes(pending.via === "probe" ? pending.path : `${pending.dev}:${pending.ino}`));
     }
     switch (r.op) {
       case "backing_open":
@@ -165,13 +184,14 @@ async function convert(records: RecordSource, writer: TraceWriter, verdictOf: Ma
           break;
         }
         const digest = Buffer.from(r.sha256, "hex");
-        if (digest.length !== 32) throw new Error(`record ${r.seq}: open of ${r.path} has no sha256`);
+        if (digest.length !== 32) throw new IngestError(`record ${r.seq}: open of ${r.path} has no sha256`);
         if (pending !== null) await emitPending(digest);
         const slot = slots.take();
         slotOf.set(r.fh, slot);
         alive.add(r.nodeid);
         const verdict = verdictOf.get(r.seq)!;
         if (verdict === VERDICT_REFUSED) counts.refused++;
+        if (verdict === VERDICT_UNKNOWN) counts.unknown_verdicts++;
         counts.opens++;
         await push(rowOf(r, {
           op: OP_OPEN, fh: slot, bref: bref(r.dev, r.ino, digest, r.path), oflags: r.flags, fopen: r.fopen,
@@ -201,7 +221,10 @@ async function convert(records: RecordSource, writer: TraceWriter, verdictOf: Ma
       default: // lookup, unlink, rename: identities come with each open
     }
   }
-  if (pending !== null) await emitPending(unknownBytes(`${(pending as DaemonRecord).dev}:${(pending as DaemonRecord).ino}`));
+  if (pending !== null) {
+    const p = pending as DaemonRecord;
+    await emitPending(p.sha256 !== "" ? Buffer.from(p.sha256, "hex") : unknownBytes(`${p.dev}:${p.ino}`));
+  }
   await flush();
   return { ...counts, backing_files: backingFiles };
 }

@@ -43,11 +43,13 @@ const UNLINK = /^unlink (\/.*)$/;
 const RENAME = /^(rename|link) (\/.*?)(?: (0x[0-9a-fA-F]+|\d+))?$/;
 // The create line before the call ends with the mode and umask: `create flags: 0x8241 /b.txt 0100644 umask=0022`.
 const CREATE_MODE = / 0[0-7]* umask=0[0-7]*$/;
-const HP_BACKING = /^DEBUG: (setup shared|reusing shared|closed) backing file (\d+) for inode (\d+)$/;
+// fbreplay's test build of passthrough_hp (--backing-per-open) says `setup backing file N for open F of inode X`
+// and `closed backing file N for open F of inode X`: a registration per open, as `setup shared` is.
+const HP_BACKING = /^DEBUG: (setup shared|reusing shared|setup|closed) backing file (\d+) for (?:open \d+ of )?inode (\d+)$/;
 const HP_FAILED = /^DEBUG: fuse_passthrough_open failed for inode (\d+)/;
-const HP_ACTIONS = { "setup shared": "setup", "reusing shared": "reusing", closed: "closed" } as const;
+const HP_ACTIONS = { "setup shared": "setup", setup: "setup", "reusing shared": "reusing", closed: "closed" } as const;
 // Lines starting like these are libfuse's own; if they do not parse, the log is damaged.
-const PROTOCOL = /^\s*(?:dev )?unique:|^\s*(?:open|create|release(?:\+flush)?)\[|^\s*NODEID:|^\s*FORGET |^\s*DELETE:|^DEBUG: (?:setup shared|reusing shared|closed) backing/;
+const PROTOCOL = /^\s*(?:dev )?unique:|^\s*(?:open|create|release(?:\+flush)?)\[|^\s*NODEID:|^\s*FORGET |^\s*DELETE:|^DEBUG: (?:setup shared|reusing shared|setup|closed) backing/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
 

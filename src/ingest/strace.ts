@@ -4,10 +4,10 @@
 // at execve and process exit. Each file (a path, followed through rename; ended by unlink) is one FUSE inode;
 // its content version changes on O_TRUNC and on creation. There are no daemon-side identities in such a log:
 // backing files are synthetic, one inode per file and one digest per version.
-import { ownDigest } from "./sha256.js";
+import { ownDigest } from "../digest.js";
 import { basename } from "node:path";
 import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
-import { TraceWriter } from "../trace/index.js";
+import { TRACE_CHUNK_ROWS, TraceWriter } from "../trace/index.js";
 import { IngestError, type IngestSummary } from "./index.js";
 import { readLines } from "./lines.js";
 import { Emitter, NO_BACKING_IDS, SlotAllocator } from "./machine.js";
@@ -57,7 +57,7 @@ const DIRFD = /(?:AT_FDCWD|\d+)<([^>]*)>/g;
 const O_ACCMODE_NAMES: Record<string, number> = { O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2 };
 
 class StraceMachine {
-  readonly counts = { lines: 0, malformed: 0, firstMalformed: undefined as IngestSummary["firstMalformed"], requests: 0, opens: 0, releases: 0, failedOpens: 0, forgets: 0, unmatchedReleases: 0, openAtEnd: 0 };
+  readonly counts = { lines: 0, malformed: 0, firstMalformed: undefined as IngestSummary["firstMalformed"], requests: 0, opens: 0, releases: 0, failedOpens: 0, forgets: 0, unmatchedReleases: 0, openAtEnd: 0, opathOpens: 0, directoryOpens: 0 };
   readonly emitter: Emitter;
   private readonly tables = new Map<number, FdTable>();
   private readonly cwd = new Map<number, string>();
@@ -70,8 +70,12 @@ class StraceMachine {
   private readonly fhs = new SlotAllocator();
   private files = 0;
 
-  constructor(private readonly o: StraceIngestOptions, private readonly bref: (file: FileObject) => number) {
-    this.emitter = new Emitter(o.chunkRows ?? 1 << 18, false);
+  constructor(
+    private readonly o: StraceIngestOptions, private readonly bref: (file: FileObject) => number,
+    /** The mount's directories the log shows (paths relative to the mount, from "/"): their opens are OPENDIRs. */
+    private readonly directories: ReadonlySet<string> = new Set(),
+  ) {
+    this.emitter = new Emitter(o.chunkRows ?? TRACE_CHUNK_ROWS, false);
   }
 
   private malformed(lineNo: number, text: string, reason: string): void {
@@ -146,13 +150,19 @@ class StraceMachine {
     const path = ret >= 0 && retPath !== undefined ? retPath : this.pathArgs(pid, args)[0];
     if (path === undefined) return;
     const fusePath = this.onMount(path);
-    if (fusePath === null || /O_DIRECTORY/.test(args)) return;
+    if (fusePath === null) return;
+    const flagText = name === "creat" ? "O_WRONLY|O_CREAT|O_TRUNC" : (/(O_[A-Z_|]+)/.exec(args.replace(STRING, '""'))?.[1] ?? "O_RDONLY");
+    const flags = flagText.split("|");
+    // Only what reaches the daemon as OPEN or CREATE is an open: O_PATH sends nothing, and a directory (with
+    // O_DIRECTORY or without) is an OPENDIR.
+    if (flags.includes("O_PATH") || flags.includes("O_DIRECTORY") || this.directories.has(fusePath)) {
+      if (ret >= 0) this.counts[flags.includes("O_PATH") ? "opathOpens" : "directoryOpens"]++;
+      return;
+    }
     if (ret < 0) {
       this.counts.failedOpens++;
       return;
     }
-    const flagText = name === "creat" ? "O_WRONLY|O_CREAT|O_TRUNC" : (/(O_[A-Z_|]+)/.exec(args.replace(STRING, '""'))?.[1] ?? "O_RDONLY");
-    const flags = flagText.split("|");
     const accmode = flags.map((f) => O_ACCMODE_NAMES[f]).find((v) => v !== undefined) ?? 0;
     let file = this.byPath.get(fusePath);
     if (file === undefined) {
@@ -304,6 +314,34 @@ export async function failedOpens(log: string): Promise<Record<string, number>> 
   return out;
 }
 
+/**
+ * A call on an fd that only a directory can be: listing it, changing into it, or resolving a non-empty name against
+ * it (an *at call; "" with AT_EMPTY_PATH is glibc's fstat of any file).
+ */
+const DIRECTORY_FD = /(?:\b(?:getdents64|getdents|fchdir)\(\d+<([^>]*)>)|(?:\b(?:\w+at2?|statx)\(\d+<([^>]*)>, "[^"])/g;
+const ANNOTATED_PATH = /\d+<(\/[^>]*)>/g;
+
+/**
+ * The directories of the mount a workload's `strace -y` log shows, as paths under the mount ("/a/b"): every parent
+ * of a path an fd was annotated with, every fd listed (getdents64), entered (fchdir) or used as a dirfd. A directory
+ * of which the log shows none of these stays unknown: its opens without O_DIRECTORY count as opens.
+ */
+async function directoriesOf(log: string, mount: string): Promise<Set<string>> {
+  const m = mount.replace(/\/+$/, "");
+  const dirs = new Set<string>();
+  const add = (path: string) => {
+    if (path === m) return dirs.add("/");
+    if (path.startsWith(`${m}/`)) dirs.add(path.slice(m.length));
+  };
+  for await (const text of readLines(log)) {
+    for (const a of text.matchAll(ANNOTATED_PATH)) {
+      for (let p = a[1], i = p.lastIndexOf("/"); i > 0; p = p.slice(0, i), i = p.lastIndexOf("/")) add(p.slice(0, i));
+    }
+    for (const d of text.matchAll(DIRECTORY_FD)) add(d[1] ?? d[2]);
+  }
+  return dirs;
+}
+
 export async function ingestStrace(o: StraceIngestOptions): Promise<IngestSummary> {
   let writer: TraceWriter;
   try {
@@ -334,7 +372,7 @@ export async function ingestStrace(o: StraceIngestOptions): Promise<IngestSummar
     return b;
   };
   try {
-    const machine = new StraceMachine(o, bref);
+    const machine = new StraceMachine(o, bref, await directoriesOf(o.log, o.mount).catch(() => new Set<string>()));
     let lineNo = 0;
     try {
       for await (const text of readLines(o.log)) {

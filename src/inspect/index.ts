@@ -2,6 +2,7 @@
 import { OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE, OP_RESTART } from "../abi.js";
 import { VERDICT_ACCEPTED, VERDICT_REFUSED } from "../trace/types.js";
 import type { TraceSource } from "../replay/drive.js";
+import { denseIds } from "../trace/dense.js";
 
 export interface TraceStats {
   path: string;
@@ -38,7 +39,9 @@ const KIND: Record<number, string> = {
   [OP_BACKING_OPEN]: "backing_open", [OP_BACKING_CLOSE]: "backing_close",
 };
 
-export async function inspectTrace(source: TraceSource): Promise<TraceStats> {
+export async function inspectTrace(traced: TraceSource): Promise<TraceStats> {
+  // Tables per nodeid and fh: sized by compact ids when the trace's are sparse.
+  const source = await denseIds(traced);
   const byOp = new Float64Array(256);
   const openPerNode = new Int32Array(source.footer.max_nodeid + 1);
   const forgotten = new Uint8Array(source.footer.max_nodeid + 1);

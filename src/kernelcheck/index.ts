@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DaemonPolicy } from "../fuse/index.js";
 import { runOracle, type OracleMismatch } from "../oracle/index.js";
-import type { Policy } from "../replay/types.js";
+import type { Policy } from "../engine.js";
 import { runScenarios, type ScenarioCell } from "../scenarios/index.js";
 import { openTrace } from "../trace/index.js";
 import { REPO_ROOT, kernelDescription, runVm, VmError } from "../vm/index.js";
@@ -79,14 +79,14 @@ async function checkPolicy(policy: DaemonPolicy, o: KernelCheckOptions): Promise
   const model = o.modelAs?.[policy] ?? policy;
   const kept = o.from ?? o.keep;
   const outDir = kept !== undefined ? join(kept, policy) : mkdtempSync(join(tmpdir(), `fbreplay-kernel-check-${policy}-`));
-  mkdirSync(outDir, { recursive: true });
+  if (o.from === undefined) mkdirSync(outDir, { recursive: true });
   try {
     let elapsedMs = 0;
     if (o.from === undefined) {
       o.log?.(`${policy}: booting ${kernelDescription(policy)}`);
       const run = await runVm({
         policy, outDir, timeoutS: o.timeoutS ?? 900, cwd: REPO_ROOT,
-        command: [process.execPath, join(REPO_ROOT, "dist/cli/main.js"), "kernel-check", "--in-guest", "--policy", policy],
+        command: [process.execPath, join(REPO_ROOT, "dist/cli/bin.js"), "kernel-check", "--in-guest", "--policy", policy],
         onStderr: (t) => (o.guestLog ?? ((x: string) => process.stderr.write(x)))(t),
       });
       if (run.exitCode !== 0) throw new VmError(`${policy} guest: kernel-check --in-guest exited with status ${run.exitCode} (out: ${outDir})`);

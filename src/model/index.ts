@@ -8,10 +8,8 @@ import {
   OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_RESTART, POLICY_LOOKUP, POLICY_REUSE, RESTART_CLOSE_ALL, C_A_RECORDED_ID,
   DAEMON_RECORDED,
 } from "../abi.js";
-import {
-  DAEMON_CODE, POLICY_CODE, outcomesFromCounters,
-  type BackingFile, type EventColumns, type Outcomes, type Replay, type ReplayOptions,
-} from "../replay/types.js";
+import { DAEMON_CODE, POLICY_CODE, outcomesFromCounters, type Outcomes, type Replay, type ReplayOptions } from "../engine.js";
+import { type BackingFile, type EventColumns } from "../events.js";
 import {
   FILE_FAILED, FILE_FREE, FILE_OPEN, FuseConn,
   type BackingFileObject, type BackingInode, type FuseFile, type FuseInode,

@@ -4,10 +4,13 @@
 // (and the same restarts), and every open's outcome is compared with the kernel's.
 import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
-import type { DaemonModel, Policy } from "../replay/types.js";
+import { defaultMaxMemory, overBudget } from "../replay/budget.js";
+import type { DaemonModel } from "../engine.js";
+import type { Policy } from "../engine.js";
 import type { TraceReader } from "../trace/index.js";
+import { denseIds, type IdSource } from "../trace/dense.js";
 import type { TraceChunk } from "../trace/types.js";
-import { VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN } from "../trace/types.js";
+import { TraceError, VERDICT_ACCEPTED, VERDICT_REFUSED, VERDICT_UNKNOWN } from "../trace/types.js";
 
 /** Rows of context printed with a mismatch: the latest events on the same nodeid before it. */
 const CONTEXT_ROWS = 4;
@@ -35,6 +38,8 @@ export interface OracleRun {
   mismatches: OracleMismatch[];
   /** Rows the model could not replay (a recorded id it does not reproduce, an fh in use, ...). */
   anomalies: number;
+  /** Whether the trace has a verdict column at all. */
+  verdicts: boolean;
 }
 
 export interface OracleReport {
@@ -43,27 +48,45 @@ export interface OracleReport {
   policy: Policy;
   workload: string;
   daemon_model: string;
+  /** Records a kernel-side capture lost (0: none; the trace is marked incomplete otherwise). */
+  incomplete: number;
   runs: OracleRun[];
 }
 
 const ERRNO_NAMES: Record<number, string> = { [EBUSY]: "EBUSY", [ETXTBSY]: "ETXTBSY", [EINVAL]: "EINVAL", [ENOENT]: "ENOENT", [EIO]: "EIO" };
 const OP_NAMES = ["?", "OPEN", "RELEASE", "FORGET", "LOOKUP", "RESTART", "BACKING_OPEN", "BACKING_CLOSE"];
 
+/**
+ * Any trace whose opens carry the kernel's verdicts: a native capture (record --daemon native) is also replayed
+ * with the daemon model it ran; a kernel-side capture (capture) or another recorder's trace with the recorded ids
+ * only, since no model of its daemon is known. `policy`: the model's (ptr: mainline; a kernel-check guest's policy).
+ */
 export async function runOracle(reader: TraceReader, policy: Policy = "ptr"): Promise<OracleReport> {
   const source = reader.header.source;
-  if (source.format !== "fbreplay-native") {
-    throw new Error(`${reader.path}: not a native capture (source ${source.format}): only \`record --daemon native\` traces carry the kernel's verdicts`);
+  let model: DaemonModel | null = null;
+  if (source.daemon_model !== undefined) {
+    if (source.daemon_model !== "per-inode" && source.daemon_model !== "per-open") {
+      throw new TraceError(reader.path, "header", `source.daemon_model is ${JSON.stringify(source.daemon_model)}, expected "per-inode" or "per-open"`);
+    }
+    model = source.daemon_model;
   }
-  const model = String(source.daemon_model) as DaemonModel;
-  const runs = await oracleRuns(reader, ["recorded", model], policy);
-  return { trace: reader.path, policy, workload: reader.header.workload, daemon_model: model, runs };
+  const dense = await denseIds(reader);
+  const sizes = { inodes: dense.footer.max_nodeid + 1, files: dense.footer.max_fh + 1, backingFiles: dense.footer.backing_files, policies: 2 };
+  const tooBig = overBudget("js", sizes, defaultMaxMemory());
+  if (tooBig !== undefined) throw new TraceError(reader.path, "the whole trace", tooBig);
+  const runs = await oracleRuns(dense, model === null ? ["recorded"] : ["recorded", model], policy);
+  if (runs[0].compared === 0 && !runs[0].verdicts) {
+    throw new Error(`${reader.path}: no open carries the kernel's verdict (source ${source.format}): capture, record --daemon native or a recorder with the kernel's verdicts makes such traces`);
+  }
+  const incomplete = source.complete === false ? Number(source.lost_records ?? 1) : 0;
+  return { trace: reader.path, policy, workload: reader.header.workload, daemon_model: model ?? "recorded", incomplete, runs };
 }
 
 /** One pass over the trace, each chunk replayed under every daemon, each open compared with the kernel's verdict. */
-async function oracleRuns(reader: TraceReader, daemons: DaemonModel[], policy: Policy): Promise<OracleRun[]> {
+async function oracleRuns(reader: IdSource, daemons: DaemonModel[], policy: Policy): Promise<OracleRun[]> {
   const sizes = { maxInodes: reader.footer.max_nodeid + 1, maxFiles: reader.footer.max_fh + 1 };
   const replays = daemons.map((daemon) => new ReferenceReplay([], { policy, daemon, ...sizes }));
-  const runs: OracleRun[] = daemons.map((daemon) => ({ daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0 }));
+  const runs: OracleRun[] = daemons.map((daemon) => ({ daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0, verdicts: false }));
   const history = new Map<number, string[]>();
   let event = 0;
   for await (const item of reader.items()) {
@@ -72,6 +95,7 @@ async function oracleRuns(reader: TraceReader, daemons: DaemonModel[], policy: P
       continue;
     }
     const c = item.chunk;
+    if (c.verdict !== undefined) for (const run of runs) run.verdicts = true;
     const results = replays.map((replay) => {
       const result = new Int32Array(c.length);
       replay.feed(c, result);
@@ -111,7 +135,9 @@ function compareOpen(run: OracleRun, c: TraceChunk, i: number, result: number, e
 }
 
 export function formatOracle(r: OracleReport): string {
-  const lines = [`${r.trace}: ${r.workload} (captured with the ${r.daemon_model} daemon), policy ${r.policy}`];
+  const how = r.daemon_model === "recorded" ? "kernel-side capture" : `captured with the ${r.daemon_model} daemon`;
+  const lines = [`${r.trace}: ${r.workload} (${how}), policy ${r.policy}`];
+  if (r.incomplete) lines.push(`  warning: the capture lost ${r.incomplete} records: the pairing of what follows a loss may be wrong`);
   for (const run of r.runs) {
     const ids = run.daemon === "recorded" ? "recorded ids" : `${run.daemon} daemon model`;
     lines.push(

@@ -9,7 +9,7 @@ import { accessSync, constants, createWriteStream, existsSync, lstatSync, type W
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
-import { sha256File } from "../ingest/index.js";
+import { sha256File } from "../digest.js";
 import { isMounted } from "../fuse/mount.js";
 import { RecordError, Workload, prepareScratch } from "./workload.js";
 

@@ -1,8 +1,9 @@
 // Scenario injection and scaling, applied to a trace while it streams to a replay session. Deterministic from
 // the seed: the same trace and options always give the same events.
 import { OP_LOOKUP, OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../abi.js";
-import { emptyColumns, sliceColumns } from "./events.js";
-import type { BackingFile, EventColumns } from "./types.js";
+import { sfc32 } from "../rng.js";
+import { emptyColumns, sliceColumns } from "../events.js";
+import type { BackingFile, EventColumns } from "../events.js";
 
 export interface InjectOptions {
   /** Copies of the trace over disjoint inode namespaces, interleaved event by event (default 1). */
@@ -20,22 +21,26 @@ export interface InjectOptions {
   seed?: number;
 }
 
-/** sfc32: small, fast, and good enough to decide injections; seeded so replays are reproducible. */
-export function sfc32(seed: number): () => number {
-  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
-  const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    const r = (t + d) | 0;
-    c = (c + r) | 0;
-    return (r >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 12; i++) next();
-  return next;
+/**
+ * Largest scale: the copies' nodeids and fhs are id × scale + copy in u32 columns, and tables grow with the scale
+ * (the memory budget bounds the product with the trace's ids; this bounds the factor alone).
+ */
+export const MAX_SCALE = 1 << 16;
+
+/** The first problem with the options, as one line, or undefined. The CLI checks with this same function. */
+export function validateInjectOptions(o: InjectOptions): string | undefined {
+  const int = (v: number | undefined, min: number, max: number) => v === undefined || (Number.isSafeInteger(v) && v >= min && v <= max);
+  if (!int(o.scale, 1, MAX_SCALE)) return `--scale ${o.scale}: expected an integer in [1, ${MAX_SCALE}]`;
+  if (!int(o.restartEvery, 1, Number.MAX_SAFE_INTEGER)) return `--restart-every ${o.restartEvery}: expected an integer >= 1`;
+  if (o.restartAt?.some((v) => !int(v, 0, Number.MAX_SAFE_INTEGER))) return "--restart-at: expected event indices >= 0";
+  for (const [name, v] of [["redownload-rate", o.redownloadRate], ["replace-rate", o.replaceRate]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 1)) return `--${name} ${v}: expected a probability in [0, 1]`;
+  }
+  // One uniform draw per open decides both: the bands must fit in [0, 1] (synth's rule too).
+  const sum = (o.redownloadRate ?? 0) + (o.replaceRate ?? 0);
+  if (sum > 1) return `--redownload-rate + --replace-rate must be at most 1, got ${sum}`;
+  if (!int(o.seed, 0, 0xffffffff)) return `--seed ${o.seed}: expected an integer in [0, 2^32)`;
+  return undefined;
 }
 
 /** What the injector hands the session: new backing files first, then the events that may name them. */
@@ -83,6 +88,8 @@ export class Injector {
   private out = emptyColumns(0);
 
   constructor(private readonly options: InjectOptions) {
+    const bad = validateInjectOptions(options);
+    if (bad !== undefined) throw new RangeError(bad);
     this.scale = options.scale ?? 1;
     this.rng = sfc32(options.seed ?? 1);
     this.restartAt = [...(options.restartAt ?? [])];

@@ -1,6 +1,7 @@
 // The reference model behind the session interface, and the choice of engine for a session.
 import { ReferenceReplay } from "../model/index.js";
-import type { BackingFile, EngineName, EventColumns, OutcomesByPolicy, Policy, ReplaySession, SessionOptions } from "./types.js";
+import type { EngineName, OutcomesByPolicy, Policy, ReplaySession, SessionOptions } from "../engine.js";
+import type { BackingFile, EventColumns } from "../events.js";
 import { WasmReplaySession, type WasmBuild } from "./wasm.js";
 
 /** The reference model behind the session interface: one ReferenceReplay per policy. */
@@ -48,6 +49,6 @@ export class ReferenceSession implements ReplaySession {
 }
 
 /** A session on the named engine: the one place that chooses between them. */
-export function createSession(engine: EngineName, table: readonly BackingFile[], options: SessionOptions, build?: WasmBuild): ReplaySession {
-  return engine === "wasm" ? new WasmReplaySession(table, options, build) : new ReferenceSession(table, options);
+export function createSession(engine: EngineName, table: readonly BackingFile[], options: SessionOptions, build?: WasmBuild, chunkRows?: number): ReplaySession {
+  return engine === "wasm" ? new WasmReplaySession(table, options, build, chunkRows) : new ReferenceSession(table, options);
 }

@@ -1,5 +1,5 @@
 // The policies in their canonical order, and the order of the ones a run reports.
-import { POLICIES } from "../replay/types.js";
+import { POLICIES } from "../engine.js";
 
 /** Known policies first in POLICIES order, then any unknown ones as found. */
 export function orderPolicies(found: Iterable<string>): string[] {

@@ -2,6 +2,7 @@
 // read-write, so a second page cache would be unsafe) is still open when the scenario's open F2 arrives;
 // the scenario's outcome is F2's.
 import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE, OP_RESTART } from "../abi.js";
+import { textTable } from "../table.js";
 import {
   POLICIES, createSession, eventColumns,
   type BackingFile, type DaemonModel, type EngineName, type EventRow, type Outcomes, type Policy,
@@ -96,8 +97,6 @@ export function formatScenarioTable(table: ScenarioTable, policies: readonly Pol
   const text = (c: ScenarioCell) =>
     c.result === "ok" ? ["ok", c.unsafe ? "unsafe" : "", c.stale ? "stale" : ""].filter(Boolean).join(" ") : `${c.internal}→EIO`;
   const rows = [["scenario", ...policies], ...Object.entries(table).map(([name, cells]) => [name, ...policies.map((p) => text(cells[p]))])];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
   const legend = SCENARIOS.map((s) => `  ${s.name.padEnd(4)} ${s.description}`).join("\n");
-  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line), "", legend].join("\n");
+  return [...textTable(rows, { left: "all" }), "", legend].join("\n");
 }

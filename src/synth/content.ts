@@ -1,7 +1,7 @@
 // What a backing file version looks like: a pure function of (seed, file, content version), so equal content
 // always gets an equal digest and size, and a re-download can be told from a replacement by its digest alone.
 import type { TraceBackingFile } from "../trace/types.js";
-import { fmix32, hash3, TWO_NEG_32 } from "./rng.js";
+import { fmix32, hash3, TWO_NEG_32 } from "../rng.js";
 
 /** st_dev of every backing file: 8:1, one local disk. */
 export const BACKING_DEV = 2049;

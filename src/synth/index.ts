@@ -8,7 +8,7 @@
 // - a `backing` item precedes the first chunk naming any bref in it; the first item is the initial table;
 // - exactly `events` rows, the last ones closing whatever is still open, so a trace ends with no file open.
 // A trace of one event is a bare LOOKUP, the only valid single event that leaves nothing open.
-import { emptyColumns } from "../replay/events.js";
+import { emptyColumns } from "../events.js";
 import { chunkFromColumns } from "../trace/index.js";
 import type { TraceBackingFile, TraceChunk } from "../trace/types.js";
 import { resolveSynthOptions, validateSynthOptions, type SynthOptions } from "./options.js";

@@ -5,7 +5,7 @@ import { FOPEN_DIRECT_IO, FOPEN_PASSTHROUGH, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_R
 import type { TraceBackingFile, TraceChunk } from "../trace/types.js";
 import { backingFile, initialBackingFiles } from "./content.js";
 import type { ResolvedSynthOptions } from "./options.js";
-import { expDraw, seedKey, TWO_32, Xoshiro128 } from "./rng.js";
+import { expDraw, seedKey, TWO_32, Xoshiro128 } from "../rng.js";
 import { ZipfSampler } from "./zipf.js";
 
 /** First pid of the openers; FORGET and LOOKUP rows (the kernel's doing) carry pid 0. */

@@ -1,5 +1,5 @@
 // Zipf-distributed ranks in O(1) per draw: Walker's alias method, built once in O(n) with Vose's algorithm.
-import type { Xoshiro128 } from "./rng.js";
+import type { Xoshiro128 } from "../rng.js";
 
 /** Draws rank k ∈ [0, n) with probability ∝ (k + 1)^-s: rank 0 is the most popular. */
 export class ZipfSampler {

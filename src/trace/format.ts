@@ -2,8 +2,8 @@
 // Everything a writer refuses the reader also rejects, so the checks live here once.
 import { endianness } from "node:os";
 import { crc32 } from "node:zlib";
-import { OP_LOOKUP, OP_OPEN } from "../abi.js";
-import { TRACE_FORMAT, TRACE_VERSION, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader } from "./types.js";
+import { ID_MAX_DEFAULT, OP_BACKING_OPEN, OP_LOOKUP, OP_MAX, OP_OPEN } from "../abi.js";
+import { TRACE_FORMAT, TRACE_VERSION, VERDICT_MAX, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader } from "./types.js";
 
 // Columns are stored as the host's typed-array bytes; that is little-endian on every platform Node runs on
 // except s390x/ppc64 BE, where we refuse rather than write or read byte-swapped traces.
@@ -27,6 +27,12 @@ export const RECORDED_COLUMNS = [["bid", 4], ["verdict", 1]] as const;
 export type RecordedColumnName = (typeof RECORDED_COLUMNS)[number][0];
 
 export const DIGEST_BYTES = 32;
+
+/**
+ * Rows per chunk a writer of traces makes unless told otherwise (ingest, synth): small enough that the chunks a
+ * replay has in flight stay a few MB, large enough that per-chunk costs vanish.
+ */
+export const TRACE_CHUNK_ROWS = 1 << 18;
 
 /** A writer splits a large backing table into extensions of at most this many files (keeps each value small). */
 export const BACKING_FILES_PER_EXTENSION = 16384;
@@ -240,46 +246,101 @@ export function checkChunkShape(chunk: TraceChunk): string | undefined {
   return undefined;
 }
 
+/**
+ * What the rows of a chunk may hold beyond their shape: the reader takes the maxima from the footer (checked
+ * against the file's size first), so that every value the replay uses is known to lie within what sized its tables.
+ */
+export interface RowLimits {
+  /** Entries of the backing table at this point of the file: OPEN, LOOKUP and BACKING_OPEN rows name one below. */
+  backingFiles: number;
+  /** Largest nodeid and fh a row may carry (the writer: 0xffffffff; the reader: the footer's). */
+  maxNodeid: number;
+  maxFh: number;
+}
+
 /** What one pass over a chunk's rows finds. */
 export interface ChunkScan {
   maxNodeid: number;
   maxFh: number;
   /** Time of the chunk's last event: t0 + dt[1] + … + dt[length-1]. */
   lastTime: number;
-  /** First row whose bref names no backing entry yet (only OPEN and LOOKUP rows carry a bref), or -1. */
-  badBrefRow: number;
+  /** First row holding a value outside RowLimits or an unknown code, or -1; `badReason` says what. */
+  badRow: number;
+  badReason: string;
 }
 
+/** Largest recorded backing id: the kernel's idr hands out ids up to INT_MAX (spec §a.1). */
+export const MAX_RECORDED_ID = ID_MAX_DEFAULT;
+
 /**
- * One tight loop over the columns: no allocation per event. `backingFiles` is the size of the backing table at
- * this point of the file.
+ * One tight loop over the columns: no allocation per event (a reason string only for the first bad row).
  */
-export function scanChunk(chunk: TraceChunk, backingFiles: number): ChunkScan {
-  const { length: n, op, nodeid, fh, bref, dt } = chunk;
+export function scanChunk(chunk: TraceChunk, limits: RowLimits): ChunkScan {
+  const { length: n, op, nodeid, fh, bref, dt, bid, verdict } = chunk;
+  const { backingFiles, maxNodeid: nodeLimit, maxFh: fhLimit } = limits;
   let maxNodeid = -1;
   let maxFh = -1;
-  let badBrefRow = -1;
+  let badRow = -1;
+  let badReason = "";
   for (let i = 0; i < n; i++) {
     const o = op[i];
-    if ((o === OP_OPEN || o === OP_LOOKUP) && bref[i] >= backingFiles) { badBrefRow = i; break; }
-    if (nodeid[i] > maxNodeid) maxNodeid = nodeid[i];
-    if (fh[i] > maxFh) maxFh = fh[i];
+    const nid = nodeid[i];
+    const f = fh[i];
+    if (o < 1 || o > OP_MAX) { badRow = i; badReason = `unknown op code ${o} (known: 1–${OP_MAX})`; break; }
+    if (nid > nodeLimit) { badRow = i; badReason = `nodeid ${nid} exceeds the footer's max_nodeid ${nodeLimit}`; break; }
+    if (f > fhLimit) { badRow = i; badReason = `fh ${f} exceeds the footer's max_fh ${fhLimit}`; break; }
+    if ((o === OP_OPEN || o === OP_LOOKUP || o === OP_BACKING_OPEN) && bref[i] >= backingFiles) {
+      badRow = i;
+      badReason = `references backing file ${bref[i]} but the backing table has ${backingFiles} entries at this point`;
+      break;
+    }
+    if (bid !== undefined && bid[i] > MAX_RECORDED_ID) { badRow = i; badReason = `recorded backing id ${bid[i]} exceeds the idr's ${MAX_RECORDED_ID}`; break; }
+    if (verdict !== undefined && verdict[i] > VERDICT_MAX) { badRow = i; badReason = `unknown verdict ${verdict[i]} (known: 0–${VERDICT_MAX})`; break; }
+    if (nid > maxNodeid) maxNodeid = nid;
+    if (f > maxFh) maxFh = f;
   }
   let elapsed = 0;
   for (let i = 1; i < n; i++) elapsed += dt[i];
-  return { maxNodeid, maxFh, lastTime: chunk.t0 + elapsed, badBrefRow };
+  return { maxNodeid, maxFh, lastTime: chunk.t0 + elapsed, badRow, badReason };
 }
 
-/** The order rules across chunks; a reason, or undefined. */
-export function checkChunkEvents(chunk: TraceChunk, scan: ChunkScan, backingFiles: number, previousLastTime: number): string | undefined {
-  if (scan.badBrefRow >= 0) {
-    const row = scan.badBrefRow;
-    return `event ${row} references backing file ${chunk.bref[row]} but the backing table has ${backingFiles} entries at this point`;
-  }
+/** The rules of a chunk's rows and the order across chunks; a reason (naming the row), or undefined. */
+export function checkChunkEvents(chunk: TraceChunk, scan: ChunkScan, previousLastTime: number): string | undefined {
+  if (scan.badRow >= 0) return `row ${scan.badRow}: ${scan.badReason}`;
   if (chunk.t0 < previousLastTime) {
     return `events out of order: t0 ${chunk.t0} us is earlier than the previous chunk's last event at ${previousLastTime} us`;
   }
   if (!Number.isSafeInteger(scan.lastTime)) return "event times exceed 2^53 us";
+  return undefined;
+}
+
+// ---- Footer against the file: figures a reader may size memory from, bounded by what the bytes can hold ----
+
+/** Bytes a row takes in the file at least: one per column element (op 1, seven u32 columns). */
+export const MIN_ROW_BYTES = COLUMNS.reduce((sum, [, size]) => sum + size, 0);
+/** Bytes a chunk map takes at least besides its rows (keys, small values, bin headers). */
+export const MIN_CHUNK_BYTES = 64;
+/** Bytes a backing-table entry takes at least (a map with dev, ino, size, path and a 32-byte digest). */
+export const MIN_BACKING_FILE_BYTES = DIGEST_BYTES + 30;
+
+/**
+ * The footer's counts checked against each other and against the size of the file's body: a footer that passed
+ * its CRC can still claim more than the bytes hold (a writer bug, or a value rewritten with its CRC). A reason, or
+ * undefined. Nodeids and fhs may be any u32 (real daemons use 64-bit nodeids, which ingest maps to compact ones;
+ * other producers may not): the replay remaps a sparse id space instead of sizing tables by the largest id.
+ */
+export function checkFooterFigures(f: TraceFooter, bodyBytes: number): string | undefined {
+  if (f.events * MIN_ROW_BYTES + f.chunks * MIN_CHUNK_BYTES > bodyBytes) {
+    return `events = ${f.events} in chunks = ${f.chunks} need at least ${f.events * MIN_ROW_BYTES + f.chunks * MIN_CHUNK_BYTES} bytes, the body has ${bodyBytes}`;
+  }
+  if (f.backing_files * MIN_BACKING_FILE_BYTES > bodyBytes) {
+    return `backing_files = ${f.backing_files} need at least ${f.backing_files * MIN_BACKING_FILE_BYTES} bytes, the body has ${bodyBytes}`;
+  }
+  if (f.chunks > f.events) return `chunks = ${f.chunks} exceeds events = ${f.events} (a chunk holds at least one event)`;
+  if ((f.events === 0) !== (f.chunks === 0)) return `events = ${f.events} with chunks = ${f.chunks}`;
+  for (const key of ["max_nodeid", "max_fh"] as const) {
+    if ((f.events === 0) !== (f[key] === -1)) return `${key} = ${f[key]} with events = ${f.events} (-1 exactly when there are no events)`;
+  }
   return undefined;
 }
 

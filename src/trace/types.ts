@@ -1,5 +1,5 @@
 // The trace stage's data: what a .fbt file holds once decoded. See traces/FORMAT.md for the bytes.
-import type { BackingFile, EventColumns } from "../replay/types.js";
+import type { BackingFile, EventColumns } from "../events.js";
 
 export const TRACE_FORMAT = "fbreplay-trace";
 export const TRACE_VERSION = 1;
@@ -9,6 +9,7 @@ export const VERDICT_UNKNOWN = 0;
 export const VERDICT_ACCEPTED = 1;
 /** The kernel refused the daemon's reply: the user saw EIO, the daemon got the open's RELEASE at once. */
 export const VERDICT_REFUSED = 2;
+export const VERDICT_MAX = VERDICT_REFUSED;
 
 export interface TraceHeader {
   format: typeof TRACE_FORMAT;

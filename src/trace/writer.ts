@@ -93,8 +93,8 @@ export class TraceWriter {
     const badShape = checkChunkShape(chunk);
     if (badShape !== undefined) throw new TraceError(this.path, where, badShape);
     const backingFiles = this.backingFiles;
-    const scan = scanChunk(chunk, backingFiles);
-    const badEvents = checkChunkEvents(chunk, scan, backingFiles, this.totals.lastTime);
+    const scan = scanChunk(chunk, { backingFiles, maxNodeid: 0xffffffff, maxFh: 0xffffffff });
+    const badEvents = checkChunkEvents(chunk, scan, this.totals.lastTime);
     if (badEvents !== undefined) throw new TraceError(this.path, where, badEvents);
     const crc = chunkCrc32(chunk);
     await this.guard(async () => {

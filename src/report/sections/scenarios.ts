@@ -18,7 +18,15 @@ function scenarioCell(c: ScenarioCell | undefined): Cell {
   return cell(html`ok ${marks.map((m) => html`<span class="mark" title="${MARK_TITLES[m]}">${m}</span> `)}`, "warn", `the open succeeds, but ${marks.join(" and ")}`);
 }
 
-export function scenariosSection(scenarios: ScenarioTable): ReturnType<typeof section> {
+export function scenariosSection(scenarios: ScenarioTable | null): ReturnType<typeof section> {
+  if (scenarios === null) {
+    return section({
+      id: "scenarios",
+      title: "Scenarios: policy × outcome",
+      intro: html`This results file carries no scenario table (it was written before \`npm run bench\` kept one): run the benchmarks again, or see \`fbreplay scenarios\`.`,
+      body: html``,
+    });
+  }
   const names = Object.keys(scenarios);
   const policies = orderPolicies(names.flatMap((s) => Object.keys(scenarios[s])));
   const description = new Map(SCENARIOS.map((s) => [s.name, s.description]));

@@ -18,7 +18,7 @@ typedef double f64;
 typedef uint32_t usize;
 
 /* The contract shared by the core, the host and the model, and the object layouts: generated from src/abi.ts and
- * assembly/layout.ts (scripts/gen-native-abi.mjs). */
+ * assembly/layout.ts (scripts/gen-c-abi.mjs). */
 #include "abi.h"
 
 /* ---- the arena (wasm32 linear memory) ---- */

@@ -5,7 +5,7 @@
  * Usage: fbreplay-native DUMP
  *        fbreplay-native --check INODES FILES BATCH REPS   (the cost-per-check benchmark, see checkMain below)
  *
- * The dump (written by bench/native/index.mjs writeNativeDump; all integers little-endian):
+ * The dump (written by bench/c-core/index.mjs writeNativeDump; all integers little-endian):
  *
  *   offset  size  field
  *   0       8     magic "FBRNATV1"

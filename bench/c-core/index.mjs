@@ -1,20 +1,20 @@
 // The native C build of the replay core (core.c, main.c): building it, writing the dump it replays, running it.
-// Used by the benchmark scripts and by test/native.test.ts. Needs `npm run build` (it reads dist/).
+// Used by the benchmark scripts and by test/c-core.test.ts. Needs `npm run build` (it reads dist/).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { endianness } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ID_MAX_DEFAULT } from "../../dist/abi.js";
-import { DAEMON_CODE, POLICY_CODE, outcomesFromCounters } from "../../dist/replay/types.js";
-import { DEFAULT_CHUNK_ROWS } from "../../dist/replay/wasm.js";
+import { DAEMON_CODE, POLICY_CODE, outcomesFromCounters } from "../../dist/engine.js";
+import { CORE_EVENT_ROWS } from "../../dist/replay/wasm.js";
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 const SOURCES = ["core.c", "core.h", "abi.h", "main.c"].map(here);
 const COMPILED = ["core.c", "main.c"].map(here);
 /** Warnings are always asked for; they do not change the code generated. */
 const WARNINGS = ["-Wall", "-Wextra"];
-const OUT_DIR = fileURLToPath(new URL("../../build/native/", import.meta.url));
+const OUT_DIR = fileURLToPath(new URL("../../build/c-core/", import.meta.url));
 const BINARY = `${OUT_DIR}fbreplay-native`;
 const STAMP = `${BINARY}.build.json`;
 
@@ -38,7 +38,7 @@ export function buildNative({ cc = "cc", flags = ["-O2"] } = {}) {
     const tmp = `${BINARY}.${process.pid}.tmp`;
     const r = spawnSync(cc, [...flags, ...WARNINGS, "-o", tmp, ...COMPILED], { encoding: "utf8" });
     if (r.error !== undefined || r.status !== 0) {
-      throw new Error(`${cc} ${[...flags, ...WARNINGS].join(" ")} failed on bench/native: ${(r.error?.message ?? r.stderr).trim()}`);
+      throw new Error(`${cc} ${[...flags, ...WARNINGS].join(" ")} failed on bench/c-core: ${(r.error?.message ?? r.stderr).trim()}`);
     }
     renameSync(tmp, BINARY);
     writeFileSync(STAMP, stamp);
@@ -97,7 +97,7 @@ const bytesOf = (a, n) => Buffer.from(a.buffer, a.byteOffset, n * a.BYTES_PER_EL
  */
 export async function writeNativeDump(file, {
   backing = [], columns = [], policies, daemon = "per-inode", maxInodes, maxFiles, idMax = ID_MAX_DEFAULT,
-  chunkRows = DEFAULT_CHUNK_ROWS,
+  chunkRows = CORE_EVENT_ROWS,
 }) {
   if (endianness() !== "LE") throw new Error("writeNativeDump: the dump is little-endian, like the columns it copies");
   const bad = (what) => { throw new RangeError(`writeNativeDump: ${what}`); };

@@ -1,5 +1,34 @@
-// Building event columns from readable rows: for scenarios, tests and small tools, never for bulk traces.
-import type { EventColumns } from "./types.js";
+// What flows from the sources through the trace to the engines: event columns (one row per event, see OP_* in
+// abi.ts) and the backing file versions their brefs name; and building columns from readable rows (for scenarios,
+// tests and small tools, never for bulk traces). Below the trace format and every stage.
+
+/**
+ * One version of a backing file as the daemon would register it: the backing inode (st_dev, st_ino) and
+ * the sha256 of its bytes at that time. A file rewritten in place is a new entry with the same dev/ino
+ * and another digest; a re-downloaded file is a new entry with a new ino and the same digest.
+ */
+export interface BackingFile {
+  dev: number;
+  ino: number;
+  digest: Uint8Array;
+}
+
+/** A chunk of events as columns; row i of every column is one event (see OP_* in abi.ts). */
+export interface EventColumns {
+  length: number;
+  op: Uint8Array;
+  nodeid: Uint32Array;
+  fh: Uint32Array;
+  bref: Uint32Array;
+  oflags: Uint32Array;
+  fopen: Uint32Array;
+  /**
+   * Recorded backing ids (captures of a passthrough daemon): on OPEN rows the id of the daemon's reply, on
+   * BACKING_OPEN rows the id the kernel returned, on BACKING_CLOSE rows the id closed. Absent: all 0.
+   */
+  bid?: Uint32Array;
+}
+
 
 export interface EventRow {
   op: number;

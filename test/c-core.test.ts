@@ -1,4 +1,4 @@
-// The native C build of the core (bench/native) against the wasm core: the same events, the same counters, for
+// The native C build of the core (bench/c-core) against the wasm core: the same events, the same counters, for
 // every policy, both modelled daemons and a capture's recorded ids; and the cost-per-check entry points. The C
 // compiler is provisioned (scripts/install-cc.sh); skipped, with the reason printed, only where it cannot be.
 import fc from "fast-check";
@@ -7,15 +7,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildNative, runNative, runNativeCheck, writeNativeDump } from "../bench/native/index.mjs";
+import { buildNative, runNative, runNativeCheck, writeNativeDump } from "../bench/c-core/index.mjs";
 import {
   DAEMON_PER_INODE, FOPEN_DIRECT_IO, FOPEN_PASSTHROUGH, ID_MAX_DEFAULT, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET,
   OP_OPEN, OP_RELEASE, OP_RESTART, RESTART_CLOSE_ALL,
 } from "../src/abi.js";
 import {
-  Injector, POLICIES, POLICY_CODE, WasmReplaySession, coreModule, emptyColumns, eventColumns, sfc32, type EventRow,
+  Injector, POLICIES, POLICY_CODE, WasmReplaySession, coreModule, emptyColumns, eventColumns, type EventRow,
   type BackingFile, type DaemonModel, type EventColumns, type InjectOptions, type Outcomes, type SessionOptions,
 } from "../src/replay/index.js";
+import { sfc32 } from "../src/rng.js";
 import { synth, synthLimits, type SynthOptions } from "../src/synth/index.js";
 import { openTrace } from "../src/trace/index.js";
 import { WORLD_BACKING, WORLD_FILES, WORLD_INODES, closeAll, eventSequence } from "./arbitraries.js";
@@ -106,7 +107,7 @@ const sum = (out: Record<string, Outcomes>, key: keyof Outcomes) => Object.value
 describe.skipIf(binary === "")("the native C build of the core agrees with the wasm core", () => {
   it("is built by the system cc with -O2, warning-free under -Wall -Wextra", () => {
     expect(built).toMatchObject({ cc: "cc", flags: ["-O2"] });
-    const sources = ["core.c", "main.c"].map((f) => `bench/native/${f}`);
+    const sources = ["core.c", "main.c"].map((f) => `bench/c-core/${f}`);
     const r = spawnSync("cc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", join(dir, "warnings"), ...sources], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);

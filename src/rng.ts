@@ -1,5 +1,6 @@
-// Seeded randomness for the workload generator: a fast PRNG for per-event draws and a keyed hash for values that
-// must be a pure function of their inputs (digests, sizes), so equal inputs give equal outputs whatever the order.
+// Seeded randomness, all of it: the workload generator's fast PRNG for per-event draws and keyed hash for values that
+// must be a pure function of their inputs (digests, sizes), so equal inputs give equal outputs whatever the order;
+// the injector's and the statistics' small generator (sfc32).
 
 /** 2^-32: turns a uint32 into [0, 1). */
 export const TWO_NEG_32 = 2.3283064365386963e-10;
@@ -88,4 +89,22 @@ export function expDraw(u: number): number {
   const frac = (m & 0x7fffff) * 1.1920928955078125e-7; // / 2^23
   const lo = LN_MANTISSA[j];
   return (z + 1) * LN2 - (lo + (LN_MANTISSA[j + 1] - lo) * frac);
+}
+
+/** sfc32: small, fast, and good enough to decide injections; seeded so replays are reproducible. */
+export function sfc32(seed: number): () => number {
+  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
+  const next = () => {
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    const t = (a + b) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    d = (d + 1) | 0;
+    const r = (t + d) | 0;
+    c = (c + r) | 0;
+    return (r >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return next;
 }

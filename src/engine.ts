@@ -1,8 +1,12 @@
-import * as abi from "../abi.js";
+// The contract every replay engine meets (the AssemblyScript core through src/replay, the TypeScript reference model
+// in src/model): the policies, the daemon models, the outcome counters, and the Replay and session interfaces.
+// Below every stage that names a policy or reads outcomes, so none of them depends on an engine.
+import * as abi from "./abi.js";
+import type { BackingFile, EventColumns } from "./events.js";
 import {
   DAEMON_PER_INODE, DAEMON_PER_OPEN, DAEMON_RECORDED,
   POLICY_DIGEST, POLICY_INODE, POLICY_LOOKUP, POLICY_PTR, POLICY_REUSE,
-} from "../abi.js";
+} from "./abi.js";
 
 export const POLICIES = ["ptr", "inode", "digest", "reuse", "lookup"] as const;
 export type Policy = (typeof POLICIES)[number];
@@ -19,33 +23,6 @@ export const DAEMON_CODE: Record<DaemonModel, number> = {
 
 export const ENGINES = ["wasm", "js"] as const;
 export type EngineName = (typeof ENGINES)[number];
-
-/**
- * One version of a backing file as the daemon would register it: the backing inode (st_dev, st_ino) and
- * the sha256 of its bytes at that time. A file rewritten in place is a new entry with the same dev/ino
- * and another digest; a re-downloaded file is a new entry with a new ino and the same digest.
- */
-export interface BackingFile {
-  dev: number;
-  ino: number;
-  digest: Uint8Array;
-}
-
-/** A chunk of events as columns; row i of every column is one event (see OP_* in abi.ts). */
-export interface EventColumns {
-  length: number;
-  op: Uint8Array;
-  nodeid: Uint32Array;
-  fh: Uint32Array;
-  bref: Uint32Array;
-  oflags: Uint32Array;
-  fopen: Uint32Array;
-  /**
-   * Recorded backing ids (captures of a passthrough daemon): on OPEN rows the id of the daemon's reply, on
-   * BACKING_OPEN rows the id the kernel returned, on BACKING_CLOSE rows the id closed. Absent: all 0.
-   */
-  bid?: Uint32Array;
-}
 
 export interface ReplayOptions {
   policy: Policy;

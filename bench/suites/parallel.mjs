@@ -1,0 +1,54 @@
+// Parallel replay: one trace under all five policies with --jobs 1 (one thread, one session) against --jobs N
+// (the policies in N groups on worker threads), wall time from the file, reps interleaved. The counters must be
+// identical; the ratio of the medians is the speedup (summary.parallel_speedup).
+import { execFileSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { POLICIES } from "../../dist/engine.js";
+import { replayTraces } from "../../dist/replay/index.js";
+import { openTrace } from "../../dist/trace/index.js";
+import { median, round } from "../lib/stats.mjs";
+
+const cli = new URL("../../dist/cli/bin.js", import.meta.url).pathname;
+
+const countsOf = (reports) => JSON.stringify(reports.map((r) => Object.fromEntries(Object.entries(r.policies).map(([p, o]) => {
+  const { ns_per_event: _, lock_spins: __, ...rest } = o;
+  return [p, rest];
+}))));
+
+export async function parallelSuite({ quick, log, reps = quick ? 2 : 5 }) {
+  const events = quick ? 1_000_000 : 10_000_000;
+  const jobsList = [...new Set([1, 2, availableParallelism()])];
+  const dir = mkdtempSync(join(tmpdir(), "fbreplay-parallel-"));
+  try {
+    const file = join(dir, "synth.fbt");
+    log(`parallel: writing a ${events}-event synthetic trace`);
+    execFileSync(process.execPath, [cli, "synth", "--events", String(events), "--seed", "1", "-o", file], { stdio: "ignore" });
+    readFileSync(file); // into the page cache
+    const plan = { engine: "wasm", policies: POLICIES, daemon: "per-inode", scale: 1 };
+    const samples = Object.fromEntries(jobsList.map((j) => [j, []]));
+    let reference = null;
+    for (let rep = 0; rep < reps; rep++) {
+      for (const jobs of jobsList) {
+        log(`parallel: --jobs ${jobs}, rep ${rep + 1}/${reps}`);
+        const t0 = process.hrtime.bigint();
+        const reports = await replayTraces([await openTrace(file, { reuseBuffers: true })], plan, { jobs });
+        samples[jobs].push(Number(process.hrtime.bigint() - t0));
+        const counts = countsOf(reports);
+        reference ??= counts;
+        if (counts !== reference) throw new Error(`parallel: --jobs ${jobs} gave other counts than --jobs ${jobsList[0]}`);
+      }
+    }
+    const one = median(samples[1]);
+    return {
+      trace: `synth --events ${events} --seed 1`,
+      events,
+      policies: [...POLICIES],
+      rows: jobsList.map((jobs) => ({ jobs, wall_s: round(median(samples[jobs]) / 1e9, 3), speedup_vs_one: round(one / median(samples[jobs]), 3), samples_ns: samples[jobs] })),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

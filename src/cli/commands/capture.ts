@@ -1,0 +1,85 @@
+// fbreplay capture: the FUSE traffic of any daemon's mount, from the kernel (src/capture), into a trace (through
+// src/ingest/capture.ts and the native capture writer).
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
+import { capture } from "../../capture/index.js";
+import { daemonRecordsOf, type CaptureDecodeStats } from "../../ingest/capture.js";
+import { writeNativeCapture } from "../../ingest/native.js";
+import type { Command } from "../command.js";
+import { version } from "../context.js";
+import { UsageError, checkOutput, parseNumber } from "../options.js";
+
+export const captureCommand: Command = {
+  name: "capture",
+  usage: "capture --mount DIR -o TRACE [--duration S] [--keep DIR] [--ring-kib N] [-- CMD ARGS...]",
+  summary: "record the FUSE traffic of any daemon's mount from the kernel (BPF), with the backing id of every open and the kernel's verdict on it",
+  takesCommand: true,
+  options: {
+    mount: { type: "string", value: "DIR", help: "a directory of the FUSE mount whose connection is traced (the daemon is not touched)" },
+    duration: { type: "string", value: "S", help: "without a command: stop after S seconds (default: at Ctrl-C)" },
+    keep: { type: "string", value: "DIR", help: "keep the loader's raw records (records.bin, digests.json) in DIR" },
+    "ring-kib": {
+      type: "string", value: "N", default: 16384,
+      help: "the BPF ring buffer's size in KiB (a power of 2): records that find it full are lost, counted, and the trace is marked incomplete",
+    },
+    output: { type: "string", short: "o", value: "FILE", help: "the trace to write (required)" },
+  },
+  notes: "With -- CMD, CMD runs in DIR and the capture ends with it; without, it runs until Ctrl-C or --duration.\n" +
+    "BPF on the tracepoints fuse_request_send/fuse_request_end reads every request and reply (open flags, fh,\n" +
+    "FOPEN_* and backing id, releases, flushes, lookups); the raw syscall tracepoints give the daemon's\n" +
+    "FUSE_DEV_IOC_BACKING_OPEN/CLOSE ioctls (the id and the backing file's st_dev/st_ino) and each opener's own\n" +
+    "syscall return: the kernel's verdict on every open. FORGETs never pass these tracepoints: an inode instance\n" +
+    "ends where a lookup names its nodeid with another generation or inode number. Needs root, BTF\n" +
+    "(/sys/kernel/btf/vmlinux) and the loader scripts/build-capture.sh builds (Debian's clang, libbpf-dev, bpftool).\n" +
+    "Ctrl-C stops the capture (and CMD) and still writes the trace of what was captured.",
+  async run({ values: v, rest: command }) {
+    const values = v as Record<string, string | undefined>;
+    if (values.mount === undefined) throw new UsageError("capture needs --mount DIR");
+    if (values.output === undefined) throw new UsageError("capture needs -o TRACE");
+    checkOutput(values.output, []);
+    const durationS = parseNumber(values.duration, "duration", (n) => n > 0, "a positive number of seconds");
+    if (durationS !== undefined && command.length > 0) throw new UsageError("--duration is for a capture without a command (with one, the capture ends with it)");
+    const ringKib = parseNumber(values["ring-kib"], "ring-kib", (n) => Number.isInteger(n) && n >= 4 && (n & (n - 1)) === 0, "a power of 2 of at least 4 (KiB)");
+    if (values.keep !== undefined) mkdirSync(values.keep, { recursive: true });
+    const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rcapture: ${n} records`) : undefined;
+    const c = await capture({
+      mount: values.mount, command, durationS, workDir: values.keep, onProgress: progress,
+      ringBytes: ringKib === undefined ? undefined : ringKib * 1024,
+      onReady: command.length === 0 ? () => process.stderr.write(`capturing ${values.mount}: Ctrl-C to stop\n`) : undefined,
+    });
+    try {
+      if (values.keep !== undefined) writeFileSync(`${values.keep}/digests.json`, JSON.stringify(Object.fromEntries(c.digests)));
+      const stats = {} as CaptureDecodeStats;
+      const daemons = [...c.daemons].map(([pid, comm]) => `${comm}[${pid}]`).join(", ");
+      const summary = await writeNativeCapture(daemonRecordsOf(c.records, c.digests, stats), values.output, {
+        source: {
+          format: "fbreplay-capture", mount: values.mount, connection: c.dev, daemon: daemons, complete: c.lost === 0,
+          lost_records: c.lost, interrupted: c.interrupted && command.length > 0,
+          // Read when the header is written, after the writer's first pass over the records has filled `stats`.
+          get backing_id_offset() { return stats.backing_id_offset; },
+        },
+        workload: command.length > 0 ? command.join(" ") : `capture of ${values.mount}`, host_kernel: release(),
+        recorder: { name: "fbreplay capture (BPF)", version: version() },
+      });
+      if (progress) process.stderr.write("\n");
+      process.stderr.write(
+        `wrote ${values.output}: ${summary.footer.events} events (${summary.opens} opens, ${summary.refused} refused by the kernel, ` +
+        `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.backing_closes} backing closes, ` +
+        `${stats.inferred_forgets} forgets inferred), ${summary.backing_files} backing files, ${c.recordCount} records\n`,
+      );
+      if (c.lost > 0) process.stderr.write(`fbreplay: warning: the ring buffer lost ${c.lost} records: the trace is incomplete (complete: false)\n`);
+      if (stats.unhashed_backing > 0) {
+        process.stderr.write(`fbreplay: ${stats.unhashed_backing} of ${summary.backing_opens} backing files were closed before they could be read: their bytes stand for their inode in the trace\n`);
+      }
+      if (stats.preexisting_ids > 0) process.stderr.write(`fbreplay: ${stats.preexisting_ids} opens used backing ids registered before the capture started\n`);
+      if (command.length > 0 && c.interrupted) return 130;
+      if (command.length > 0 && c.exitCode !== 0) {
+        process.stderr.write(`fbreplay: ${command[0]} exited with status ${c.exitCode}\n`);
+        return 1;
+      }
+      return 0;
+    } finally {
+      if (values.keep === undefined) rmSync(c.workDir, { recursive: true, force: true });
+    }
+  },
+};

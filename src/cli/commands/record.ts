@@ -1,0 +1,69 @@
+// fbreplay record: a workload on a FUSE mount, recorded into a trace (the pipeline is src/record/pipeline.ts).
+import { RECORDERS, recordTrace, type Recorder } from "../../record/pipeline.js";
+import type { Command } from "../command.js";
+import { version } from "../context.js";
+import { UsageError, checkOutput, count, isDirectory, parseChoice } from "../options.js";
+
+const MODELS = ["per-inode", "per-open"] as const;
+const NATIVE_ONLY = ["ids", "restart-every", "restart-at", "close-ids"];
+
+export const record: Command = {
+  name: "record",
+  usage: "record [--daemon bindfs|passthrough_hp|native] [--src DIR] [--keep DIR] -o TRACE -- CMD ARGS...",
+  summary: "run a command on a FUSE mount (bindfs, libfuse's passthrough_hp, or fbreplay's own passthrough daemon) and record its opens into a trace",
+  takesCommand: true,
+  options: {
+    daemon: {
+      type: "string", value: RECORDERS.join("|"), default: "bindfs",
+      help: "bindfs: bindfs -d, CMD under strace: no passthrough, backing ids modelled at replay.\n" +
+        "passthrough_hp: libfuse's passthrough_hp (3.16+, real kernel passthrough, one shared backing id per\ninode) under strace: its --debug lines give each open's backing id, its strace each backing file.\n" +
+        "native: fbreplay's own daemon on /dev/fuse with real kernel passthrough (Linux 6.9+): the trace\ncarries the backing id of every open and the kernel's verdict on it (see oracle). Needs the native addon",
+    },
+    src: { type: "string", value: "DIR", help: "copied into the scratch source before mounting (default: start empty)" },
+    ids: { type: "string", value: MODELS.join("|"), default: "per-inode", help: "native: how the daemon hands out backing ids (per-inode: like passthrough_hp), as replay --ids" },
+    "restart-every": {
+      type: "string", value: "N",
+      help: "native: the daemon forgets its ids after every N opens, as after a restart (the kernel\nconnection stays, so the kernel's conflict check judges the opens that follow)",
+    },
+    "restart-at": { type: "string", value: "K,...", help: "native: restart before open number K (1-based)" },
+    "close-ids": { type: "boolean", help: "native: restarts close the old ids first (default: they leak, as after a crash)" },
+    keep: {
+      type: "string", value: "DIR",
+      help: "keep the raw captures (bindfs: daemon.log, identities.jsonl, workload.strace; passthrough_hp:\ndaemon.log, daemon.strace, workload.strace; native: records.jsonl, workload.strace) in DIR",
+    },
+    output: { type: "string", short: "o", value: "FILE", help: "the trace to write (required)" },
+  },
+  notes: "CMD runs with the mount as its working directory. Needs root and /dev/fuse (bindfs: also bindfs, fusermount3,\n" +
+    "strace; scripts/install-fuse.sh installs them; passthrough_hp: scripts/build-passthrough-hp.sh builds it). The\n" +
+    "mount is always taken down, also when CMD fails or on Ctrl-C; no trace is written then.",
+  deprecated: { model: "ids" },
+  async run({ values: v, rest: command }) {
+    const values = v as Record<string, string | undefined> & { "close-ids": boolean };
+    if (command.length === 0) throw new UsageError("record needs the command after --: fbreplay record -o TRACE -- CMD ARGS...");
+    if (values.output === undefined) throw new UsageError("record needs -o TRACE");
+    checkOutput(values.output, [values.src]);
+    if (values.src !== undefined && !isDirectory(values.src)) throw new UsageError(`--src ${values.src}: not a directory`);
+    const daemon = parseChoice<Recorder>(values.daemon, RECORDERS, "daemon", "bindfs");
+    if (daemon !== "native") {
+      const nativeOnly = NATIVE_ONLY.filter((k) => values[k]);
+      if (nativeOnly.length > 0) throw new UsageError(`--${nativeOnly[0]} needs --daemon native`);
+    }
+    const result = await recordTrace({
+      daemon, src: values.src, keep: values.keep, output: values.output, command, version: version(),
+      model: parseChoice(values.ids, MODELS, "--ids", "per-inode"),
+      restartEvery: count(values["restart-every"], "restart-every"),
+      restartAt: values["restart-at"]?.split(",").map((x) => count(x, "restart-at")!),
+      closeIds: values["close-ids"],
+    });
+    if (result.kind === "interrupted") {
+      process.stderr.write("fbreplay: interrupted: the mount is down, no trace written\n");
+      return 130;
+    }
+    if (result.kind === "failed") {
+      process.stderr.write(`fbreplay: ${command[0]} exited with status ${result.exitCode}: the mount is down, no trace written\n`);
+      return 1;
+    }
+    for (const line of result.lines) process.stderr.write(`${line}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,18 @@
+// What every command may need from the process: the package's version, and Ctrl-C.
+import { readFileSync } from "node:fs";
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/** Ctrl-C stops at the next chunk boundary; a second Ctrl-C exits at once. */
+export function onInterrupt(): () => boolean {
+  let interrupted = false;
+  process.once("SIGINT", () => {
+    interrupted = true;
+    process.stderr.write("\nfbreplay: interrupted, stopping at the next chunk (Ctrl-C again to quit now)\n");
+    process.once("SIGINT", () => process.exit(130));
+  });
+  return () => interrupted;
+}

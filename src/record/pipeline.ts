@@ -1,0 +1,115 @@
+// Recording a workload into a trace, end to end: the capture (bindfs or passthrough_hp under strace, or fbreplay's
+// own passthrough daemon), then its ingest, then what the workload's own strace says about the kernel's refusals.
+import { release } from "node:os";
+import { rmSync } from "node:fs";
+import { failedOpens, ingestLibfuseDebug, ingestSummaryLine } from "../ingest/index.js";
+import { writeNativeCapture } from "../ingest/native.js";
+import type { LiveDaemonModel } from "../fuse/index.js";
+import { record } from "./index.js";
+import { recordNative, recordsOf } from "./native.js";
+
+export const RECORDERS = ["bindfs", "passthrough_hp", "native"] as const;
+export type Recorder = (typeof RECORDERS)[number];
+
+export interface RecordTraceOptions {
+  daemon: Recorder;
+  /** Copied into the scratch source first. */
+  src?: string;
+  /** Keep the raw captures here (otherwise a temporary directory, removed). */
+  keep?: string;
+  output: string;
+  command: string[];
+  /** fbreplay's version, for the trace header. */
+  version: string;
+  /** native only: how the daemon hands out ids, and its restarts. */
+  model?: LiveDaemonModel;
+  restartEvery?: number;
+  /** Restarts before these opens (1-based). */
+  restartAt?: number[];
+  closeIds?: boolean;
+}
+
+/** What became of a recording: the lines to tell (in order), and whether a trace was written. */
+export type RecordResult =
+  | { kind: "interrupted" }
+  | { kind: "failed"; exitCode: number }
+  | { kind: "written"; lines: string[] };
+
+export async function recordTrace(o: RecordTraceOptions): Promise<RecordResult> {
+  return o.daemon === "native" ? recordWithNativeDaemon(o) : recordWithDebugLog(o);
+}
+
+async function recordWithDebugLog(o: RecordTraceOptions): Promise<RecordResult> {
+  const daemon = o.daemon as Exclude<Recorder, "native">;
+  const capture = await record({ daemon, src: o.src, command: o.command, workDir: o.keep });
+  try {
+    const ended = endOf(capture);
+    if (ended !== null) return ended;
+    const summary = await ingestLibfuseDebug({
+      log: capture.daemonLog, identities: capture.identities ?? undefined, daemonStrace: capture.daemonStrace ?? undefined,
+      output: o.output, strict: true, workload: o.command.join(" "), hostKernel: release(),
+      recorder: { name: daemon === "bindfs" ? "fbreplay record (bindfs -d)" : "fbreplay record (passthrough_hp --debug, under strace)", version: o.version },
+    });
+    // passthrough_hp shares one id per inode, so the kernel should refuse none of its opens.
+    const witness = daemon === "passthrough_hp" ? await workloadEio(capture.workloadStrace) : null;
+    const lines = [`${ingestSummaryLine(o.output, summary)}${witness?.said ?? ""}`];
+    if (daemon === "passthrough_hp" && summary.recordedOpens > 0 && summary.backingOpens === 0) {
+      lines.push("fbreplay: passthrough_hp registered no backing file (the kernel refused FUSE_DEV_IOC_BACKING_OPEN: no FUSE passthrough here?): its opens are not passed through in the trace");
+    }
+    return { kind: "written", lines };
+  } finally {
+    if (o.keep === undefined) rmSync(capture.workDir, { recursive: true, force: true });
+  }
+}
+
+async function recordWithNativeDaemon(o: RecordTraceOptions): Promise<RecordResult> {
+  const model = o.model ?? "per-inode";
+  const capture = await recordNative({
+    src: o.src, command: o.command, workDir: o.keep, model, restartEvery: o.restartEvery, restartAt: o.restartAt,
+    restartCloseIds: o.closeIds,
+  });
+  try {
+    const ended = endOf(capture);
+    if (ended !== null) return ended;
+    const lines: string[] = [];
+    if (!capture.status.passthrough) lines.push(`fbreplay: no passthrough on this mount (${capture.status.reason}): the trace has no backing ids`);
+    const restarts = [
+      o.restartEvery ? `--restart-every ${o.restartEvery}` : "", o.restartAt ? `--restart-at ${o.restartAt.join(",")}` : "", o.closeIds ? "--close-ids" : "",
+    ].filter(Boolean).join(" ");
+    const summary = await writeNativeCapture(recordsOf(capture.records), o.output, {
+      source: { format: "fbreplay-native", daemon_model: model, passthrough: capture.status.passthrough, restarts, kernel_proto: capture.status.proto },
+      workload: o.command.join(" "), host_kernel: release(),
+      recorder: { name: "fbreplay record (native daemon)", version: o.version },
+    });
+    // The trace's verdicts come from the daemon's side (a RELEASE without a FLUSH); the workload's failing opens are the
+    // other witness. They differ only if something else failed opens with EIO, or the inference is wrong: said, not hidden.
+    const { eio, said } = await workloadEio(capture.workloadStrace);
+    lines.push(
+      `wrote ${o.output}: ${summary.footer.events} events (${summary.opens} opens, ${summary.refused} refused by the kernel, ` +
+      `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.restarts} restarts), ${summary.backing_files} backing files${said}`,
+    );
+    if (eio !== null && eio !== summary.refused) {
+      lines.push(`fbreplay: warning: the kernel refused ${summary.refused} opens by the daemon's account, but the workload's strace shows ${eio} opens failing with EIO`);
+    }
+    return { kind: "written", lines };
+  } finally {
+    if (o.keep === undefined) rmSync(capture.workDir, { recursive: true, force: true });
+  }
+}
+
+/** A recording whose command failed or was interrupted: the mount is down and no trace is written. */
+function endOf(capture: { interrupted: boolean; exitCode: number }): RecordResult | null {
+  if (capture.interrupted) return { kind: "interrupted" };
+  if (capture.exitCode !== 0) return { kind: "failed", exitCode: capture.exitCode };
+  return null;
+}
+
+/**
+ * The workload's opens that failed with EIO, by its own strace (with real passthrough: the kernel's refusals), and
+ * the words the summary line gives it.
+ */
+async function workloadEio(strace: string | null): Promise<{ eio: number | null; said: string }> {
+  if (strace === null) return { eio: null, said: "; strace is not installed: the workload's failing opens were not counted" };
+  const eio = (await failedOpens(strace)).EIO ?? 0;
+  return { eio, said: `; the workload saw ${eio} opens fail with EIO` };
+}
