@@ -122,7 +122,7 @@ export function recordsOf(path: string): () => Iterable<DaemonRecord> {
 }
 
 const RECORD_OPS: ReadonlySet<string> = new Set([
-  "lookup", "forget", "open", "create", "release", "unlink", "rename", "restart", "backing_open", "backing_close",
+  "lookup", "forget", "open", "create", "release", "unlink", "rename", "restart", "backing_open", "backing_close", "action",
 ]);
 const RECORD_NUMBERS = ["seq", "unique", "nodeid", "fh", "pid", "flags", "fopen", "backing_id", "dev", "ino", "t_ns", "epoch"] as const;
 const RECORD_STRINGS = ["sha256", "name", "path"] as const;
