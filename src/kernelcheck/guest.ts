@@ -61,7 +61,7 @@ export async function playScenario(name: string, policy: DaemonPolicy, work: str
   // Long cache lifetimes: F2's open must reach the same fuse inode as F1's, whatever happened to the backing file.
   if (s.daemon === "recorded") throw new Error(`${name}: a scenario needs a daemon model, not recorded ids`);
   const daemon = await startDaemon({
-    source, mountpoint: join(dir, "mnt"), model: s.daemon, policy, entryTimeout: 3600, attrTimeout: 3600, digest: false,
+    source, mountpoint: join(dir, "mnt"), model: s.daemon, policy, entryTimeout: 3600, attrTimeout: 3600, digest: false, timeoutMs: 120_000,
   });
   const fds: number[] = [];
   try {
