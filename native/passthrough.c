@@ -78,22 +78,43 @@ static int int32_arg(napi_env env, napi_value *argv, size_t argc, size_t i, int3
 	return 1;
 }
 
-// backingOpen(devFd, backingFd, flags = 0) -> backing id (> 0)
+// A BigInt argument as a u64 (fallback when absent or undefined); throws a TypeError otherwise.
+static int uint64_arg(napi_env env, napi_value *argv, size_t argc, size_t i, uint64_t fallback, uint64_t *out)
+{
+	napi_valuetype type = napi_undefined;
+	bool lossless;
+
+	*out = fallback;
+	if (i < argc)
+		napi_typeof(env, argv[i], &type);
+	if (type == napi_undefined)
+		return 1;
+	if (type != napi_bigint || napi_get_value_bigint_uint64(env, argv[i], out, &lossless) != napi_ok || !lossless) {
+		napi_throw_type_error(env, NULL, "expected a BigInt from 0 to 2^64-1");
+		return 0;
+	}
+	return 1;
+}
+
+// backingOpen(devFd, backingFd, flags = 0, padding = 0n) -> backing id (> 0). padding is the map's spare u64: a
+// content tag with the `digest` kernel's FUSE_BACKING_TAG flag (kernel/patches/digest.patch), else 0.
 static napi_value backing_open(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
-	napi_value argv[3], result;
+	size_t argc = 4;
+	napi_value argv[4], result;
 	int32_t dev_fd, backing_fd, flags;
+	uint64_t padding;
 	struct fbr_backing_map map;
 	int id;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
 	if (!int32_arg(env, argv, argc, 0, -1, &dev_fd) || !int32_arg(env, argv, argc, 1, -1, &backing_fd) ||
-	    !int32_arg(env, argv, argc, 2, 0, &flags))
+	    !int32_arg(env, argv, argc, 2, 0, &flags) || !uint64_arg(env, argv, argc, 3, 0, &padding))
 		return NULL;
 	memset(&map, 0, sizeof(map));
 	map.fd = backing_fd;
 	map.flags = (uint32_t)flags;
+	map.padding = padding;
 	id = ioctl(dev_fd, FBR_DEV_IOC_BACKING_OPEN, &map);
 	if (id < 0)
 		return throw_errno(env, errno, "FUSE_DEV_IOC_BACKING_OPEN");

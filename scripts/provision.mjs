@@ -17,6 +17,7 @@ export const STEPS = [
   { name: "test-daemons", script: "scripts/build-test-daemons.sh", for: "capture's tests on passthrough_hp --backing-per-open and restarts", needs: ["fuse"] },
   { name: "cc", script: "scripts/install-cc.sh", for: "the C port of the core, kept in step with the wasm core" },
   { name: "chromium", script: "scripts/install-chromium.sh", for: "the HTML report opened in a real browser" },
+  { name: "kernels", script: "scripts/build-kernels.sh", for: "vm and kernel-check: each policy's own kernel under qemu", needs: ["fuse"] },
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -13,6 +13,7 @@ import { exportCommand } from "./commands/export.js";
 import { history } from "./commands/history.js";
 import { ingest } from "./commands/ingest.js";
 import { inspect } from "./commands/inspect.js";
+import { kernelCheckCommand } from "./commands/kernel-check.js";
 import { oracle } from "./commands/oracle.js";
 import { record } from "./commands/record.js";
 import { replay } from "./commands/replay.js";
@@ -20,12 +21,14 @@ import { report } from "./commands/report.js";
 import { scenarios } from "./commands/scenarios.js";
 import { adviseCommand } from "./commands/advise.js";
 import { synth } from "./commands/synth.js";
+import { vm } from "./commands/vm.js";
 import { version } from "./context.js";
 import { mainHelp } from "./help.js";
 import { UsageError } from "./options.js";
 
 export const COMMANDS: readonly Command[] = [
-  scenarios, replay, adviseCommand, inspect, synth, ingest, record, captureCommand, oracle, compare, history, exportCommand, report,
+  scenarios, replay, adviseCommand, inspect, synth, ingest, record, captureCommand, oracle, vm, kernelCheckCommand, compare, history,
+  exportCommand, report,
 ];
 
 /** Errors of bad input, which the user can mend: one line, exit 2. */

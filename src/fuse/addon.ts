@@ -3,8 +3,11 @@
 import { createRequire } from "node:module";
 
 export interface PassthroughAddon {
-  /** Registers `backingFd` with the connection of `devFd`; returns the backing id (> 0). Throws Error with .code. */
-  backingOpen(devFd: number, backingFd: number, flags?: number): number;
+  /**
+   * Registers `backingFd` with the connection of `devFd`; returns the backing id (> 0). Throws Error with .code.
+   * `padding` is fuse_backing_map's spare u64 (0 on mainline; the `digest` kernel's content tag with its flag).
+   */
+  backingOpen(devFd: number, backingFd: number, flags?: number, padding?: bigint): number;
   /** Drops the registration of `id`; files opened with it keep their backing file. Throws Error with .code. */
   backingClose(devFd: number, id: number): void;
 }

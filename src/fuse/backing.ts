@@ -14,13 +14,38 @@ import type { PassthroughAddon } from "./addon.js";
 import type { Inode } from "./inodes.js";
 import type { Recorder } from "./records.js";
 import { replyErrorOf } from "./errors.js";
+import { FOPEN_PASSTHROUGH_INODE_CACHE } from "../abi.js";
 import type { DaemonModel } from "../engine.js";
+import { sha256File } from "../digest.js";
+import { FOPEN_PASSTHROUGH } from "./protocol.js";
 
 /**
  * The daemon models this daemon runs: two of the replay's (src/engine.ts). "recorded" only a capture has; stable-id
  * and per-nodeid are replayed only (issue 17), until this daemon implements them.
  */
 export type LiveDaemonModel = Extract<DaemonModel, "per-inode" | "per-open">;
+
+/**
+ * The kernel policy the daemon answers for: `ptr` and `inode` need nothing of it; under `reuse` (RFC 2/2, the
+ * `reuse` guest kernel) every passthrough open also carries FOPEN_PASSTHROUGH_INODE_CACHE; under `digest` (our
+ * prototype, kernel/patches/digest.patch) every registration carries a content tag. A kernel without the patch
+ * refuses either (EINVAL): only that policy's kernel takes it.
+ */
+export type DaemonPolicy = "ptr" | "inode" | "digest" | "reuse";
+export const DAEMON_POLICIES: readonly DaemonPolicy[] = ["ptr", "inode", "digest", "reuse"];
+
+/** fuse_backing_map.flags bit of the `digest` kernel: `padding` carries a content tag. */
+export const FUSE_BACKING_TAG = 1;
+
+/** The content tag of a backing file: the first 8 bytes of its sha256 (the `digest` model compares all 32). */
+export function contentTag(fd: number): bigint {
+  return Buffer.from(sha256File(`/proc/self/fd/${fd}`)).readBigUInt64BE(0);
+}
+
+/** The FOPEN_* flags of a passthrough open reply under `policy`. */
+export function passthroughFlags(policy: DaemonPolicy): number {
+  return policy === "reuse" ? FOPEN_PASSTHROUGH | FOPEN_PASSTHROUGH_INODE_CACHE : FOPEN_PASSTHROUGH;
+}
 
 /** An open's backing registration, kept in its file handle. */
 export interface BackingRef {
@@ -39,6 +64,9 @@ interface InodeBacking {
   id: number;
   nopen: number;
   inode: Inode;
+  /** The backing file the id was registered for (the inode may have been rebound to another since). */
+  dev: bigint;
+  ino: bigint;
 }
 
 export class BackingIds {
@@ -55,19 +83,29 @@ export class BackingIds {
     private readonly devFd: number,
     private readonly addon: PassthroughAddon,
     private readonly recorder: Recorder,
+    /** Register with a content tag (the `digest` kernel). */
+    private readonly tagged = false,
   ) {}
 
   /** The backing id to answer an open of `inode` with; `fd` is the backing file this open opened. */
   acquire(inode: Inode, fd: number, req: RequestContext): BackingRef {
     if (this.model === "per-inode") {
       const known = this.perInode.get(inode.nodeid);
+      // The file was replaced under the daemon (a re-download or a replacement: another backing inode; bytes
+      // rewritten in place are the same file, as passthrough_hp keys its ids by inode): register the new one.
+      if (known !== undefined && (known.dev !== inode.dev || known.ino !== inode.ino)) {
+        this.unregister(known.id, inode, req);
+        known.id = this.register(inode, fd, req);
+        known.dev = inode.dev;
+        known.ino = inode.ino;
+      }
       if (known !== undefined) {
         known.nopen++;
         return { id: known.id, epoch: this.epoch };
       }
     }
     const id = this.register(inode, fd, req);
-    if (this.model === "per-inode") this.perInode.set(inode.nodeid, { id, nopen: 1, inode });
+    if (this.model === "per-inode") this.perInode.set(inode.nodeid, { id, nopen: 1, inode, dev: inode.dev, ino: inode.ino });
     else this.perOpen.set(id, inode);
     return { id, epoch: this.epoch };
   }
@@ -104,7 +142,7 @@ export class BackingIds {
   private register(inode: Inode, fd: number, req: RequestContext): number {
     const at = { op: "backing_open", ...this.about(inode, req) } as const;
     try {
-      const id = this.addon.backingOpen(this.devFd, fd);
+      const id = this.tagged ? this.addon.backingOpen(this.devFd, fd, FUSE_BACKING_TAG, contentTag(fd)) : this.addon.backingOpen(this.devFd, fd);
       this.recorder.emit({ ...at, backing_id: id });
       return id;
     } catch (e) {

@@ -4,7 +4,8 @@
 // free for the controller's messages (restart, settle, stop) between requests.
 import { closeSync, fstatSync, openSync, read, writeSync } from "node:fs";
 import { AddonMissingError, ADDON_MISSING, type PassthroughAddon } from "./addon.js";
-import { BackingIds, type LiveDaemonModel } from "./backing.js";
+import { performAction, redownloadNodeid, type ActionResult, type ScenarioAction } from "./actions.js";
+import { BackingIds, type DaemonPolicy, type LiveDaemonModel } from "./backing.js";
 import { ENOSYS, errnoName, FuseError, replyErrorOf } from "./errors.js";
 import { SourceFs, type Request } from "./operations.js";
 import {
@@ -20,12 +21,16 @@ export interface DaemonConfig {
   model: LiveDaemonModel;
   /** Ask for FUSE_PASSTHROUGH at INIT. */
   passthrough: boolean;
-  /** Restart after every N opens (OPEN and CREATE count). */
+  /** Restart after every N opens (OPEN and CREATE count), when the next open arrives. */
   restartEvery?: number;
   /** Restart before open number k (1-based), for each k. */
   restartAt?: number[];
   /** Whether a restart driven by restartEvery/restartAt closes the old ids first. */
   restartCloseIds?: boolean;
+  /** Re-download (actions.ts) the file of every N-th OPEN request (CREATEs not counted) just before answering it. */
+  redownloadEvery?: number;
+  /** The kernel policy the replies are for (default ptr; reuse adds FOPEN_PASSTHROUGH_INODE_CACHE). */
+  policy?: DaemonPolicy;
   digest: boolean;
   entryTimeout: number;
   attrTimeout: number;
@@ -82,6 +87,9 @@ export class FuseDaemon {
   private restarts = 0;
   private replyErrors = 0;
   private stopping = false;
+  private restartDue = false;
+  /** OPEN requests (CREATE not counted: a re-download needs a file that exists). */
+  private openRequests = 0;
   /** process.hrtime of the last request handled, for settle(). */
   lastRequest = process.hrtime.bigint();
   private initWaiters: ((s: DaemonStatus) => void)[] = [];
@@ -157,6 +165,18 @@ export class FuseDaemon {
     this.recorder.emit({ op: "restart", close_ids: closeIds });
   }
 
+  /** A scenario action on a backing file while the kernel keeps its inode (actions.ts). */
+  action(a: ScenarioAction): ActionResult {
+    const r = performAction(this.fs.inodes, a);
+    this.recordAction(a.kind, r);
+    return r;
+  }
+
+  private recordAction(kind: string, r: ActionResult): void {
+    const [dev, ino] = r.after.split(":").map(Number);
+    this.recorder.emit({ op: "action", via: kind, nodeid: r.nodeid, dev, ino });
+  }
+
   close(): void {
     this.fs.close();
     this.recorder.close();
@@ -170,6 +190,11 @@ export class FuseDaemon {
     this.lastRequest = process.hrtime.bigint();
     const isOpen = h.opcode === Opcode.OPEN || h.opcode === Opcode.CREATE;
     if (isOpen) this.beforeOpen();
+    const every = this.config.redownloadEvery ?? 0;
+    if (h.opcode === Opcode.OPEN && every > 0 && ++this.openRequests % every === 0) {
+      const r = redownloadNodeid(this.fs.inodes, Number(h.nodeid));
+      if (r !== null) this.recordAction("redownload", r);
+    }
     const payload = this.outbuf.subarray(OUT_HEADER_SIZE);
     let len = 0;
     let error = 0;
@@ -267,7 +292,7 @@ export class FuseDaemon {
         this.recorder.emit({ op: "backing_open", ...probe, backing_id: id });
         addon.backingClose(this.devFd, id);
         this.recorder.emit({ op: "backing_close", ...probe, backing_id: id });
-        this.fs.backing = new BackingIds(this.config.model, this.devFd, addon, this.recorder);
+        this.fs.backing = new BackingIds(this.config.model, this.devFd, addon, this.recorder, this.config.policy === "digest");
       } catch (e) {
         status.passthrough = false;
         status.reason = `the kernel refused FUSE_DEV_IOC_BACKING_OPEN after INIT: ${(e as Error).message}`;
@@ -278,14 +303,24 @@ export class FuseDaemon {
     for (const w of this.initWaiters.splice(0)) w(status);
   }
 
+  /**
+   * A restart due after the previous open happens only now, when the next open arrives: the kernel finishes an open
+   * in the opener's task after our reply (spec §b.3), so closing ids right after the reply would race with its id
+   * lookup (the id gone before the kernel takes it: ENOENT→EIO), an order the capture (by reply) cannot show. A
+   * sequential workload's next open comes after the previous open(2) returned.
+   */
   private beforeOpen(): void {
+    if (this.restartDue) {
+      this.restartDue = false;
+      this.restart(this.config.restartCloseIds ?? false);
+    }
     this.opens++;
     if (this.restartAt.has(this.opens)) this.restart(this.config.restartCloseIds ?? false);
   }
 
   private afterOpen(): void {
     const every = this.config.restartEvery ?? 0;
-    if (every > 0 && this.opens % every === 0) this.restart(this.config.restartCloseIds ?? false);
+    if (every > 0 && this.opens % every === 0) this.restartDue = true;
   }
 
   private reply(opcode: number, unique: bigint, error: number, len: number): void {

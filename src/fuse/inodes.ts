@@ -15,10 +15,10 @@ const O_NOFOLLOW = 0o400000;
 export interface Inode {
   readonly nodeid: number;
   readonly generation: number;
-  /** O_PATH descriptor of the backing object (for a symlink: of the link itself). */
-  readonly fd: number;
-  readonly dev: bigint;
-  readonly ino: bigint;
+  /** O_PATH descriptor of the backing object (for a symlink: of the link itself). Changed only by rebind(). */
+  fd: number;
+  dev: bigint;
+  ino: bigint;
   /** S_IFMT bits of the backing object. */
   readonly type: number;
   /** LOOKUP, CREATE, MKDIR, MKNOD, SYMLINK and LINK replies count up; FORGET counts down. */
@@ -105,6 +105,26 @@ export class InodeTable {
     this.byBacking.delete(keyOf(inode.dev, inode.ino));
     this.release(nodeid);
     return inode;
+  }
+
+  /**
+   * Points a known inode at another backing file (`path`), keeping its nodeid: a scenario action (actions.ts)
+   * replacing the file under the daemon while the kernel keeps the inode. The old backing object is let go.
+   */
+  rebind(inode: Inode, path: string): void {
+    const fd = openSync(path, O_PATH | O_NOFOLLOW);
+    const st = fstatSync(fd, { bigint: true });
+    const other = this.findBacking(st.dev, st.ino);
+    if (other !== undefined && other !== inode) {
+      closeSync(fd);
+      throw new Error(`rebind: ${path} is already nodeid ${other.nodeid}`);
+    }
+    this.byBacking.delete(keyOf(inode.dev, inode.ino));
+    closeSync(inode.fd);
+    inode.fd = fd;
+    inode.dev = st.dev;
+    inode.ino = st.ino;
+    this.byBacking.set(keyOf(st.dev, st.ino), inode);
   }
 
   /** Closes every O_PATH descriptor (daemon exit). */

@@ -10,7 +10,7 @@ import {
   lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmdirSync, statfsSync,
   symlinkSync, truncateSync, unlinkSync, utimesSync, writeSync, type BigIntStats,
 } from "node:fs";
-import type { BackingIds, RequestContext } from "./backing.js";
+import { passthroughFlags, type BackingIds, type DaemonPolicy, type RequestContext } from "./backing.js";
 import { EEXIST, EINVAL, ENOENT, ENOSYS, FuseError, replyErrorOf } from "./errors.js";
 import { HandleTable, type DirEntry, type OpenFile } from "./files.js";
 import { InodeTable, S_IFLNK, S_IFMT, S_IFREG, type Inode } from "./inodes.js";
@@ -19,7 +19,7 @@ import {
   decodeOpenIn, decodeReadIn, decodeReleaseIn, decodeRenameIn, decodeSetattrIn, decodeSymlinkIn, decodeWriteIn,
   encodeAttrOut, encodeDirent, encodeEntryOut, encodeOpenOut, encodeStatfsOut, encodeWriteOut, ENTRY_OUT_SIZE,
   FATTR_ATIME, FATTR_ATIME_NOW, FATTR_FH, FATTR_GID, FATTR_MODE, FATTR_MTIME, FATTR_MTIME_NOW, FATTR_SIZE, FATTR_UID,
-  FOPEN_PASSTHROUGH, FUSE_FSYNC_FDATASYNC, FUSE_GETATTR_FH, RENAME_EXCHANGE, RENAME_NOREPLACE, readName,
+  FUSE_FSYNC_FDATASYNC, FUSE_GETATTR_FH, RENAME_EXCHANGE, RENAME_NOREPLACE, readName,
   type InHeader,
 } from "./protocol.js";
 import type { Recorder, RecordFields } from "./records.js";
@@ -38,6 +38,8 @@ export interface FsConfig {
   attrTimeout: number;
   /** sha256 of the backing file at each open (costs a read of the file). */
   digest: boolean;
+  /** The kernel policy answered for (default ptr): under reuse, passthrough replies carry the RFC's flag. */
+  policy?: DaemonPolicy;
 }
 
 /** DT_* of an S_IFMT type, for READDIR. */
@@ -305,7 +307,7 @@ export class SourceFs {
       const fd = openSync(this.self(inode), flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW));
       const file = this.passOpen(inode, fd, flags, req);
       this.recorder.emit({ ...at, ...this.opened(file) });
-      return encodeOpenOut(out, 0, file.fh, file.backing ? FOPEN_PASSTHROUGH : 0, file.backing?.id ?? 0);
+      return encodeOpenOut(out, 0, file.fh, this.fopenOf(file), file.backing?.id ?? 0);
     } catch (e) {
       this.recorder.emit({ ...at, error: replyErrorOf(e) });
       throw e;
@@ -332,7 +334,7 @@ export class SourceFs {
       const file = this.passOpen(inode, fd, a.flags, req);
       const n = encodeEntryOut(out, 0, inode.nodeid, inode.generation, this.config.entryTimeout, this.config.attrTimeout, fstatSync(fd, { bigint: true }));
       this.recorder.emit({ ...at, nodeid: inode.nodeid, dev: Number(inode.dev), ino: Number(inode.ino), ...this.opened(file) });
-      return n + encodeOpenOut(out, ENTRY_OUT_SIZE, file.fh, file.backing ? FOPEN_PASSTHROUGH : 0, file.backing?.id ?? 0);
+      return n + encodeOpenOut(out, ENTRY_OUT_SIZE, file.fh, this.fopenOf(file), file.backing?.id ?? 0);
     } catch (e) {
       this.recorder.emit({ ...at, error: replyErrorOf(e) });
       throw e;
@@ -352,9 +354,14 @@ export class SourceFs {
     return this.handles.addFile({ inode, fd, flags, backing, sha256 });
   }
 
+  /** The open reply's FOPEN_* flags. */
+  private fopenOf(file: OpenFile): number {
+    return file.backing ? passthroughFlags(this.config.policy ?? "ptr") : 0;
+  }
+
   /** What an open record says about the open file. */
   private opened(file: OpenFile) {
-    return { fh: file.fh, fopen: file.backing ? FOPEN_PASSTHROUGH : 0, backing_id: file.backing?.id ?? 0, sha256: file.sha256 };
+    return { fh: file.fh, fopen: this.fopenOf(file), backing_id: file.backing?.id ?? 0, sha256: file.sha256 };
   }
 
   read(req: Request, out: Buffer): number {
@@ -393,7 +400,7 @@ export class SourceFs {
     closeSync(file.fd);
     this.recorder.emit({
       op: "release", unique: Number(req.h.unique), pid: req.h.pid, nodeid: file.inode.nodeid, fh: file.fh, flags: file.flags,
-      fopen: file.backing ? FOPEN_PASSTHROUGH : 0, backing_id: file.backing?.id ?? 0, dev: Number(file.inode.dev), ino: Number(file.inode.ino),
+      fopen: this.fopenOf(file), backing_id: file.backing?.id ?? 0, dev: Number(file.inode.dev), ino: Number(file.inode.ino),
       flushed: file.flushed,
     });
     if (file.backing) this.backing?.release(file.inode, file.backing, this.ctx(req));

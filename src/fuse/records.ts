@@ -6,6 +6,8 @@ import { closeSync, openSync, writeSync } from "node:fs";
 
 export type DaemonRecordOp =
   | "lookup" | "forget" | "open" | "create" | "release" | "unlink" | "rename" | "restart" | "backing_open" | "backing_close"
+  /** A scenario action the daemon did to a backing file (actions.ts), named by `via`; dev/ino: the file after. */
+  | "action"
   /** A kernel-side capture only: the syscall that sent OPEN/CREATE `unique` returned `error` to the opener. */
   | "verdict";
 

@@ -81,6 +81,15 @@ async function main(): Promise<void> {
         send({ t: "done", id: m.id, stats: daemon.stats() });
       };
       check();
+    } else if (m.t === "action") {
+      let error: string | null = null;
+      try {
+        daemon.action(m.action);
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      stream.flush();
+      send({ t: "done", id: m.id, stats: daemon.stats(), error });
     } else if (m.t === "stop") {
       daemon.stop();
       shutdown();

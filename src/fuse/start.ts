@@ -10,7 +10,8 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { LiveDaemonModel } from "./backing.js";
+import type { ScenarioAction } from "./actions.js";
+import type { DaemonPolicy, LiveDaemonModel } from "./backing.js";
 import type { DaemonStats, DaemonStatus } from "./daemon.js";
 import type { FromDaemon, ServerConfig, ToDaemon } from "./ipc.js";
 import { isMounted, unmountSync } from "./mount.js";
@@ -31,6 +32,10 @@ export interface DaemonOptions {
   restartAt?: number[];
   /** Whether those automatic restarts close the old ids first (default false: they leak, as after a crash). */
   restartCloseIds?: boolean;
+  /** Re-download the file of every N-th OPEN just before answering it (a new backing inode, same bytes). */
+  redownloadEvery?: number;
+  /** The kernel policy to answer for (default ptr; reuse: replies carry FOPEN_PASSTHROUGH_INODE_CACHE). */
+  policy?: DaemonPolicy;
   /** Every record, in order, as it arrives from the daemon process. */
   onRecord?: (r: DaemonRecord) => void;
   /** Also write the records as JSON lines here (by the daemon process, one write per record). */
@@ -60,6 +65,8 @@ export interface DaemonHandle {
    * Resolves once done: every later open is answered by the new epoch.
    */
   restart(o?: { closeIds?: boolean }): Promise<DaemonStats>;
+  /** A scenario action on a backing file (actions.ts); resolves once done, rejects with the daemon's error. */
+  action(a: ScenarioAction): Promise<DaemonStats>;
   /**
    * Resolves once no request has arrived for idleMs (default 100) and every record up to then has been passed
    * to onRecord. close(2) returns before the kernel sends RELEASE: settle before counting releases.
@@ -135,6 +142,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const config: ServerConfig = {
     source: realpathSync(o.source), mountpoint, model: o.model ?? "per-inode", passthrough: o.passthrough ?? true,
     restartEvery: o.restartEvery, restartAt: o.restartAt, restartCloseIds: o.restartCloseIds, digest: o.digest ?? true,
+    redownloadEvery: o.redownloadEvery, policy: o.policy ?? "ptr",
     entryTimeout: o.entryTimeout ?? 1, attrTimeout: o.attrTimeout ?? 1, maxPages: o.maxPages ?? 32,
     maxStackDepth: o.maxStackDepth ?? 1, recordsFile: o.recordsFile, fsname: o.fsname ?? "fbreplay",
   };
@@ -154,7 +162,12 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       case "records": for (const r of m.records) o.onRecord?.(r); break;
       case "ready": ready?.(m.status); break;
       case "failed": failure = m.message; notReady?.(new DaemonError(m.message)); break;
-      case "done": lastStats = m.stats; waiting.get(m.id)?.resolve(m.stats); waiting.delete(m.id); break;
+      case "done":
+        lastStats = m.stats;
+        if (m.error) waiting.get(m.id)?.reject(new DaemonError(m.error));
+        else waiting.get(m.id)?.resolve(m.stats);
+        waiting.delete(m.id);
+        break;
       case "exit": lastStats = m.stats; if (m.error !== null) failure = m.error; break;
     }
   });
@@ -188,7 +201,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     notReady = null;
   }
 
-  type Request = { t: "restart"; closeIds: boolean } | { t: "settle"; idleMs: number };
+  type Request = { t: "restart"; closeIds: boolean } | { t: "settle"; idleMs: number } | { t: "action"; action: ScenarioAction };
   const ask = (m: Request): Promise<DaemonStats> => {
     if (child.exitCode !== null || child.signalCode !== null) return Promise.reject(new DaemonError(failure ?? "fuse daemon has exited"));
     const id = nextId++;
@@ -221,6 +234,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     pid: child.pid!,
     restart: (r) => ask({ t: "restart", closeIds: r?.closeIds ?? false }),
     settle: (idleMs = 100) => ask({ t: "settle", idleMs }),
+    action: (action) => ask({ t: "action", action }),
     stop: () => (stopping ??= stop()),
   };
 }

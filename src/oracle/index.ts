@@ -6,6 +6,7 @@ import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
 import { defaultMaxMemory, overBudget } from "../replay/budget.js";
 import type { DaemonModel } from "../engine.js";
+import type { Policy } from "../engine.js";
 import type { TraceReader } from "../trace/index.js";
 import { denseIds, type IdSource } from "../trace/dense.js";
 import type { TraceChunk } from "../trace/types.js";
@@ -43,6 +44,8 @@ export interface OracleRun {
 
 export interface OracleReport {
   trace: string;
+  /** The policy the model replayed under (the kernel's: ptr on mainline, else a kernel-check guest's). */
+  policy: Policy;
   workload: string;
   daemon_model: string;
   /** Records a kernel-side capture lost (0: none; the trace is marked incomplete otherwise). */
@@ -56,9 +59,9 @@ const OP_NAMES = ["?", "OPEN", "RELEASE", "FORGET", "LOOKUP", "RESTART", "BACKIN
 /**
  * Any trace whose opens carry the kernel's verdicts: a native capture (record --daemon native) is also replayed
  * with the daemon model it ran; a kernel-side capture (capture) or another recorder's trace with the recorded ids
- * only, since no model of its daemon is known.
+ * only, since no model of its daemon is known. `policy`: the model's (ptr: mainline; a kernel-check guest's policy).
  */
-export async function runOracle(reader: TraceReader): Promise<OracleReport> {
+export async function runOracle(reader: TraceReader, policy: Policy = "ptr"): Promise<OracleReport> {
   const source = reader.header.source;
   let model: DaemonModel | null = null;
   if (source.daemon_model !== undefined) {
@@ -71,20 +74,20 @@ export async function runOracle(reader: TraceReader): Promise<OracleReport> {
   const sizes = { inodes: dense.footer.max_nodeid + 1, files: dense.footer.max_fh + 1, backingFiles: dense.footer.backing_files, policies: 2 };
   const tooBig = overBudget("js", sizes, defaultMaxMemory());
   if (tooBig !== undefined) throw new TraceError(reader.path, "the whole trace", tooBig);
-  const runs = await oracleRuns(dense, model === null ? ["recorded"] : ["recorded", model]);
+  const runs = await oracleRuns(dense, model === null ? ["recorded"] : ["recorded", model], policy);
   // A capture's own format with no verdict (no open at all) compares nothing; any other trace without one is not
   // something the oracle can judge.
   if (runs[0].compared === 0 && !runs[0].verdicts && source.format !== "fbreplay-native" && source.format !== "fbreplay-capture") {
     throw new TraceError(reader.path, "the whole trace", `no open carries the kernel's verdict (source ${source.format}): capture, record --daemon native or a recorder with the kernel's verdicts makes such traces`);
   }
   const incomplete = source.complete === false ? Number(source.lost_records ?? 1) : 0;
-  return { trace: reader.path, workload: reader.header.workload, daemon_model: model ?? "recorded", incomplete, runs };
+  return { trace: reader.path, policy, workload: reader.header.workload, daemon_model: model ?? "recorded", incomplete, runs };
 }
 
 /** One pass over the trace, each chunk replayed under every daemon, each open compared with the kernel's verdict. */
-async function oracleRuns(reader: IdSource, daemons: DaemonModel[]): Promise<OracleRun[]> {
+async function oracleRuns(reader: IdSource, daemons: DaemonModel[], policy: Policy): Promise<OracleRun[]> {
   const sizes = { maxInodes: reader.footer.max_nodeid + 1, maxFiles: reader.footer.max_fh + 1 };
-  const replays = daemons.map((daemon) => new ReferenceReplay([], { policy: "ptr", daemon, ...sizes }));
+  const replays = daemons.map((daemon) => new ReferenceReplay([], { policy, daemon, ...sizes }));
   const runs: OracleRun[] = daemons.map((daemon) => ({ daemon, compared: 0, agree: 0, kernel_refused: 0, model_refused: 0, mismatches: [], anomalies: 0, verdicts: false }));
   const history = new Map<number, string[]>();
   let event = 0;
@@ -135,7 +138,7 @@ function compareOpen(run: OracleRun, c: TraceChunk, i: number, result: number, e
 
 export function formatOracle(r: OracleReport): string {
   const how = r.daemon_model === "recorded" ? "kernel-side capture" : `captured with the ${r.daemon_model} daemon`;
-  const lines = [`${r.trace}: ${r.workload} (${how}), policy ptr`];
+  const lines = [`${r.trace}: ${r.workload} (${how}), policy ${r.policy}`];
   if (r.incomplete) lines.push(`  warning: the capture lost ${r.incomplete} records: the pairing of what follows a loss may be wrong`);
   for (const run of r.runs) {
     const ids = run.daemon === "recorded" ? "recorded ids" : `${run.daemon} daemon model`;

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { startDaemon, type DaemonRecord, type DaemonStatus, type LiveDaemonModel } from "../fuse/index.js";
+import { startDaemon, type DaemonPolicy, type DaemonRecord, type DaemonStatus, type LiveDaemonModel } from "../fuse/index.js";
 import { RecordError, Workload, prepareScratch } from "./workload.js";
 
 export interface NativeRecordOptions {
@@ -18,6 +18,10 @@ export interface NativeRecordOptions {
   restartAt?: number[];
   /** Whether injected restarts close the old ids first (default: they leak, as after a crash). */
   restartCloseIds?: boolean;
+  /** Re-download the file of every N-th open just before answering it (a new backing inode, same bytes). */
+  redownloadEvery?: number;
+  /** The kernel policy the daemon answers for (default ptr; reuse needs the `reuse` kernel: fbreplay vm). */
+  policy?: DaemonPolicy;
   onMounted?: (mountPoint: string) => void;
 }
 
@@ -48,6 +52,7 @@ export async function recordNative(o: NativeRecordOptions): Promise<NativeCaptur
     daemon = await startDaemon({
       source: sourceDir, mountpoint: mountPoint, model: o.model, recordsFile: records,
       restartEvery: o.restartEvery, restartAt: o.restartAt, restartCloseIds: o.restartCloseIds,
+      redownloadEvery: o.redownloadEvery, policy: o.policy,
     });
   } catch (e) {
     workload.dispose();
@@ -117,7 +122,7 @@ export function recordsOf(path: string): () => Iterable<DaemonRecord> {
 }
 
 const RECORD_OPS: ReadonlySet<string> = new Set([
-  "lookup", "forget", "open", "create", "release", "unlink", "rename", "restart", "backing_open", "backing_close",
+  "lookup", "forget", "open", "create", "release", "unlink", "rename", "restart", "backing_open", "backing_close", "action",
 ]);
 const RECORD_NUMBERS = ["seq", "unique", "nodeid", "fh", "pid", "flags", "fopen", "backing_id", "dev", "ino", "t_ns", "epoch"] as const;
 const RECORD_STRINGS = ["sha256", "name", "path"] as const;
