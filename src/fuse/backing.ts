@@ -23,7 +23,8 @@ import { FOPEN_PASSTHROUGH } from "./protocol.js";
  * The daemon models this daemon runs: two of the replay's (src/engine.ts). "recorded" only a capture has; stable-id
  * and per-nodeid are replayed only (issue 17), until this daemon implements them.
  */
-export type LiveDaemonModel = Extract<DaemonModel, "per-inode" | "per-open">;
+export const LIVE_DAEMON_MODELS = ["per-inode", "per-open"] as const satisfies readonly DaemonModel[];
+export type LiveDaemonModel = (typeof LIVE_DAEMON_MODELS)[number];
 
 /**
  * The kernel policy the daemon answers for: `ptr` and `inode` need nothing of it; under `reuse` (RFC 2/2, the
