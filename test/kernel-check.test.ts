@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { need } from "./provision.js";
 import { startDaemon } from "../src/fuse/index.js";
-import { playScenario } from "../src/kernelcheck/guest.js";
+import { playScenario, playableScenarios } from "../src/kernelcheck/guest.js";
 import type { KernelCheckReport } from "../src/kernelcheck/index.js";
 import { runScenarios, SCENARIOS } from "../src/scenarios/index.js";
 
@@ -109,7 +109,7 @@ describe.skipIf(kernels)("kernel-check --policy ptr,inode,digest,reuse", () => {
     expect(Object.keys(report)).toEqual(["ptr", "inode", "digest", "reuse"]);
     for (const [policy, c] of Object.entries(report)) {
       expect(c.kernel).toMatch(new RegExp(`^Linux 6\\.12\\.\\S+ \\+ kernel/patches/${policy}\\.patch`));
-      expect(Object.keys(c.scenarios)).toEqual(SCENARIOS.map((s) => s.name));
+      expect(Object.keys(c.scenarios)).toEqual(playableScenarios());
       for (const [name, s] of Object.entries(c.scenarios)) {
         expect({ policy, name, kernel: s.kernel, stale: s.stale }).toEqual({ policy, name, kernel: s.model.result, stale: s.model.stale });
       }
@@ -179,7 +179,7 @@ describe.skipIf(fuse)("scenario plays on the host's kernel (mainline: ptr)", () 
   it("every scenario, played for real with the daemon's actions, is the ptr model's cell", async (ctx) => {
     if (problem !== null) ctx.skip(problem);
     const table = runScenarios("js", ["ptr"]).table;
-    for (const s of SCENARIOS) {
+    for (const s of SCENARIOS.filter((x) => playableScenarios().includes(x.name))) {
       const k = await playScenario(s.name, "ptr", join(dir, "host"));
       expect({ name: s.name, ...k }).toEqual({ name: s.name, kernel: table[s.name].ptr.result, stale: table[s.name].ptr.stale });
     }

@@ -50,6 +50,14 @@ const PLAYS: Record<string, { between?: ScenarioAction | "restart"; expect: Buff
   "S5": { between: { kind: "serve", path: "a", other: "c" }, expect: C },
 };
 
+/**
+ * The scenarios fbreplay's daemon can play for real: the stable-id and per-nodeid rows need ids it does not hand
+ * out (server-chosen 64-bit ids are not in 6.12), so those rows stay the model's reading.
+ */
+export function playableScenarios(): string[] {
+  return SCENARIOS.filter((s) => s.name in PLAYS && LIVE_DAEMON_MODELS.some((m) => m === s.daemon)).map((s) => s.name);
+}
+
 export async function playScenario(name: string, policy: DaemonPolicy, work: string): Promise<GuestScenario> {
   const s = SCENARIOS.find((x) => x.name === name)!;
   const play = PLAYS[name];
@@ -157,10 +165,8 @@ export async function runGuest(policy: DaemonPolicy, out: string, log: (line: st
   const work = join(process.env.TMPDIR ?? "/tmp", "fbreplay-kernel-check");
   mkdirSync(work, { recursive: true });
   const result: GuestResult = { policy, uname: release(), scenarios: {}, workloads: [] };
-  // The scenarios fbreplay's daemon can play for real: the stable-id and per-nodeid rows need ids it does not hand
-  // out (server-chosen 64-bit ids are not in 6.12), so those rows stay the model's reading.
-  const playable = SCENARIOS.filter((s) => s.name in PLAYS && LIVE_DAEMON_MODELS.some((m) => m === s.daemon));
-  for (const s of playable) {
+  for (const name of playableScenarios()) {
+    const s = { name };
     result.scenarios[s.name] = await playScenario(s.name, policy, work);
     log(`${policy}: ${s.name} ${result.scenarios[s.name].kernel}${result.scenarios[s.name].stale ? " stale" : ""}`);
   }
