@@ -295,6 +295,20 @@ describe("no hang: parsers are linear and bound what they hold", () => {
   });
 });
 
+describe("values of logs are checked where they are read", () => {
+  it("a backing id beyond the kernel's idr in passthrough_hp's log is a malformed line, not a trace the writer refuses", async () => {
+    const text = readFileSync("test/fixtures/passthrough_hp-3.17.2.log", "utf8");
+    const lineNo = text.split("\n").findIndex((l) => l.startsWith("DEBUG: setup shared backing file")) + 1;
+    const log = tmp("hp.log");
+    writeFileSync(log, text.replace(/setup shared backing file \d+/, "setup shared backing file 4294967295"));
+    const s = await ingestLibfuseDebug({ log, output: tmp("hp.fbt") });
+    expect(s.firstMalformed).toMatchObject({ line: lineNo, reason: "backing file 4294967295 is beyond the idr's 2147483647" });
+    const out = tmp("hp-strict.fbt");
+    await expect(ingestLibfuseDebug({ log, output: out, strict: true })).rejects.toThrow(`${log}:${lineNo}: backing file 4294967295 is beyond the idr's 2147483647`);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe("an input is never destroyed; options are checked by the library's ranges", () => {
   it("an output that is an input, by name or through a link, is refused and the input stays as it was", () => {
     const log = tmp("daemon.log");
