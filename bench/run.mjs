@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { POLICIES } from "../dist/engine.js";
 import { runScenarios } from "../dist/scenarios/index.js";
 import { manifest } from "./lib/manifest.mjs";
-import { benchmarksOf, outcomesOf } from "./lib/results.mjs";
+import { RESULTS_SCHEMA, benchmarksOf, outcomesOf } from "../dist/results/index.js";
 import { synthWorkload, traceWorkload } from "./lib/workload.mjs";
 import { SETTLE_MS } from "./lib/engines.mjs";
 import { buildNative } from "./c-core/index.mjs";
@@ -58,7 +58,7 @@ process.on("SIGINT", () => {
 const native = buildNative();
 if ("skipped" in native) say(`bench: native C engine skipped: ${native.skipped}`);
 const results = {
-  schema: "fbreplay-bench/1",
+  schema: RESULTS_SCHEMA,
   quick,
   manifest: { ...manifest({ native, tinybench: TINYBENCH_OPTIONS[quick ? "quick" : "full"] }), workloads: [] },
   suites: {},

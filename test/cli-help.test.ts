@@ -40,3 +40,19 @@ describe("help", () => {
     expect(() => parseCommand(replay, ["t.fbt", "--no-such-option"])).toThrow(/Unknown option '--no-such-option'/);
   });
 });
+
+describe("one name per concept", () => {
+  it("replay --ids and record --ids name the daemon model; the old spellings still work for one release, saying so", async () => {
+    const errs: string[] = [];
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => { errs.push(String(chunk)); return true; });
+    vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const replay = COMMANDS.find((c) => c.name === "replay")!;
+    expect(parseCommand(replay, ["t.fbt", "--daemon", "per-open", "--close-all"]).values).toMatchObject({ ids: "per-open", "close-ids": true });
+    expect(parseCommand(replay, ["t.fbt", "--daemon=recorded"]).values).toMatchObject({ ids: "recorded" });
+    expect(errs.join("")).toMatch(/replay --daemon is deprecated .* use --ids\n.*replay --close-all is deprecated .* use --close-ids\n/s);
+    const record = COMMANDS.find((c) => c.name === "record")!;
+    expect(parseCommand(record, ["--model", "per-open", "-o", "x", "--", "sh", "--model"]).values).toMatchObject({ ids: "per-open" });
+    expect(parseCommand(record, ["-o", "x", "--", "sh", "--model"]).rest).toEqual(["sh", "--model"]);
+    expect(await main(["replay", "traces/c-build.fbt", "--ids", "per-open", "--policy", "ptr", "--json"])).toBe(0);
+  });
+});

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compareResults, compareSamples, mannWhitney, medianInterval, type BenchResults } from "../src/compare/index.js";
+import { compareResults, compareSamples, mannWhitney, medianInterval } from "../src/compare/index.js";
+import type { ResultsCore } from "../src/results/index.js";
 import { toBencher, toCsv, toGithubBenchmark } from "../src/compare/export.js";
 import { trends } from "../src/compare/history.js";
 import { sfc32 } from "../src/rng.js";
@@ -16,7 +17,7 @@ function samples(n: number, center: number, noise: number, seed: number): number
   return Array.from({ length: n }, () => center * (1 + noise * (2 * r() - 1)));
 }
 
-function results(benchmarks: { name: string; samples: number[] }[], outcomes: BenchResults["outcomes"] = {}, commit = "a".repeat(40)): BenchResults {
+function results(benchmarks: { name: string; samples: number[] }[], outcomes: ResultsCore["outcomes"] = {}, commit = "a".repeat(40)): ResultsCore {
   return {
     schema: "fbreplay-bench/1", quick: true, manifest: { date: "2026-11-23T00:00:00.000Z", commit },
     benchmarks: benchmarks.map((b) => ({ ...b, unit: "ns/event" })), outcomes, suites: {},

@@ -1,6 +1,6 @@
 // Backing ids and backing files as a real passthrough daemon used them: libfuse 3.17.2's passthrough_hp, its
 // `--debug` lines and its own strace (test/fixtures/passthrough_hp-3.17.2.*, recorded with
-// `fbreplay record --daemon passthrough_hp`), ingested into a trace that `replay --daemon recorded` replays with the
+// `fbreplay record --daemon passthrough_hp`), ingested into a trace that `replay --ids recorded` replays with the
 // daemon's ids. Then the same on a live mount, where this machine has passthrough_hp and FUSE.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -61,7 +61,7 @@ function hpLines(text: string) {
 }
 
 function replayRecorded(trace: string) {
-  const r = spawnSync(process.execPath, [CLI, "replay", trace, "--daemon", "recorded", "--policy", "ptr,inode", "--json"], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [CLI, "replay", trace, "--ids", "recorded", "--policy", "ptr,inode", "--json"], { encoding: "utf8" });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout).policies as Record<string, Record<string, number>>;
 }
@@ -84,7 +84,7 @@ describe("passthrough_hp (libfuse 3.17.2) capture", () => {
     });
   });
 
-  it("replays under --daemon recorded with the daemon's own ids: the model's idr hands out the same, nothing refused", async () => {
+  it("replays under --ids recorded with the daemon's own ids: the model's idr hands out the same, nothing refused", async () => {
     const { output } = await ingest("log-replay", LOG);
     const policies = replayRecorded(output);
     expect(policies.ptr).toMatchObject({ opens: opensInLog, accepted: opensInLog, ebusy: 0, eio: 0, anomalies: 0, anomaly_recorded_id: 0 });

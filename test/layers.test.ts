@@ -15,7 +15,7 @@ export const LAYERS: Record<string, Layer> = {
   model: "model",
   replay: "replay",
   scenarios: "verdicts", oracle: "verdicts", inspect: "verdicts", kernelcheck: "verdicts",
-  compare: "results", report: "results",
+  compare: "results", report: "results", results: "results",
   cli: "cli",
 };
 

@@ -1,6 +1,6 @@
 // `fbreplay record --daemon native` on real kernel passthrough: every open of a real workload in the trace with its
 // backing identity and recorded id; a daemon restart while a file is held open, which the kernel refuses (EIO);
-// `replay --daemon recorded` reproducing the kernel's ids and verdicts; `fbreplay oracle` agreeing with the kernel.
+// `replay --ids recorded` reproducing the kernel's ids and verdicts; `fbreplay oracle` agreeing with the kernel.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -120,7 +120,7 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
     const xs = trace.rows.filter((x) => x.op === OP_OPEN);
     expect(refused[0].bid).not.toBe(xs[1].bid);
 
-    const replay = fbreplay(["replay", out, "--daemon", "recorded", "--policy", "ptr,inode", "--json"]);
+    const replay = fbreplay(["replay", out, "--ids", "recorded", "--policy", "ptr,inode", "--json"]);
     expect(replay.status, replay.stderr).toBe(0);
     const report = JSON.parse(replay.stdout);
     expect(report.policies.ptr).toMatchObject({ eio: 1, ebusy: 1, anomalies: 0, anomaly_recorded_id: 0 });
@@ -143,14 +143,14 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
   });
 
   it("refuses injection with the recorded daemon, and bindfs-only options with native", () => {
-    const r = fbreplay(["replay", "traces/atomic-edit.fbt", "--daemon", "recorded", "--scale", "2"]);
+    const r = fbreplay(["replay", "traces/atomic-edit.fbt", "--ids", "recorded", "--scale", "2"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--daemon recorded replays a capture as it happened: --scale/);
+    expect(r.stderr).toMatch(/--ids recorded replays a capture as it happened: --scale/);
     // A capture without ids (bindfs): one line and exit 2, not a table of 100% EIO.
-    const none = fbreplay(["replay", "traces/c-build.fbt", "--daemon", "recorded", "--json"]);
+    const none = fbreplay(["replay", "traces/c-build.fbt", "--ids", "recorded", "--json"]);
     expect(none.status).toBe(2);
     expect(none.stdout).toBe("");
-    expect(none.stderr.trim().split("\n")).toEqual(["fbreplay: traces/c-build.fbt: the whole trace: it carries no recorded backing ids: --daemon recorded replays captures of a passthrough daemon (record --daemon native or passthrough_hp, or ingest with passthrough_hp's log or --daemon-strace)"]);
+    expect(none.stderr.trim().split("\n")).toEqual(["fbreplay: traces/c-build.fbt: the whole trace: it carries no recorded backing ids: --ids recorded replays captures of a passthrough daemon (record --daemon native or passthrough_hp, or ingest with passthrough_hp's log or --daemon-strace)"]);
     const s = fbreplay(["record", "--restart-every", "2", "-o", join(dir, "x.fbt"), "--", "true"]);
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/--restart-every needs --daemon native/);

@@ -7,7 +7,7 @@ import { endianness } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ID_MAX_DEFAULT } from "../../dist/abi.js";
 import { DAEMON_CODE, POLICY_CODE, outcomesFromCounters } from "../../dist/engine.js";
-import { DEFAULT_CHUNK_ROWS } from "../../dist/replay/wasm.js";
+import { CORE_EVENT_ROWS } from "../../dist/replay/wasm.js";
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 const SOURCES = ["core.c", "core.h", "abi.h", "main.c"].map(here);
@@ -97,7 +97,7 @@ const bytesOf = (a, n) => Buffer.from(a.buffer, a.byteOffset, n * a.BYTES_PER_EL
  */
 export async function writeNativeDump(file, {
   backing = [], columns = [], policies, daemon = "per-inode", maxInodes, maxFiles, idMax = ID_MAX_DEFAULT,
-  chunkRows = DEFAULT_CHUNK_ROWS,
+  chunkRows = CORE_EVENT_ROWS,
 }) {
   if (endianness() !== "LE") throw new Error("writeNativeDump: the dump is little-endian, like the columns it copies");
   const bad = (what) => { throw new RangeError(`writeNativeDump: ${what}`); };

@@ -18,7 +18,7 @@ function commands(files) {
     replay: {
       options: {
         "--policy": ["ptr", "ptr,inode", "bogus", "", ","], "--engine": ["wasm", "js", "c"], "--daemon": ["per-inode", "per-open", "recorded", "x", "per-inode,per-open"],
-        "--restart-every": NUMBERS, "--restart-at": ["1", "1,2,3", "-1", "a,b", "", "5,1"], "--close-all": null,
+        "--restart-every": NUMBERS, "--restart-at": ["1", "1,2,3", "-1", "a,b", "", "5,1"], "--close-ids": null,
         "--redownload-rate": RATES, "--replace-rate": RATES, "--scale": NUMBERS, "--seed": NUMBERS, "--json": null, "--max-memory": SIZES,
       },
       positionals: () => [files.trace, files.native, files.badTrace, files.dir, files.missing, files.log, ""],

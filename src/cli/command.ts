@@ -33,6 +33,8 @@ export interface Command {
   positionals?: boolean;
   /** Everything after `--` goes to `rest` unparsed (a command to run). */
   takesCommand?: boolean;
+  /** Old spellings still taken for one release, with a line saying the new one: old name → option name. */
+  deprecated?: Record<string, string>;
   run(parsed: Parsed): number | Promise<number>;
 }
 
@@ -49,6 +51,14 @@ export function parseCommand(command: Command, args: string[]): Parsed {
       rest = args.slice(split + 1);
     }
   }
+  const end = own.indexOf("--");
+  own = own.map((arg, i) => {
+    const m = end >= 0 && i >= end ? null : /^--([^=]+)(=.*)?$/.exec(arg);
+    const now = m && command.deprecated?.[m[1]];
+    if (!now) return arg;
+    process.stderr.write(`fbreplay: ${command.name} --${m[1]} is deprecated and goes in the next release: use --${now}\n`);
+    return `--${now}${m[2] ?? ""}`;
+  });
   const options = Object.fromEntries(
     Object.entries({ ...command.options, help: HELP_OPTION }).map(([name, o]) => [
       name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.type === "boolean" ? { default: false } : {}) },
@@ -87,5 +97,7 @@ export function commandHelp(command: Command): string {
     for (const t of text) lines.push(`${" ".repeat(OPTION_COLUMN)}${t}`);
   }
   if (command.notes) lines.push("", command.notes);
+  const old = Object.entries(command.deprecated ?? {});
+  if (old.length > 0) lines.push("", `deprecated spellings, taken until the next release: ${old.map(([o, n]) => `--${o} (--${n})`).join(", ")}`);
   return lines.join("\n");
 }

@@ -1,7 +1,7 @@
 // fbreplay's command line: it finds the command, parses its options by the command's spec, runs it, and turns
 // what went wrong into one line and an exit status. Nothing else: every command is a file of commands/.
 import { IngestError } from "../ingest/index.js";
-import { ResultsError } from "../compare/index.js";
+import { ResultsError } from "../results/index.js";
 import { RecordError } from "../record/index.js";
 import { TraceError } from "../trace/types.js";
 import { commandHelp, parseCommand, type Command } from "./command.js";

@@ -1,7 +1,7 @@
 // Benchmark results in the formats existing trackers read. Each benchmark's value is its median; where there are
 // enough samples, its spread is the bootstrap interval of the median (the same statistics as `compare`).
 import { median, medianInterval, MIN_SAMPLES } from "./stats.js";
-import type { BenchResults } from "./results.js";
+import type { ResultsCore } from "../results/index.js";
 
 export const EXPORT_FORMATS = ["bmf", "github", "csv"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -15,7 +15,7 @@ function interval(samples: readonly number[]): [number, number] | null {
  * Bencher Metric Format (https://bencher.dev/docs/reference/bencher-metric-format): {benchmark: {measure:
  * {value, lower_value?, upper_value?}}}. Every unit here is nanoseconds per something, Bencher's "latency".
  */
-export function toBencher(r: BenchResults): Record<string, Record<string, { value: number; lower_value?: number; upper_value?: number }>> {
+export function toBencher(r: ResultsCore): Record<string, Record<string, { value: number; lower_value?: number; upper_value?: number }>> {
   const out: Record<string, Record<string, { value: number; lower_value?: number; upper_value?: number }>> = {};
   for (const b of r.benchmarks) {
     const ci = interval(b.samples);
@@ -25,7 +25,7 @@ export function toBencher(r: BenchResults): Record<string, Record<string, { valu
 }
 
 /** github-action-benchmark's customSmallerIsBetter: [{name, unit, value, range?, extra?}]. */
-export function toGithubBenchmark(r: BenchResults): { name: string; unit: string; value: number; range?: string; extra?: string }[] {
+export function toGithubBenchmark(r: ResultsCore): { name: string; unit: string; value: number; range?: string; extra?: string }[] {
   return r.benchmarks.map((b) => {
     const m = median(b.samples);
     const ci = interval(b.samples);
@@ -40,7 +40,7 @@ export function toGithubBenchmark(r: BenchResults): { name: string; unit: string
 const csvField = (v: string | number) => (typeof v === "number" ? String(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /** CSV: name,unit,median,lower,upper,samples,commit,date (lower/upper empty with too few samples). */
-export function toCsv(r: BenchResults): string {
+export function toCsv(r: ResultsCore): string {
   const lines = ["name,unit,median,lower,upper,samples,commit,date"];
   for (const b of r.benchmarks) {
     const ci = interval(b.samples);
@@ -49,7 +49,7 @@ export function toCsv(r: BenchResults): string {
   return `${lines.join("\n")}\n`;
 }
 
-export function exportResults(r: BenchResults, format: ExportFormat): string {
+export function exportResults(r: ResultsCore, format: ExportFormat): string {
   if (format === "csv") return toCsv(r);
   return `${JSON.stringify(format === "bmf" ? toBencher(r) : toGithubBenchmark(r), null, 2)}\n`;
 }

@@ -2,7 +2,7 @@
 // whose samples differ from the previous run's as `compare` would call a regression or an improvement.
 import { textTable } from "../table.js";
 import { compareSamples, median, type Verdict } from "./stats.js";
-import type { HistoryEntry } from "./results.js";
+import type { HistoryCore } from "../results/index.js";
 
 export interface ChangePoint {
   run: number;
@@ -46,7 +46,7 @@ export function changePoints(runs: readonly (readonly number[])[], threshold: nu
   return steps;
 }
 
-export function trends(history: readonly HistoryEntry[], threshold: number, alpha: number, quick: boolean): Trend[] {
+export function trends(history: readonly HistoryCore[], threshold: number, alpha: number, quick: boolean): Trend[] {
   const byName = new Map<string, Trend>();
   const lastSamples = new Map<string, number[]>();
   history.forEach((entry, run) => {

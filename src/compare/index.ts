@@ -3,9 +3,8 @@
 // difference is a behaviour change, reported apart from timing).
 import { textTable } from "../table.js";
 import { compareSamples, type TimingComparison } from "./stats.js";
-import { ResultsError, type BenchResults } from "./results.js";
+import { ResultsError, type ResultsCore } from "../results/index.js";
 
-export { ResultsError, parseHistory, parseResults, type BenchResults, type Benchmark, type HistoryEntry } from "./results.js";
 export { compareSamples, mannWhitney, median, medianInterval, ratioInterval, MIN_SAMPLES, type TimingComparison, type Verdict } from "./stats.js";
 
 export interface CompareOptions {
@@ -36,7 +35,7 @@ export interface Comparison {
   improvements: number;
 }
 
-export function compareResults(basePath: string, base: BenchResults, headPath: string, head: BenchResults, options: CompareOptions): Comparison {
+export function compareResults(basePath: string, base: ResultsCore, headPath: string, head: ResultsCore, options: CompareOptions): Comparison {
   if (base.quick !== head.quick) {
     throw new ResultsError(`${basePath} is a ${base.quick ? "quick" : "full"} run and ${headPath} a ${head.quick ? "quick" : "full"} one: their workloads differ`);
   }
@@ -68,7 +67,7 @@ export function compareResults(basePath: string, base: BenchResults, headPath: s
   };
 }
 
-function outcomeChanges(base: BenchResults, head: BenchResults): OutcomeChange[] {
+function outcomeChanges(base: ResultsCore, head: ResultsCore): OutcomeChange[] {
   const changes: OutcomeChange[] = [];
   for (const [workload, h] of Object.entries(head.outcomes)) {
     const b = base.outcomes[workload];

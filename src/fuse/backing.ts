@@ -14,8 +14,10 @@ import type { PassthroughAddon } from "./addon.js";
 import type { Inode } from "./inodes.js";
 import type { Recorder } from "./records.js";
 import { replyErrorOf } from "./errors.js";
+import type { DaemonModel } from "../engine.js";
 
-export type DaemonModel = "per-inode" | "per-open";
+/** The daemon models this daemon runs: the replay's (src/engine.ts), but for "recorded", which only a capture has. */
+export type LiveDaemonModel = Exclude<DaemonModel, "recorded">;
 
 /** An open's backing registration, kept in its file handle. */
 export interface BackingRef {
@@ -46,7 +48,7 @@ export class BackingIds {
   private readonly perOpen = new Map<number, Inode>();
 
   constructor(
-    private readonly model: DaemonModel,
+    private readonly model: LiveDaemonModel,
     private readonly devFd: number,
     private readonly addon: PassthroughAddon,
     private readonly recorder: Recorder,

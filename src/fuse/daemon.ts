@@ -4,7 +4,7 @@
 // free for the controller's messages (restart, settle, stop) between requests.
 import { closeSync, fstatSync, openSync, read, writeSync } from "node:fs";
 import { AddonMissingError, ADDON_MISSING, type PassthroughAddon } from "./addon.js";
-import { BackingIds, type DaemonModel } from "./backing.js";
+import { BackingIds, type LiveDaemonModel } from "./backing.js";
 import { ENOSYS, errnoName, FuseError, replyErrorOf } from "./errors.js";
 import { SourceFs, type Request } from "./operations.js";
 import {
@@ -17,7 +17,7 @@ import type { Recorder } from "./records.js";
 export interface DaemonConfig {
   /** The directory served (the caller's scratch copy: the daemon changes it). */
   source: string;
-  model: DaemonModel;
+  model: LiveDaemonModel;
   /** Ask for FUSE_PASSTHROUGH at INIT. */
   passthrough: boolean;
   /** Restart after every N opens (OPEN and CREATE count). */
@@ -41,7 +41,7 @@ export interface DaemonStatus {
   passthrough: boolean;
   /** Why passthrough is off; null when it is on. */
   reason: string | null;
-  model: DaemonModel;
+  model: LiveDaemonModel;
   /** The kernel's protocol version, and the one in use (the lower minor). */
   kernel: { major: number; minor: number };
   proto: { major: number; minor: number };

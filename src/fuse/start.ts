@@ -10,7 +10,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { DaemonModel } from "./backing.js";
+import type { LiveDaemonModel } from "./backing.js";
 import type { DaemonStats, DaemonStatus } from "./daemon.js";
 import type { FromDaemon, ServerConfig, ToDaemon } from "./ipc.js";
 import { isMounted, unmountSync } from "./mount.js";
@@ -22,7 +22,7 @@ export interface DaemonOptions {
   /** An empty directory; created if missing. */
   mountpoint: string;
   /** How backing ids are handed out (default per-inode, as libfuse passthrough_hp). */
-  model?: DaemonModel;
+  model?: LiveDaemonModel;
   /** Negotiate FUSE_PASSTHROUGH (default true); status.passthrough says whether it happened. */
   passthrough?: boolean;
   /** Restart after every N opens (OPEN and CREATE). */

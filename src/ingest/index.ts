@@ -25,11 +25,11 @@
 //
 // Backing ids the daemon really used, where the capture has them: passthrough_hp's `setup shared backing file` /
 // `reusing` / `closed` lines in the log, else the daemon strace's FUSE_DEV_IOC_BACKING_OPEN ioctls and open
-// replies (see machine.ts and daemon-strace.ts). The trace then carries them for `replay --daemon recorded`.
+// replies (see machine.ts and daemon-strace.ts). The trace then carries them for `replay --ids recorded`.
 import { lstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { TraceWriter, type TraceBackingFile } from "../trace/index.js";
+import { TRACE_CHUNK_ROWS, TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
 export { failedOpens, ingestStrace, type StraceIngestOptions } from "./strace.js";
 export { ingestSummaryLine } from "./summary.js";
@@ -74,7 +74,6 @@ export class IngestError extends Error {
   }
 }
 
-export const DEFAULT_CHUNK_ROWS = 1 << 18;
 const DIGEST_BYTES = 32;
 const ZERO_DIGEST = new Uint8Array(DIGEST_BYTES);
 
@@ -134,7 +133,7 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
   try {
     const backing = new BackingTable(writer, identities, o.sourceDir, finalPaths);
     const machine = new Machine({
-      log: o.log, strict: o.strict ?? false, chunkRows: o.chunkRows ?? DEFAULT_CHUNK_ROWS, fail: lineError(o.log),
+      log: o.log, strict: o.strict ?? false, chunkRows: o.chunkRows ?? TRACE_CHUNK_ROWS, fail: lineError(o.log),
       backing: (open) => backing.bref(open), daemon: daemon?.requests, daemonPassthrough: (daemon?.counts.backingOpens ?? 0) > 0,
     });
     const drain = async () => {

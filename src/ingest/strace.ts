@@ -7,7 +7,7 @@
 import { ownDigest } from "../digest.js";
 import { basename } from "node:path";
 import { FOPEN_PASSTHROUGH, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
-import { TraceWriter } from "../trace/index.js";
+import { TRACE_CHUNK_ROWS, TraceWriter } from "../trace/index.js";
 import { IngestError, type IngestSummary } from "./index.js";
 import { readLines } from "./lines.js";
 import { Emitter, NO_BACKING_IDS, SlotAllocator } from "./machine.js";
@@ -71,7 +71,7 @@ class StraceMachine {
   private files = 0;
 
   constructor(private readonly o: StraceIngestOptions, private readonly bref: (file: FileObject) => number) {
-    this.emitter = new Emitter(o.chunkRows ?? 1 << 18, false);
+    this.emitter = new Emitter(o.chunkRows ?? TRACE_CHUNK_ROWS, false);
   }
 
   private malformed(lineNo: number, text: string, reason: string): void {

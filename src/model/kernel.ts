@@ -1,5 +1,6 @@
 // The kernel side of the reference model: objects of spec §a and transitions of spec §b, written for clarity.
-// Names follow fs/fuse/{iomode,backing,passthrough}.c so the two can be read side by side.
+// Names follow fs/fuse/{iomode,backing,passthrough}.c so the two can be read side by side. The why of each
+// transition is said once, beside its twin in the core (assembly/iomode.ts, backing.ts); here, the spec section.
 import {
   C_ACCEPTED, C_BACKING_CLOSES, C_BACKING_FREES, C_BACKING_OPENS, C_CACHED_OPENS, C_DIRECT_OPENS, C_DIVERGED,
   C_EBUSY, C_EINVAL, C_EIO_MODE, C_ENOENT, C_ENOSPC, C_ETXTBSY, C_LIVE_BACKINGS, C_LIVE_IDS,
@@ -178,8 +179,7 @@ export class FuseConn {
     }
   }
 
-  // spec §b.4 step 5 (fuse_inode_uncached_io_start). Invariant: fb != null implies iocachectr < 0; the first
-  // passthrough open of an epoch chooses fi.fb, later ones must pass the policy's conflict test.
+  // spec §b.4 step 5 (fuse_inode_uncached_io_start)
   uncachedIoStart(fi: FuseInode, fb: FuseBacking): number {
     this.lock();
     const oldfb = fi.fb;
@@ -196,7 +196,7 @@ export class FuseConn {
     return err;
   }
 
-  // spec §b.9: the epoch ends when iocachectr climbs back to 0; the fb reference is dropped after unlocking.
+  // spec §b.9 (fuse_inode_uncached_io_end)
   uncachedIoEnd(fi: FuseInode): void {
     this.lock();
     let oldfb: FuseBacking | null = null;
@@ -207,8 +207,7 @@ export class FuseConn {
     if (oldfb !== null) this.backingPut(oldfb);
   }
 
-  // spec §b.5 (fuse_file_cached_io_open). Without parallel direct-io writes in the trace there is nothing to
-  // wait for, so only the passthrough test remains.
+  // spec §b.5 (fuse_file_cached_io_open)
   cachedIoOpen(fi: FuseInode, ff: FuseFile): number {
     this.lock();
     if (fi.fb !== null) {
@@ -230,7 +229,7 @@ export class FuseConn {
     ff.iomode = IOM_NONE;
   }
 
-  // spec §b.13 (Paul Lawrence's series): the inode takes a permanent reference and one uncached count.
+  // spec §b.13 (Paul Lawrence's series)
   lookupBackingAttach(fi: FuseInode, fb: FuseBacking): void {
     this.lock();
     fi.iocachectr--;
@@ -238,7 +237,7 @@ export class FuseConn {
     fi.lookupBacking = true;
   }
 
-  // spec §b.13: the lookup reference is dropped at evict.
+  // spec §b.13
   lookupBackingDetach(fi: FuseInode): void {
     fi.lookupBacking = false;
     this.uncachedIoEnd(fi);
@@ -282,8 +281,7 @@ export class FuseConn {
       c[C_DIVERGED]++;
       if (fi.writers > 0 || ff.mayWrite) c[C_UNSAFE]++;
     }
-    // Stale: another inode than the daemon's, holding other bytes now (a lookup-held inode rewritten in place since
-    // it was registered holds the current bytes, so its registration digest is not what counts).
+    // Stale (the rule and its reason: assembly/iomode.ts)
     if (served.inode !== intended.inode && !digestEqual(served.inode.content, intended.digest)) c[C_STALE]++;
   }
 

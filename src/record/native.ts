@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { startDaemon, type DaemonModel, type DaemonRecord, type DaemonStatus } from "../fuse/index.js";
+import { startDaemon, type DaemonRecord, type DaemonStatus, type LiveDaemonModel } from "../fuse/index.js";
 import { RecordError, Workload, prepareScratch } from "./workload.js";
 
 export interface NativeRecordOptions {
@@ -13,7 +13,7 @@ export interface NativeRecordOptions {
   command: string[];
   /** Where the scratch source, the mount point and records.jsonl go; a fresh temp dir by default. */
   workDir?: string;
-  model?: DaemonModel;
+  model?: LiveDaemonModel;
   restartEvery?: number;
   restartAt?: number[];
   /** Whether injected restarts close the old ids first (default: they leak, as after a crash). */

@@ -4,7 +4,7 @@ import { release } from "node:os";
 import { rmSync } from "node:fs";
 import { failedOpens, ingestLibfuseDebug, ingestSummaryLine } from "../ingest/index.js";
 import { writeNativeCapture } from "../ingest/native.js";
-import type { DaemonModel } from "../fuse/index.js";
+import type { LiveDaemonModel } from "../fuse/index.js";
 import { record } from "./index.js";
 import { recordNative, recordsOf } from "./native.js";
 
@@ -22,7 +22,7 @@ export interface RecordTraceOptions {
   /** fbreplay's version, for the trace header. */
   version: string;
   /** native only: how the daemon hands out ids, and its restarts. */
-  model?: DaemonModel;
+  model?: LiveDaemonModel;
   restartEvery?: number;
   /** Restarts before these opens (1-based). */
   restartAt?: number[];

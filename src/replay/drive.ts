@@ -5,7 +5,7 @@ import { defaultMaxMemory, overBudget } from "./budget.js";
 import { sliceColumns } from "../events.js";
 import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
-import { DEFAULT_CHUNK_ROWS } from "./wasm.js";
+import { CORE_EVENT_ROWS } from "./wasm.js";
 import type { DaemonModel, EngineName, Outcomes, Policy, SessionOptions } from "../engine.js";
 
 /** A trace as the replay needs it: its header and footer up front, then its items in order. */
@@ -89,7 +89,7 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
   let session: ReturnType<typeof createSession>;
   try {
     // The core's event buffer: no larger than the replay (a small trace need not fault in 25 MB).
-    session = createSession(plan.engine, [], options, undefined, Math.min(DEFAULT_CHUNK_ROWS, Math.max(4096, source.footer.events * K)));
+    session = createSession(plan.engine, [], options, undefined, Math.min(CORE_EVENT_ROWS, Math.max(4096, source.footer.events * K)));
   } catch (e) {
     throw failed(e);
   }
@@ -125,7 +125,7 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
   }
   if (plan.daemon === "recorded" && complete && !recordedIds) {
     // Every open would name id 0 and fail: a table of 100% EIO that says nothing about the trace.
-    throw new TraceError(source.path, "the whole trace", "it carries no recorded backing ids: --daemon recorded replays captures of a passthrough daemon (record --daemon native or passthrough_hp, or ingest with passthrough_hp's log or --daemon-strace)");
+    throw new TraceError(source.path, "the whole trace", "it carries no recorded backing ids: --ids recorded replays captures of a passthrough daemon (record --daemon native or passthrough_hp, or ingest with passthrough_hp's log or --daemon-strace)");
   }
   where = "the end of the replay";
   let outcomes: ReturnType<typeof session.outcomes>;

@@ -53,7 +53,7 @@ export function coreModule(build: WasmBuild = "release"): WebAssembly.Module {
 }
 
 /** Events copied into wasm memory per call: large enough that per-call cost vanishes (perf notes). */
-export const DEFAULT_CHUNK_ROWS = 1 << 20;
+export const CORE_EVENT_ROWS = 1 << 20;
 
 export class WasmReplaySession implements ReplaySession {
   readonly engine = "wasm" as const;
@@ -73,7 +73,7 @@ export class WasmReplaySession implements ReplaySession {
   /** Rows of the bid column holding recorded ids of an earlier chunk, to clear before a chunk without them. */
   private bidRows = 0;
 
-  constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = DEFAULT_CHUNK_ROWS) {
+  constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = CORE_EVENT_ROWS) {
     this.policies = options.policies;
     this.memory = build === "shared"
       ? new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true })

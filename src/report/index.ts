@@ -16,7 +16,7 @@ import type { ReportInput } from "./types.js";
 export type * from "./types.js";
 export { HISTORY_SCHEMA, RESULTS_SCHEMA } from "./types.js";
 export { parseHistory, parseResults, readReportInput } from "./load.js";
-export { ResultsError } from "../compare/results.js";
+export { ResultsError } from "../results/index.js";
 
 /** The report as one HTML document. The sections describe the newest results (the last of `input.results`). */
 export function renderReport(input: ReportInput): string {

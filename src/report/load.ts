@@ -2,7 +2,7 @@
 // with errors that name the file and line). The scenario table is the newest results file's, as the bench run
 // that wrote it replayed it: the report describes results, it does not replay anything.
 import { readFileSync } from "node:fs";
-import { ResultsError, parseHistory as parseSharedHistory, parseResults as parseSharedResults } from "../compare/results.js";
+import { ResultsError, parseHistory as parseSharedHistory, parseResults as parseSharedResults } from "../results/index.js";
 import type { BenchResults, HistoryEntry, ReportInput } from "./types.js";
 
 /** A results file as the report reads it: checked by compare's parser, which every reader of results shares. */

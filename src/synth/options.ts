@@ -1,4 +1,5 @@
 // The knobs of a synthetic workload, their defaults and their checks.
+import { TRACE_CHUNK_ROWS } from "../trace/format.js";
 
 export interface SynthOptions {
   /** Total events (rows) to emit, the closing releases at the end included. Required; an integer ≥ 1. */
@@ -27,7 +28,7 @@ export interface SynthOptions {
   directIoFraction?: number;
   /** Fraction of opens the daemon answers with no FOPEN flag (cached). Default 0. */
   cachedFraction?: number;
-  /** Rows per chunk (the last chunk may be shorter). Default 1 << 18: small enough that the chunks a replay has in flight stay a few MB, large enough that per-chunk costs vanish. */
+  /** Rows per chunk (the last chunk may be shorter). Default TRACE_CHUNK_ROWS (src/trace/format.ts). */
   chunkRows?: number;
   /** Mean time between events in microseconds (exponential gaps, rounded to whole µs). Default 5. */
   meanGapUs?: number;
@@ -47,7 +48,7 @@ export const SYNTH_DEFAULTS: Omit<ResolvedSynthOptions, "events" | "seed"> = {
   forgetRate: 0.01,
   directIoFraction: 0,
   cachedFraction: 0,
-  chunkRows: 1 << 18,
+  chunkRows: TRACE_CHUNK_ROWS,
   meanGapUs: 5,
 };
 

@@ -28,6 +28,12 @@ export type RecordedColumnName = (typeof RECORDED_COLUMNS)[number][0];
 
 export const DIGEST_BYTES = 32;
 
+/**
+ * Rows per chunk a writer of traces makes unless told otherwise (ingest, synth): small enough that the chunks a
+ * replay has in flight stay a few MB, large enough that per-chunk costs vanish.
+ */
+export const TRACE_CHUNK_ROWS = 1 << 18;
+
 /** A writer splits a large backing table into extensions of at most this many files (keeps each value small). */
 export const BACKING_FILES_PER_EXTENSION = 16384;
 

@@ -5,7 +5,7 @@ import type { TraceChunk } from "./types.js";
 export * from "./types.js";
 export { TraceWriter } from "./writer.js";
 export { DEFAULT_BLOCK_BYTES, TraceReader, openTrace, type OpenTraceOptions } from "./reader.js";
-export { TRAILER_MAGIC, TRAILER_SIZE, chunkCrc32 } from "./format.js";
+export { TRACE_CHUNK_ROWS, TRAILER_MAGIC, TRAILER_SIZE, chunkCrc32 } from "./format.js";
 
 /** A chunk over the given columns (no copy); pid and dt default to zeros, t0 to 0. */
 export function chunkFromColumns(cols: EventColumns, pid?: Uint32Array, dt?: Uint32Array, t0 = 0): TraceChunk {

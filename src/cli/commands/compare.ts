@@ -1,6 +1,7 @@
 // fbreplay compare: two benchmark results files, timing regressions (statistical) and behaviour changes (exact).
 import { readFileSync } from "node:fs";
-import { ResultsError, compareResults, formatComparison, parseResults, type BenchResults } from "../../compare/index.js";
+import { compareResults, formatComparison } from "../../compare/index.js";
+import { ResultsError, parseResults, type BenchResults } from "../../results/index.js";
 import { DEFAULT_ALPHA, DEFAULT_THRESHOLD } from "../../compare/stats.js";
 import type { Command } from "../command.js";
 import { UsageError, percentOrFraction } from "../options.js";

@@ -1,6 +1,6 @@
 // fbreplay history: the trend of every benchmark over bench/history.jsonl, with change points.
 import { readFileSync } from "node:fs";
-import { ResultsError, parseHistory } from "../../compare/index.js";
+import { ResultsError, parseHistory } from "../../results/index.js";
 import { formatTrends, trends } from "../../compare/history.js";
 import { DEFAULT_ALPHA, DEFAULT_THRESHOLD } from "../../compare/stats.js";
 import type { Command } from "../command.js";

@@ -20,7 +20,7 @@ export const ingest: Command = {
     identities: { type: "string", value: "FILE", help: "identities taken at open time by `fbreplay record` (JSON lines)" },
     "daemon-strace": {
       type: "string", value: "FILE",
-      help: "the daemon's own `strace -f -tt -v -y -s 256` (.gz as a stream): each open's backing file\n(path, st_dev/st_ino) and the backing ids of its FUSE_DEV_IOC_BACKING_OPEN calls and open replies.\npassthrough_hp's `--debug` lines (setup/reusing/closed backing file N) in LOG give ids too; with ids\nthe trace replays as it happened under --daemon recorded",
+      help: "the daemon's own `strace -f -tt -v -y -s 256` (.gz as a stream): each open's backing file\n(path, st_dev/st_ino) and the backing ids of its FUSE_DEV_IOC_BACKING_OPEN calls and open replies.\npassthrough_hp's `--debug` lines (setup/reusing/closed backing file N) in LOG give ids too; with ids\nthe trace replays as it happened under --ids recorded",
     },
     strict: { type: "boolean", help: "fail on the first malformed line (otherwise they are counted and reported)" },
     output: { type: "string", short: "o", value: "FILE", help: "the trace to write (required)" },

@@ -5,7 +5,7 @@ import { version } from "../context.js";
 import { UsageError, checkOutput, count, isDirectory, parseChoice } from "../options.js";
 
 const MODELS = ["per-inode", "per-open"] as const;
-const NATIVE_ONLY = ["model", "restart-every", "restart-at", "close-ids"];
+const NATIVE_ONLY = ["ids", "restart-every", "restart-at", "close-ids"];
 
 export const record: Command = {
   name: "record",
@@ -20,7 +20,7 @@ export const record: Command = {
         "native: fbreplay's own daemon on /dev/fuse with real kernel passthrough (Linux 6.9+): the trace\ncarries the backing id of every open and the kernel's verdict on it (see oracle). Needs the native addon",
     },
     src: { type: "string", value: "DIR", help: "copied into the scratch source before mounting (default: start empty)" },
-    model: { type: "string", value: MODELS.join("|"), default: "per-inode", help: "native: how the daemon hands out backing ids (per-inode: like passthrough_hp)" },
+    ids: { type: "string", value: MODELS.join("|"), default: "per-inode", help: "native: how the daemon hands out backing ids (per-inode: like passthrough_hp), as replay --ids" },
     "restart-every": {
       type: "string", value: "N",
       help: "native: the daemon forgets its ids after every N opens, as after a restart (the kernel\nconnection stays, so the kernel's conflict check judges the opens that follow)",
@@ -36,6 +36,7 @@ export const record: Command = {
   notes: "CMD runs with the mount as its working directory. Needs root and /dev/fuse (bindfs: also bindfs, fusermount3,\n" +
     "strace; scripts/install-fuse.sh installs them; passthrough_hp: scripts/build-passthrough-hp.sh builds it). The\n" +
     "mount is always taken down, also when CMD fails or on Ctrl-C; no trace is written then.",
+  deprecated: { model: "ids" },
   async run({ values: v, rest: command }) {
     const values = v as Record<string, string | undefined> & { "close-ids": boolean };
     if (command.length === 0) throw new UsageError("record needs the command after --: fbreplay record -o TRACE -- CMD ARGS...");
@@ -49,7 +50,7 @@ export const record: Command = {
     }
     const result = await recordTrace({
       daemon, src: values.src, keep: values.keep, output: values.output, command, version: version(),
-      model: parseChoice(values.model, MODELS, "--model", "per-inode"),
+      model: parseChoice(values.ids, MODELS, "--ids", "per-inode"),
       restartEvery: count(values["restart-every"], "restart-every"),
       restartAt: values["restart-at"]?.split(",").map((x) => count(x, "restart-at")!),
       closeIds: values["close-ids"],

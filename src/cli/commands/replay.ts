@@ -1,7 +1,7 @@
 // fbreplay replay: traces through the model under every policy, with injected restarts, re-downloads, replacements.
 import {
-  DAEMONS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTrace, validateInjectOptions,
-  type DaemonModel, type EngineName, type ReplayReport,
+  DAEMONS, DEFAULT_JOBS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTraces, validateInjectOptions,
+  type DaemonModel, type EngineName,
 } from "../../replay/index.js";
 import { openTrace } from "../../trace/index.js";
 import type { Command } from "../command.js";
@@ -10,7 +10,7 @@ import { UsageError, count, parseBytes, parseChoice, parseList, parseNumber, rat
 import { Progress } from "../progress.js";
 
 /** Options that change what the trace's events are: a capture replayed with its recorded ids takes none of them. */
-const INJECTIONS = ["restart-every", "restart-at", "close-all", "redownload-rate", "replace-rate", "scale"];
+const INJECTIONS = ["restart-every", "restart-at", "close-ids", "redownload-rate", "replace-rate", "scale"];
 
 export const replay: Command = {
   name: "replay",
@@ -20,13 +20,13 @@ export const replay: Command = {
   options: {
     policy: { type: "string", value: "P,...", default: "all", help: "policies" },
     engine: { type: "string", value: "wasm|js", default: "wasm", help: "the AssemblyScript core or the TypeScript reference model" },
-    daemon: {
+    ids: {
       type: "string", value: DAEMONS.join("|"), default: "per-inode",
-      help: "which backing id each open carries (per-inode: like passthrough_hp); recorded: the ids a\npassthrough daemon really used, from its capture (`record --daemon native` or `passthrough_hp`), with no injection",
+      help: "how the daemon hands out backing ids, so which id each open carries (per-inode: like passthrough_hp); recorded: the ids a passthrough daemon really used, from its capture (`record --daemon native` or `passthrough_hp`), with no injection",
     },
     "restart-every": { type: "string", value: "N", help: "a daemon restart (fd kept, ids forgotten) before every N-th replayed event" },
     "restart-at": { type: "string", value: "E,...", help: "daemon restarts before these replayed event indices (from 0)" },
-    "close-all": { type: "boolean", help: "restarts also run BACKING_CLOSE_ALL (otherwise old ids stay registered)" },
+    "close-ids": { type: "boolean", help: "restarts close every old id first, with BACKING_CLOSE_ALL (otherwise old ids stay registered, as after a crash)" },
     "redownload-rate": { type: "string", value: "P", default: 0, help: "per open, probability the file was deleted and re-downloaded (new inode, same bytes)" },
     "replace-rate": { type: "string", value: "P", default: 0, help: "per open, probability the file was replaced by new content (new inode)" },
     scale: { type: "string", value: "K", default: 1, help: "replay K copies over disjoint inode namespaces, interleaved" },
@@ -35,20 +35,25 @@ export const replay: Command = {
       type: "string", value: "SIZE", default: "a quarter of the RAM, at most 3G",
       help: "memory the replay's tables may take, e.g. 512M or 2G; a larger replay is refused before it starts",
     },
+    jobs: {
+      type: "string", value: "N", default: `${DEFAULT_JOBS} (the cores)`,
+      help: "replays at once, on worker threads: traces side by side, or one trace's policies in groups; the counts are the same as with 1, which replays in one thread",
+    },
     json: { type: "boolean", help: "print the results as JSON (one object per trace; an array for several traces)" },
   },
+  deprecated: { daemon: "ids", "close-all": "close-ids" },
   async run({ values: v, positionals }) {
-    const values = v as Record<string, string | undefined> & { json: boolean; "close-all": boolean };
+    const values = v as Record<string, string | undefined> & { json: boolean; "close-ids": boolean };
     if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
-    if (values.daemon !== undefined && values.daemon.includes(",")) throw new UsageError("--daemon takes one daemon model");
+    if (values.ids !== undefined && values.ids.includes(",")) throw new UsageError("--ids takes one daemon model");
     const restartAt = values["restart-at"]?.split(",").map((x) => parseNumber(x, "restart-at", (n) => Number.isInteger(n) && n >= 0, "event indices >= 0")!);
     const plan = {
       engine: parseChoice<EngineName>(values.engine, ENGINES, "engine", "wasm"),
       policies: parseList(values.policy, POLICIES, "policy"),
-      daemon: parseChoice<DaemonModel>(values.daemon, DAEMONS, "daemon", "per-inode"),
+      daemon: parseChoice<DaemonModel>(values.ids, DAEMONS, "daemon model", "per-inode"),
       restartEvery: count(values["restart-every"], "restart-every"),
       restartAt: restartAt?.sort((a, b) => a - b),
-      closeAll: values["close-all"],
+      closeAll: values["close-ids"],
       redownloadRate: rate(values["redownload-rate"], "redownload-rate"),
       replaceRate: rate(values["replace-rate"], "replace-rate"),
       scale: count(values.scale, "scale"),
@@ -60,23 +65,22 @@ export const replay: Command = {
     if (plan.daemon === "recorded") {
       const injected = INJECTIONS.filter((k) => values[k]);
       if (injected.length > 0) {
-        throw new UsageError(`--daemon recorded replays a capture as it happened: --${injected[0]} would change what the recorded ids refer to`);
+        throw new UsageError(`--ids recorded replays a capture as it happened: --${injected[0]} would change what the recorded ids refer to`);
       }
     }
     // Every header and trailer is checked before any replay starts, so a bad file named last fails at once.
     const traces = [];
     // The replay copies each chunk into the core at once: the reader may reuse column buffers.
     for (const path of positionals) traces.push(await openTrace(path, { reuseBuffers: true }));
+    const jobs = count(values.jobs, "jobs") ?? DEFAULT_JOBS;
     const interrupted = onInterrupt();
-    const reports: ReplayReport[] = [];
-    for (const trace of traces) {
-      const progress = new Progress(`replay ${trace.path}`, trace.footer.events, "events", values.json);
-      try {
-        reports.push(await replayTrace(trace, plan, { onProgress: (p) => progress.update(p.done), interrupted }));
-      } finally {
-        progress.done();
-      }
-      if (interrupted()) break;
+    const label = traces.length === 1 ? `replay ${traces[0].path}` : `replay ${traces.length} traces`;
+    const progress = new Progress(label, 0, "events", values.json);
+    let reports;
+    try {
+      reports = await replayTraces(traces, plan, { jobs, interrupted, onProgress: (done, total) => progress.update(done, total) });
+    } finally {
+      progress.done();
     }
     if (values.json) {
       process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);

@@ -1,41 +1,6 @@
-// Benchmark result files as `compare`, `history` and the exports read them (written by bench/run.mjs).
-
-export const RESULTS_SCHEMA = "fbreplay-bench/1";
-export const HISTORY_SCHEMA = "fbreplay-bench-history/1";
-
-/** A named timing: every unit is a cost (smaller is better). */
-export interface Benchmark {
-  name: string;
-  unit: string;
-  samples: number[];
-}
-
-export type Counters = Record<string, number>;
-
-export interface WorkloadOutcomes {
-  sha256: string;
-  description: string;
-  policies: Record<string, Counters>;
-}
-
-export interface BenchResults {
-  schema: string;
-  quick: boolean;
-  manifest: { date: string; commit: string | null; [key: string]: unknown };
-  benchmarks: Benchmark[];
-  outcomes: Record<string, WorkloadOutcomes>;
-  suites: Record<string, unknown>;
-  [key: string]: unknown;
-}
-
-export interface HistoryEntry {
-  schema: string;
-  date: string;
-  commit: string | null;
-  quick: boolean;
-  benchmarks: Benchmark[];
-  outcomes: Record<string, WorkloadOutcomes>;
-}
+// Reading results files and history lines, checked enough that every reader can trust the shapes of
+// ./schema.ts; errors name the file (and line) and exit 2.
+import { HISTORY_SCHEMA, RESULTS_SCHEMA, type BenchResults, type Benchmark, type HistoryEntry } from "./schema.js";
 
 /** Bad input: unreadable, not a results file, an incompatible schema, different traces compared. Exit 2. */
 export class ResultsError extends Error {}

@@ -1,0 +1,140 @@
+// Replaying several traces, or several policies of one trace, on worker threads. Each policy's replay is
+// independent of the others' (each has its own kernel context and daemon; the injection is the same from the same
+// seed), so a trace can be replayed under groups of policies apart and their reports joined: the counters are those
+// of one session under all of them, counter for counter (test/parallel.test.ts).
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { TraceError } from "../trace/types.js";
+import type { Policy } from "../engine.js";
+import { replayTrace, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";
+import type { UnitData, UnitMessage } from "./worker.js";
+
+export interface ParallelOptions {
+  /** Replays at once (default: the machine's cores). 1 replays in this thread, one trace after another. */
+  jobs?: number;
+  /** Trace events consumed so far over every unit, and in all. */
+  onProgress?: (done: number, total: number) => void;
+  /** Checked between chunks: true stops every replay, which is then reported as incomplete. */
+  interrupted?: () => boolean;
+}
+
+export const DEFAULT_JOBS = availableParallelism();
+
+/** The worker's compiled module: beside this one in dist/, and the build's when this runs from src/ (the tests). */
+const WORKER = new URL(import.meta.url.endsWith(".ts") ? "../../dist/replay/worker.js" : "./worker.js", import.meta.url);
+
+/** The cost of a policy relative to the others (lookup holds a backing per looked-up inode: bench/README.md). */
+const WEIGHT: Partial<Record<Policy, number>> = { lookup: 2 };
+const weight = (p: Policy) => WEIGHT[p] ?? 1;
+
+/** Policies in `groups` groups of about equal cost, each in the plan's order. */
+export function policyGroups(policies: readonly Policy[], groups: number): Policy[][] {
+  const out: Policy[][] = Array.from({ length: Math.min(groups, policies.length) }, () => []);
+  const load = out.map(() => 0);
+  for (const p of [...policies].sort((a, b) => weight(b) - weight(a))) {
+    const g = load.indexOf(Math.min(...load));
+    out[g].push(p);
+    load[g] += weight(p);
+  }
+  return out.map((g) => policies.filter((p) => g.includes(p)));
+}
+
+interface Unit {
+  trace: number;
+  policies: Policy[];
+  cost: number;
+}
+
+/**
+ * Reports for `traces` in their order. With more jobs than traces, each trace's policies are split in groups
+ * (the trace is then read and injected once per group); otherwise whole traces run side by side.
+ */
+export async function replayTraces(traces: readonly TraceSource[], plan: ReplayPlan, o: ParallelOptions = {}): Promise<ReplayReport[]> {
+  const jobs = Math.max(1, o.jobs ?? DEFAULT_JOBS);
+  const total = traces.reduce((s, t) => s + t.footer.events, 0);
+  if (jobs === 1) return replayHere(traces, plan, o, total);
+  const groups = Math.max(1, Math.floor(jobs / traces.length));
+  const units: Unit[] = traces.flatMap((t, trace) => policyGroups(plan.policies, groups).map((policies) => ({
+    trace, policies, cost: t.footer.events * (plan.scale ?? 1) * policies.reduce((s, p) => s + weight(p), 0),
+  })));
+  const unitsTotal = total * groups;
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const done = new Map<Unit, number>();
+  const checkStop = () => { if (o.interrupted?.()) Atomics.store(stop, 0, 1); };
+  const progress = () => {
+    o.onProgress?.([...done.values()].reduce((a, b) => a + b, 0), unitsTotal);
+    checkStop();
+  };
+  const reports = new Map<Unit, ReplayReport>();
+  const queue = [...units].sort((a, b) => b.cost - a.cost);
+  checkStop();
+  const watch = setInterval(checkStop, 50); // a Ctrl-C between progress messages
+  try {
+    const run = async (): Promise<void> => {
+      for (let unit = queue.shift(); unit !== undefined; unit = queue.shift()) {
+        if (Atomics.load(stop, 0) === 1) return;
+        const data: UnitData = { path: traces[unit.trace].path, plan: { ...plan, policies: unit.policies }, stop };
+        reports.set(unit, await runUnit(data, (n) => { done.set(unit!, n); progress(); }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(jobs, units.length) }, run));
+  } finally {
+    clearInterval(watch);
+  }
+  return traces.flatMap((_, i) => {
+    const parts = units.filter((u) => u.trace === i && reports.has(u)).map((u) => reports.get(u)!);
+    if (parts.length === 0) return [];
+    const whole = parts.length === units.filter((u) => u.trace === i).length;
+    return [join(parts, plan.policies, whole)];
+  });
+}
+
+async function replayHere(traces: readonly TraceSource[], plan: ReplayPlan, o: ParallelOptions, total: number): Promise<ReplayReport[]> {
+  const reports: ReplayReport[] = [];
+  let before = 0;
+  for (const trace of traces) {
+    reports.push(await replayTrace(trace, plan, { onProgress: (p) => o.onProgress?.(before + p.done, total), interrupted: o.interrupted }));
+    before += trace.footer.events;
+    if (o.interrupted?.()) break;
+  }
+  return reports;
+}
+
+function runUnit(data: UnitData, onProgress: (done: number) => void): Promise<ReplayReport> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: data });
+    let settled = false;
+    worker.on("message", (m: UnitMessage) => {
+      if (m.kind === "progress") return onProgress(m.done);
+      settled = true;
+      if (m.kind === "done") resolve(m.report);
+      else if (m.name === "TraceError") reject(new TraceError(m.file!, m.where!, m.message.slice(`${m.file}: ${m.where}: `.length)));
+      else reject(new Error(m.message));
+      void worker.terminate();
+    });
+    worker.on("error", (e) => { if (!settled) { settled = true; reject(e); } });
+    worker.on("exit", (code) => { if (!settled) reject(new Error(`a replay worker for ${data.path} exited with status ${code}`)); });
+  });
+}
+
+/** One trace's reports under groups of its policies, as one report under all of them in the plan's order. */
+function join(parts: readonly ReplayReport[], order: readonly Policy[], whole: boolean): ReplayReport {
+  const first = parts[0];
+  for (const p of parts) {
+    if (p.events !== first.events || JSON.stringify(p.injected) !== JSON.stringify(first.injected)) {
+      throw new Error(`${first.trace.path}: the policy groups replayed different events (${p.events} against ${first.events}): a defect of the parallel replay`);
+    }
+  }
+  const policies: ReplayReport["policies"] = {};
+  for (const p of order) {
+    const r = parts.find((x) => x.policies[p] !== undefined)?.policies[p];
+    if (r !== undefined) policies[p] = r;
+  }
+  const wall = Math.max(...parts.map((p) => p.resources.wall_s));
+  return {
+    ...first,
+    complete: whole && parts.every((p) => p.complete),
+    policies,
+    resources: { wall_s: wall, events_per_s: Math.round(first.events / wall), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) },
+  };
+}
