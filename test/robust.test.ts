@@ -10,6 +10,7 @@ import { Packr } from "msgpackr";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { FOPEN_PASSTHROUGH, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE } from "../src/abi.js";
 import { ingestLibfuseDebug } from "../src/ingest/index.js";
+import { recordsOf } from "../src/record/native.js";
 import { LineTooLong, MAX_LINE_CHARS, readLines } from "../src/ingest/lines.js";
 import { MAX_PENDING } from "../src/ingest/machine.js";
 import { inspectTrace } from "../src/inspect/index.js";
@@ -296,6 +297,13 @@ describe("no hang: parsers are linear and bound what they hold", () => {
 });
 
 describe("values of logs are checked where they are read", () => {
+  it("a native record whose backing id is beyond the kernel's idr is refused naming the records file and line", () => {
+    const path = tmp("records.jsonl");
+    const record = { seq: 0, op: "backing_open", unique: 1, nodeid: 2, fh: 0, pid: 1, flags: 0, fopen: 0, backing_id: 2 ** 31, dev: 1, ino: 2, sha256: "", name: "", path: "a", error: 0, t_ns: 0, epoch: 0 };
+    writeFileSync(path, `${JSON.stringify({ ...record, backing_id: 1 })}\n${JSON.stringify(record)}\n`);
+    expect(() => [...recordsOf(path)()]).toThrow(`${path}:2: backing_id 2147483648 is beyond the idr's 2147483647`);
+  });
+
   it("a backing id beyond the kernel's idr in passthrough_hp's log is a malformed line, not a trace the writer refuses", async () => {
     const text = readFileSync("test/fixtures/passthrough_hp-3.17.2.log", "utf8");
     const lineNo = text.split("\n").findIndex((l) => l.startsWith("DEBUG: setup shared backing file")) + 1;
