@@ -10,6 +10,7 @@ import { Packr } from "msgpackr";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { FOPEN_PASSTHROUGH, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE } from "../src/abi.js";
 import { ingestLibfuseDebug } from "../src/ingest/index.js";
+import { recordsOf } from "../src/record/native.js";
 import { LineTooLong, MAX_LINE_CHARS, readLines } from "../src/ingest/lines.js";
 import { MAX_PENDING } from "../src/ingest/machine.js";
 import { inspectTrace } from "../src/inspect/index.js";
@@ -187,10 +188,10 @@ describe("sparse and huge id spaces are renumbered, not allocated", () => {
   it("inspect and replay of a trace with nodeid 2^32-1 stay under 300 MB of RSS", () => {
     const path = writeTrace("huge.fbt", rows([0xffffffff, 0xfffffffe], [0xffffffff, 0]));
     for (const args of [["inspect", path], ["replay", path, "--scale", "64"]]) {
-      // maxRSS of the CLI's own process, read when it is done
-      const r = spawnSync(process.execPath, ["--input-type=module", "-e",
-        `const { main } = await import(${JSON.stringify(MAIN)}); const s = await main(${JSON.stringify(args)}); process.stderr.write("RSS " + process.resourceUsage().maxRSS + " " + s + "\\n");`],
-      { encoding: "utf8", timeout: 60_000 });
+      // maxRSS of the CLI's own process (its worker threads included), read when it is done
+      const wrapper = tmp("rss.mjs");
+      writeFileSync(wrapper, `const { main } = await import(${JSON.stringify(MAIN)}); const s = await main(${JSON.stringify(args)}); process.stderr.write("RSS " + process.resourceUsage().maxRSS + " " + s + "\\n");\n`);
+      const r = spawnSync(process.execPath, [wrapper], { encoding: "utf8", timeout: 60_000 });
       const [, kb, status] = /RSS (\d+) (\d+)/.exec(r.stderr)!;
       expect(Number(status)).toBe(0);
       expect(Number(kb) * 1024).toBeLessThan(300 * 2 ** 20);
@@ -217,7 +218,7 @@ describe("no internal error reaches the user as such", () => {
     }
   });
 
-  it("--daemon recorded on a trace without recorded ids: one line, not a table of 100% EIO", () => {
+  it("--ids recorded on a trace without recorded ids: one line, not a table of 100% EIO", () => {
     const path = writeTrace("no-ids.fbt", rows());
     expectOneLine(cli(["replay", path, "--ids", "recorded"]), new RegExp(`^fbreplay: ${path}: the whole trace: it carries no recorded backing ids`));
   });
@@ -295,6 +296,27 @@ describe("no hang: parsers are linear and bound what they hold", () => {
   });
 });
 
+describe("values of logs are checked where they are read", () => {
+  it("a native record whose backing id is beyond the kernel's idr is refused naming the records file and line", () => {
+    const path = tmp("records.jsonl");
+    const record = { seq: 0, op: "backing_open", unique: 1, nodeid: 2, fh: 0, pid: 1, flags: 0, fopen: 0, backing_id: 2 ** 31, dev: 1, ino: 2, sha256: "", name: "", path: "a", error: 0, t_ns: 0, epoch: 0 };
+    writeFileSync(path, `${JSON.stringify({ ...record, backing_id: 1 })}\n${JSON.stringify(record)}\n`);
+    expect(() => [...recordsOf(path)()]).toThrow(`${path}:2: backing_id 2147483648 is beyond the idr's 2147483647`);
+  });
+
+  it("a backing id beyond the kernel's idr in passthrough_hp's log is a malformed line, not a trace the writer refuses", async () => {
+    const text = readFileSync("test/fixtures/passthrough_hp-3.17.2.log", "utf8");
+    const lineNo = text.split("\n").findIndex((l) => l.startsWith("DEBUG: setup shared backing file")) + 1;
+    const log = tmp("hp.log");
+    writeFileSync(log, text.replace(/setup shared backing file \d+/, "setup shared backing file 4294967295"));
+    const s = await ingestLibfuseDebug({ log, output: tmp("hp.fbt") });
+    expect(s.firstMalformed).toMatchObject({ line: lineNo, reason: "backing file 4294967295 is beyond the idr's 2147483647" });
+    const out = tmp("hp-strict.fbt");
+    await expect(ingestLibfuseDebug({ log, output: out, strict: true })).rejects.toThrow(`${log}:${lineNo}: backing file 4294967295 is beyond the idr's 2147483647`);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe("an input is never destroyed; options are checked by the library's ranges", () => {
   it("an output that is an input, by name or through a link, is refused and the input stays as it was", () => {
     const log = tmp("daemon.log");
@@ -344,6 +366,10 @@ describe("an input is never destroyed; options are checked by the library's rang
     expectOneLine(cli(["replay", trace, "--restart-every=-5"]), /--restart-every -5: expected an integer >= 1/);
     expectOneLine(cli(["synth", "--events", "-3", "--seed", "1", "-o", tmp("s.fbt")]), /--events -3: expected an integer >= 1/);
     expectOneLine(cli(["replay", trace, "--bogus"]), /^fbreplay: Unknown option '--bogus'/);
+    // a value beyond 2^53 in the header (synth's options) is written as the float it is, not refused by msgpack
+    const huge = tmp("skew.fbt");
+    expect(cli(["synth", "--events", "2", "--seed", "1", "--skew=99999999999999999999999999", "-o", huge]).status).toBe(0);
+    expect(existsSync(huge)).toBe(true);
     expectOneLine(cli(["replay", trace, "--scale"]), /^fbreplay: Option '--scale <value>' argument missing$/);
   });
 });

@@ -17,7 +17,7 @@ function commands(files) {
   return {
     replay: {
       options: {
-        "--policy": ["ptr", "ptr,inode", "bogus", "", ","], "--engine": ["wasm", "js", "c"], "--ids": ["per-inode", "per-open", "recorded", "x", "per-inode,per-open"],
+        "--policy": ["ptr", "ptr,inode", "bogus", "", ","], "--engine": ["wasm", "js", "c"], "--ids": ["per-inode", "per-open", "recorded", "x", "per-inode,per-open"], "--jobs": ["1", "2", "0", "-1", "x", "64"],
         "--restart-every": NUMBERS, "--restart-at": ["1", "1,2,3", "-1", "a,b", "", "5,1"], "--close-ids": null,
         "--redownload-rate": RATES, "--replace-rate": RATES, "--scale": NUMBERS, "--seed": NUMBERS, "--json": null, "--max-memory": SIZES,
       },

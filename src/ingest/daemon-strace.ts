@@ -12,6 +12,7 @@
 //   (FUSE_DEV_IOC_BACKING_OPEN) and `0xe5, 0x2` (BACKING_CLOSE, whose id strace does not show).
 // A system call belongs to the request its thread read last and has not replied to yet, which is exact for
 // libfuse's worker threads (each handles one request from read to reply).
+import { ID_MAX_DEFAULT } from "../abi.js";
 import { readLines } from "./lines.js";
 import { Resumptions, closingParen, resolvePath, splitArgs, splitStraceLine, stringArg, stringText } from "./strace-syntax.js";
 
@@ -277,7 +278,13 @@ class DaemonStraceReader {
     if (fh === undefined || openFlags === undefined || backingId === undefined) this.counts.truncatedOpenReplies++;
     req.fh = fh;
     req.openFlags = openFlags;
-    req.backingId = backingId === undefined ? undefined : backingId | 0;
+    if (backingId !== undefined && backingId > ID_MAX_DEFAULT) {
+      // The kernel's ids are 1 … INT_MAX (spec §a.1): a reply naming another is not one a trace can replay.
+      this.malformed(`an open reply's backing_id ${backingId} is beyond the idr's ${ID_MAX_DEFAULT}`);
+      req.backingId = undefined;
+    } else {
+      req.backingId = backingId;
+    }
     // bindfs and passthrough_hp hand out their backing fd as the fh.
     const path = (fh !== undefined && fh < 0x7fffffffn ? this.fds.get(Number(fh)) : undefined) ?? thread.lastOpened;
     if (path !== undefined) req.file = { path, ...this.stats.get(path) };
@@ -287,6 +294,7 @@ class DaemonStraceReader {
     const open = BACKING_OPEN_IOCTL.test(request);
     if (!open && !BACKING_CLOSE_IOCTL.test(request)) return;
     if (!(ret >= 0)) return; // refused: nothing registered or closed
+    if (ret > ID_MAX_DEFAULT) return this.malformed(`FUSE_DEV_IOC_BACKING_OPEN returned ${ret}, beyond the idr's ${ID_MAX_DEFAULT}`);
     const current = thread.current;
     let req: { registered: number[]; closes: number };
     if (current === undefined) {

@@ -11,6 +11,8 @@
 // forms are accepted. Numbers that may be 64-bit (unique, nodeid, fh) stay decimal strings: low-level daemons use
 // pointers as nodeids, beyond 2^53.
 
+import { ID_MAX_DEFAULT } from "../abi.js";
+
 export type LogLine =
   | { kind: "request"; unique: string; opcode: string; nodeid: string; pid: number }
   | { kind: "reply"; unique: string; error: number }
@@ -72,7 +74,12 @@ export function parseLine(line: string): LogLine {
   if ((m = DELETE.exec(line))) return { kind: "delete", nodeid: m[1] };
   if ((m = UNLINK.exec(line))) return { kind: "unlink", path: m[1] };
   if ((m = RENAME.exec(line))) return { kind: m[1] as "rename" | "link", paths: m[2], flags: m[3] === undefined ? 0 : parseFlags(m[3]) };
-  if ((m = HP_BACKING.exec(line))) return { kind: "backing", action: HP_ACTIONS[m[1] as keyof typeof HP_ACTIONS], id: Number(m[2]), inode: m[3] };
+  if ((m = HP_BACKING.exec(line))) {
+    const id = Number(m[2]);
+    // The kernel's ids are 1 … INT_MAX (spec §a.1)
+    if (id > ID_MAX_DEFAULT) return { kind: "malformed", reason: `backing file ${m[2]} is beyond the idr's ${ID_MAX_DEFAULT}` };
+    return { kind: "backing", action: HP_ACTIONS[m[1] as keyof typeof HP_ACTIONS], id, inode: m[3] };
+  }
   if ((m = HP_FAILED.exec(line))) return { kind: "backing", action: "failed", id: 0, inode: m[1] };
   if (CONTROL.test(line)) return { kind: "malformed", reason: "control characters (not a text log line)" };
   if (PROTOCOL.test(line)) {

@@ -1,6 +1,7 @@
 // `fbreplay record --daemon native`: run a command on fbreplay's own FUSE daemon (src/fuse) with real kernel
 // passthrough, and keep every record the daemon makes. Restarts can be injected for real: the daemon forgets its
 // backing ids while the kernel connection stays, so the kernel's own conflict check judges the opens that follow.
+import { ID_MAX_DEFAULT } from "../abi.js";
 import { spawnSync } from "node:child_process";
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
@@ -139,6 +140,8 @@ function checkRecord(r: unknown): string | undefined {
   for (const k of ["nodeid", "fh", "pid", "flags", "fopen", "backing_id"] as const) {
     if ((o[k] as number) > 0xffffffff) return `${k} must fit 32 bits, got ${o[k] as number}`;
   }
+  // The kernel's ids are 1 … INT_MAX (spec §a.1)
+  if ((o.backing_id as number) > ID_MAX_DEFAULT) return `backing_id ${o.backing_id as number} is beyond the idr's ${ID_MAX_DEFAULT}`;
   if (typeof o.error !== "number" || !Number.isSafeInteger(o.error) || o.error > 0) return `error must be 0 or a negative errno, got ${JSON.stringify(o.error)}`;
   for (const k of RECORD_STRINGS) if (typeof o[k] !== "string") return `${k} must be a string`;
   if (o.sha256 !== "" && !/^[0-9a-f]{64}$/.test(o.sha256 as string)) return "sha256 must be empty or 64 hex digits";

@@ -112,14 +112,22 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
       const chunk = item.chunk;
       if (chunk.bid !== undefined) recordedIds = true;
       for (let start = 0; start < chunk.length; start += rows) {
-        const part = start === 0 && chunk.length <= rows ? chunk : sliceColumns(chunk, start, Math.min(chunk.length, start + rows));
+        // A scaled chunk is many pieces (a 4,000-row chunk at --scale 65536 is 262M events): Ctrl-C is heard between them
+        if (start > 0 && drive.interrupted?.()) {
+          complete = false;
+          break;
+        }
+        const end = Math.min(chunk.length, start + rows);
+        const part = start === 0 && chunk.length <= rows ? chunk : sliceColumns(chunk, start, end);
         const { backing, events } = injector.rewrite(part);
         if (backing.length > 0) session.addBacking(backing);
         session.feed(events);
+        if (end < chunk.length) drive.onProgress?.({ done: done + end, total: source.footer.events });
       }
     } catch (e) {
       throw failed(e);
     }
+    if (!complete) break;
     done += item.chunk.length;
     drive.onProgress?.({ done, total: source.footer.events });
   }

@@ -18,7 +18,7 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
  * FORMAT.md asks for (a C or Python reader then gets an int, not a float).
  */
 function wireValue(v: unknown): unknown {
-  if (typeof v === "number") return Number.isInteger(v) && (v > 0xffffffff || v < -0x80000000) ? BigInt(v) : v;
+  if (typeof v === "number") return Number.isSafeInteger(v) && (v > 0xffffffff || v < -0x80000000) ? BigInt(v) : v; // beyond 2^53: a float, as it is
   if (Array.isArray(v)) return v.map(wireValue);
   if (typeof v === "object" && v !== null && !ArrayBuffer.isView(v)) {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wireValue(x)]));
