@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { TraceError } from "../trace/types.js";
 import type { Policy } from "../engine.js";
+import { defaultMaxMemory, replayBytes } from "./budget.js";
 import { replayTrace, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";
 import type { UnitData, UnitMessage } from "./worker.js";
 
@@ -43,6 +44,8 @@ interface Unit {
   trace: number;
   policies: Policy[];
   cost: number;
+  /** What its tables take, about (./budget.ts): the units running at once stay within --max-memory together. */
+  bytes: number;
 }
 
 /**
@@ -54,9 +57,16 @@ export async function replayTraces(traces: readonly TraceSource[], plan: ReplayP
   const total = traces.reduce((s, t) => s + t.footer.events, 0);
   if (jobs === 1) return replayHere(traces, plan, o, total);
   const groups = Math.max(1, Math.floor(jobs / traces.length));
+  const K = plan.scale ?? 1;
   const units: Unit[] = traces.flatMap((t, trace) => policyGroups(plan.policies, groups).map((policies) => ({
-    trace, policies, cost: t.footer.events * (plan.scale ?? 1) * policies.reduce((s, p) => s + weight(p), 0),
+    trace, policies, cost: t.footer.events * K * policies.reduce((s, p) => s + weight(p), 0),
+    bytes: replayBytes(plan.engine, {
+      inodes: (t.footer.max_nodeid + 1) * K, files: (t.footer.max_fh + 1) * K, backingFiles: t.footer.backing_files * K, policies: policies.length,
+    }),
   })));
+  const budget = plan.maxMemory ?? defaultMaxMemory();
+  let inFlight = 0;
+  let finished: () => void = () => {};
   const unitsTotal = total * groups;
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const done = new Map<Unit, number>();
@@ -70,11 +80,29 @@ export async function replayTraces(traces: readonly TraceSource[], plan: ReplayP
   checkStop();
   const watch = setInterval(checkStop, 50); // a Ctrl-C between progress messages
   try {
+    // A unit starts when it fits in what the running ones leave of the budget, or when none runs (each checks its
+    // own size against the whole budget, as a replay in this thread does).
     const run = async (): Promise<void> => {
-      for (let unit = queue.shift(); unit !== undefined; unit = queue.shift()) {
-        if (Atomics.load(stop, 0) === 1) return;
-        const data: UnitData = { path: traces[unit.trace].path, plan: { ...plan, policies: unit.policies }, stop };
-        reports.set(unit, await runUnit(data, (n) => { done.set(unit!, n); progress(); }));
+      while (queue.length > 0 && Atomics.load(stop, 0) === 0) {
+        const at = queue.findIndex((u) => inFlight === 0 || inFlight + u.bytes <= budget);
+        if (at < 0) {
+          await new Promise<void>((resolve) => { const before = finished; finished = () => { before(); resolve(); }; });
+          continue;
+        }
+        const [unit] = queue.splice(at, 1);
+        inFlight += unit.bytes;
+        try {
+          const data: UnitData = { path: traces[unit.trace].path, plan: { ...plan, policies: unit.policies }, stop };
+          reports.set(unit, await runUnit(data, (n) => { done.set(unit, n); progress(); }));
+        } catch (e) {
+          Atomics.store(stop, 0, 1); // the others stop at their next chunk: the error is the answer
+          throw e;
+        } finally {
+          inFlight -= unit.bytes;
+          const wake = finished;
+          finished = () => {};
+          wake();
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(jobs, units.length) }, run));
