@@ -152,6 +152,9 @@ function fromLog(log: string, name: string, daemonStrace?: string): { eio: numbe
   const replayed = cli(["replay", trace, "--ids", "recorded", "--policy", "ptr", "--json"]);
   expect(replayed.status, replayed.stderr).toBe(0);
   const ambiguous = Number(/; (\d+) releases \(no fh in the log\) could be more than one open file/.exec(ingest.stderr)?.[1] ?? 0);
+  // The trace carries the count (its footer), for inspect to show.
+  const inspected = cli(["inspect", trace, "--json"]);
+  expect((JSON.parse(inspected.stdout) as { ambiguous_releases?: number }).ambiguous_releases, inspected.stderr).toBe(ambiguous);
   return { eio: (JSON.parse(replayed.stdout) as { policies: { ptr: { eio: number } } }).policies.ptr.eio, ambiguous, stderr: ingest.stderr };
 }
 

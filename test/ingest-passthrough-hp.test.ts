@@ -249,6 +249,41 @@ describe.skipIf(live !== null)("fbreplay record --daemon passthrough_hp (real ke
     expect(policies.ptr).toMatchObject({ opens: 6, accepted: 6, eio: 0, anomalies: 0, anomaly_recorded_id: 0 });
   });
 
+  /** `record --daemon passthrough_hp` of a held file read again, copied and read: the trace, its header, the summary line. */
+  async function recordHp(name: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+    const src = join(dir, `${name}-src`);
+    mkdirSync(src);
+    writeFileSync(join(src, "a.txt"), "alpha\n");
+    const out = join(dir, `${name}.fbt`);
+    const r = spawnSync(process.execPath, [CLI, "record", "--daemon", "passthrough_hp", ...args, "--src", src, "-o", out, "--",
+      "sh", "-c", "exec 3<a.txt; cat a.txt >/dev/null; exec 3<&-; cp a.txt b.txt; cat b.txt a.txt >/dev/null"], { encoding: "utf8", timeout: 60_000, env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(recorderMounts(dir)).toEqual([]);
+    return { stderr: r.stderr, out, source: (await openTrace(out)).header.source };
+  }
+
+  it.skipIf(need("capture"))("records from the kernel capture where it can: every open with the kernel's id and verdict (oracle: 0 mismatches)", async () => {
+    const { stderr, out, source } = await recordHp("live-kernel", []);
+    expect(stderr).toMatch(/^wrote .*: \d+ events \(6 opens, 0 refused by the kernel, .*; from the kernel capture \(BPF/m);
+    expect(source.format).toBe("fbreplay-capture");
+    expect(source.recorded_by).toBe("fbreplay record --daemon passthrough_hp");
+    const oracle = spawnSync(process.execPath, [CLI, "oracle", out, "--json"], { encoding: "utf8" });
+    expect(oracle.status, oracle.stderr).toBe(0);
+    const run = (JSON.parse(oracle.stdout) as { runs: { compared: number; agree: number; mismatches: unknown[]; verdicts: boolean }[] }).runs[0];
+    expect(run).toMatchObject({ compared: 6, agree: 6, mismatches: [], verdicts: true });
+    expect(replayRecorded(out).ptr).toMatchObject({ opens: 6, accepted: 6, eio: 0, anomalies: 0 });
+  });
+
+  it("falls back to the debug log and strace when the kernel capture cannot run, or with --no-capture, and says which", async () => {
+    const missing = await recordHp("live-noloader", [], { ...process.env, FBREPLAY_CAPTURE_LOADER: join(dir, "no-such-loader") });
+    expect(missing.stderr).toMatch(/; from passthrough_hp's debug log and strace \(no kernel capture: .*\); the workload saw 0 opens fail with EIO$/m);
+    expect(missing.source.format).toBe("libfuse-debug");
+    expect(replayRecorded(missing.out).ptr).toMatchObject({ opens: 6, accepted: 6, eio: 0, anomalies: 0 });
+    const forced = await recordHp("live-nocapture", ["--no-capture"]);
+    expect(forced.stderr).toMatch(/; from passthrough_hp's debug log and strace \(--no-capture\)/);
+    expect(forced.source.format).toBe("libfuse-debug");
+  });
+
   it("takes the mount down when interrupted, and leaves no daemon behind", async () => {
     const scratch = join(dir, "live-int");
     mkdirSync(scratch);

@@ -462,6 +462,17 @@ describe("bad input", () => {
     await expectTraceError(notMap, "byte 0", /not an fbreplay trace: the first value is not a header map/);
   });
 
+  it("carries the footer's optional ambiguous_releases; a trace without it reads as not saying; a bad one is an error", async () => {
+    const a = smallChunk(3, 0, 2);
+    const older = await openTrace(await rawTrace([rawChunk(0, a)], footerFor([a], 2)));
+    expect(older.footer.ambiguous_releases).toBeUndefined();
+    const said = await openTrace(await rawTrace([rawChunk(0, a)], footerFor([a], 2, { ambiguous_releases: 3 })));
+    expect(said.footer.ambiguous_releases).toBe(3);
+    const bad = await rawTrace([rawChunk(0, a)], footerFor([a], 2, { ambiguous_releases: -1 }));
+    const footerAt = valuesOf(await readFile(bad)).at(-1)!.start;
+    await expectTraceError(bad, `footer (byte ${footerAt})`, /ambiguous_releases must be a non-negative integer, got -1/);
+  });
+
   it("reports an unknown version", async () => {
     const path = await rawTrace([], footerFor([], 0), 0, headerBytes({ version: 99 }));
     await expectTraceError(path, "byte 0", /unknown version 99: this reader reads version 1/);

@@ -27,6 +27,11 @@ export interface CaptureOptions {
   mount: string;
   /** Run this in `mount` and stop when it ends; otherwise stop on SIGINT/SIGTERM or after `durationS`. */
   command?: string[];
+  /**
+   * Or run this, the caller's own workload on the mount (the caller runs it, and stops it on an interrupt), and
+   * stop when it resolves to its exit status: `fbreplay record`.
+   */
+  during?: () => Promise<number>;
   durationS?: number;
   /** Where records.bin goes (a fresh temp dir by default). */
   workDir?: string;
@@ -181,8 +186,9 @@ async function captureInto(o: CaptureOptions, loader: string, dev: number, workD
       throw new CaptureError(line.replace(/^fbcapture: /, "capture: "));
     }
     o.onReady?.();
-    if (o.command !== undefined && o.command.length > 0) {
-      result.exitCode = await workload.run(o.command, o.mount, o.command[0]);
+    const run = o.during ?? (o.command !== undefined && o.command.length > 0 ? () => workload.run(o.command!, o.mount, o.command![0]) : undefined);
+    if (run !== undefined) {
+      result.exitCode = await run();
       const settleEnd = Date.now() + SETTLE_MAX_MS;
       while (Date.now() - lastData < SETTLE_QUIET_MS && Date.now() < settleEnd) await sleep(50);
     } else {

@@ -126,7 +126,7 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
     machine.finish();
     await drain();
     const backingFiles = writer.backingFiles;
-    await writer.close();
+    await writer.close({ ambiguous_releases: machine.counts.ambiguousReleases ?? 0 });
     return { ...machine.counts, backingFiles, ...(daemon ? { daemonStrace: daemon.counts } : {}) };
   } catch (e) {
     await writer.abort();

@@ -31,6 +31,8 @@ export interface TraceStats {
   /** The kernel's verdicts on opens, where the capture recorded them (native captures). */
   kernel_accepted: number;
   kernel_refused: number;
+  /** Releases paired by the kernel's behaviour where several open files fitted (logs without fh); absent when the trace does not say. */
+  ambiguous_releases?: number;
   duration_ns: number;
 }
 
@@ -122,6 +124,7 @@ export async function inspectTrace(traced: TraceSource): Promise<TraceStats> {
     recorded_ids: recordedIds,
     kernel_accepted: accepted,
     kernel_refused: refused,
+    ...(traced.footer.ambiguous_releases === undefined ? {} : { ambiguous_releases: traced.footer.ambiguous_releases }),
     duration_ns: footer.duration_us * 1000,
   };
 }
@@ -137,6 +140,8 @@ export function formatTraceStats(s: TraceStats): string {
     ...(s.recorded_ids > 0 ? [["opens with the daemon's backing id", s.recorded_ids] as [string, number]] : []),
     ...(s.kernel_accepted + s.kernel_refused > 0
       ? [["kernel verdicts", `${s.kernel_accepted} accepted, ${s.kernel_refused} refused`] as [string, string]] : []),
+    ...(s.ambiguous_releases === undefined ? []
+      : [["ambiguous releases", s.ambiguous_releases > 0 ? `${s.ambiguous_releases} (paired by the kernel's behaviour, not certain)` : 0] as [string, string | number]]),
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n");

@@ -28,6 +28,8 @@ export interface RecordOptions {
   strace?: boolean;
   /** Called when the mount is up (tests use it to interrupt at a known point). */
   onMounted?: (mountPoint: string) => void;
+  /** Runs the workload (`run`) inside something that watches the mount (the kernel capture); resolves to its status. */
+  around?: (mountPoint: string, run: () => Promise<number>) => Promise<number>;
 }
 
 export interface Capture {
@@ -181,7 +183,8 @@ export async function record(o: RecordOptions): Promise<Capture> {
     if (!isMounted(mountPoint)) throw new RecordError(`${which} exited before mounting ${mountPoint} (see ${capture.daemonLog})`);
     o.onMounted?.(mountPoint);
     const argv = capture.workloadStrace === null ? o.command : ["strace", "-f", "-tt", "-y", "-o", capture.workloadStrace, "--", ...o.command];
-    capture.exitCode = await workload.run(argv, mountPoint, o.command[0]);
+    const run = () => workload.run(argv, mountPoint, o.command[0]);
+    capture.exitCode = o.around === undefined ? await run() : await o.around(mountPoint, run);
   } finally {
     workload.dispose();
     capture.interrupted = workload.interrupted;

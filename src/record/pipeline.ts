@@ -1,11 +1,16 @@
 // Recording a workload into a trace, end to end: the capture (bindfs or passthrough_hp under strace, or fbreplay's
-// own passthrough daemon), then its ingest, then what the workload's own strace says about the kernel's refusals.
+// own passthrough daemon; passthrough_hp also from the kernel where it allows it), then its ingest, then what the
+// workload's own strace says about the kernel's refusals.
 import { release } from "node:os";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
+import type { KernelCapture } from "../capture/index.js";
+import { captureWarnings, writeCaptureTrace } from "../capture/trace.js";
 import { failedOpens, ingestLibfuseDebug, ingestSummaryLine } from "../ingest/index.js";
 import { writeNativeCapture } from "../ingest/native.js";
 import type { LiveDaemonModel } from "../fuse/index.js";
 import { record } from "./index.js";
+import { kernelWatch } from "./kernel.js";
 import { recordNative, recordsOf } from "./native.js";
 
 export const RECORDERS = ["bindfs", "passthrough_hp", "native"] as const;
@@ -27,6 +32,11 @@ export interface RecordTraceOptions {
   /** Restarts before these opens (1-based). */
   restartAt?: number[];
   closeIds?: boolean;
+  /**
+   * passthrough_hp: record from the kernel (src/capture) where it allows it (default true); false: from the daemon's
+   * debug log and strace, as before the capture existed.
+   */
+  kernelCapture?: boolean;
 }
 
 /** What became of a recording: the lines to tell (in order), and whether a trace was written. */
@@ -41,10 +51,16 @@ export async function recordTrace(o: RecordTraceOptions): Promise<RecordResult> 
 
 async function recordWithDebugLog(o: RecordTraceOptions): Promise<RecordResult> {
   const daemon = o.daemon as Exclude<Recorder, "native">;
-  const capture = await record({ daemon, src: o.src, command: o.command, workDir: o.keep });
+  // bindfs registers no backing files, so the kernel sees no backing identity to record: its identities come from
+  // the source directory as each open happens (src/record/index.ts), paired by bindfs's debug log, which prints fh.
+  const watch = daemon === "passthrough_hp" && o.kernelCapture !== false ? kernelWatch() : null;
+  const capture = await record({ daemon, src: o.src, command: o.command, workDir: o.keep, around: watch?.around });
   try {
     const ended = endOf(capture);
     if (ended !== null) return ended;
+    if (watch?.result) return await writeKernelRecording(o, watch.result, capture.workloadStrace);
+    const from = daemon === "bindfs" ? "; from bindfs -d"
+      : `; from passthrough_hp's debug log and strace (${o.kernelCapture === false ? "--no-capture" : `no kernel capture: ${watch?.why ?? "unknown"}`})`;
     const summary = await ingestLibfuseDebug({
       log: capture.daemonLog, identities: capture.identities ?? undefined, daemonStrace: capture.daemonStrace ?? undefined,
       output: o.output, strict: true, workload: o.command.join(" "), hostKernel: release(),
@@ -52,7 +68,7 @@ async function recordWithDebugLog(o: RecordTraceOptions): Promise<RecordResult> 
     });
     // passthrough_hp shares one id per inode, so the kernel should refuse none of its opens.
     const witness = daemon === "passthrough_hp" ? await workloadEio(capture.workloadStrace) : null;
-    const lines = [`${ingestSummaryLine(o.output, summary)}${witness?.said ?? ""}`];
+    const lines = [`${ingestSummaryLine(o.output, summary)}${from}${witness?.said ?? ""}`];
     if (daemon === "passthrough_hp" && summary.recordedOpens > 0 && summary.backingOpens === 0) {
       lines.push("fbreplay: passthrough_hp registered no backing file (the kernel refused FUSE_DEV_IOC_BACKING_OPEN: no FUSE passthrough here?): its opens are not passed through in the trace");
     }
@@ -60,6 +76,26 @@ async function recordWithDebugLog(o: RecordTraceOptions): Promise<RecordResult> 
   } finally {
     if (o.keep === undefined) rmSync(capture.workDir, { recursive: true, force: true });
   }
+}
+
+/** passthrough_hp's recording from the kernel capture: exact pairing, the kernel's ids and verdicts. */
+async function writeKernelRecording(o: RecordTraceOptions, c: KernelCapture, workloadStrace: string | null): Promise<RecordResult> {
+  const { summary, stats } = await writeCaptureTrace(c, o.output, {
+    source: { recorded_by: `fbreplay record --daemon ${o.daemon}` }, workload: o.command.join(" "), hostKernel: release(),
+    recorder: { name: `fbreplay record (${o.daemon}, kernel capture)`, version: o.version },
+    keepDigests: o.keep === undefined ? undefined : join(o.keep, "digests.json"),
+  });
+  const { eio, said } = await workloadEio(workloadStrace);
+  const lines = [
+    `wrote ${o.output}: ${summary.footer.events} events (${summary.opens} opens, ${summary.refused} refused by the kernel, ` +
+    `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.backing_closes} backing closes), ` +
+    `${summary.backing_files} backing files; from the kernel capture (BPF: the kernel's pairing, ids and verdicts)${said}`,
+    ...captureWarnings(c, summary, stats),
+  ];
+  if (eio !== null && eio !== summary.refused) {
+    lines.push(`fbreplay: warning: the kernel refused ${summary.refused} opens by the capture, but the workload's strace shows ${eio} opens failing with EIO`);
+  }
+  return { kind: "written", lines };
 }
 
 async function recordWithNativeDaemon(o: RecordTraceOptions): Promise<RecordResult> {

@@ -4,13 +4,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export class RecordError extends Error {}
 
 /** workDir (a fresh temp dir by default) with src/ (a copy of `src`, or empty) and an empty mnt/. */
 export function prepareScratch(src: string | undefined, workDir?: string): { workDir: string; sourceDir: string; mountPoint: string } {
-  const dir = workDir ?? mkdtempSync(join(tmpdir(), "fbreplay-record-"));
+  // Absolute: the mount point is looked up in /proc/self/mountinfo, which has only absolute paths.
+  const dir = resolve(workDir ?? mkdtempSync(join(tmpdir(), "fbreplay-record-")));
   const sourceDir = join(dir, "src");
   const mountPoint = join(dir, "mnt");
   rmSync(sourceDir, { recursive: true, force: true });

@@ -201,6 +201,9 @@ export function checkFooter(v: unknown): string | undefined {
   const crcs = v.chunk_crc32;
   if (!Array.isArray(crcs) || crcs.some((c) => !isUint(c) || c > 0xffffffff)) return "chunk_crc32 must be an array of u32";
   if (crcs.length !== v.chunks) return `chunk_crc32 lists ${crcs.length} CRCs for ${String(v.chunks)} chunks`;
+  if (v.ambiguous_releases !== undefined && !isUint(v.ambiguous_releases)) {
+    return `ambiguous_releases must be a non-negative integer, got ${JSON.stringify(v.ambiguous_releases)}`;
+  }
   return undefined;
 }
 
@@ -213,6 +216,7 @@ export function footerOf(v: Record<string, unknown>): TraceFooter {
     events: v.events as number, chunks: v.chunks as number, backing_files: v.backing_files as number,
     max_nodeid: v.max_nodeid as number, max_fh: v.max_fh as number, duration_us: v.duration_us as number,
     chunk_crc32: v.chunk_crc32 as number[],
+    ...(v.ambiguous_releases === undefined ? {} : { ambiguous_releases: v.ambiguous_releases as number }),
   };
 }
 

@@ -56,6 +56,12 @@ export interface TraceFooter {
   duration_us: number;
   /** CRC-32 of each chunk's column bytes, in chunk order. */
   chunk_crc32: number[];
+  /**
+   * Optional, known only once every event is written: releases an ingest paired with one of several open files
+   * (a log without fh), by the kernel's behaviour rather than certainty. Absent: the source did not say (older
+   * traces, sources with an fh in every release).
+   */
+  ambiguous_releases?: number;
 }
 
 /** What a reader yields after the header, in file order. */

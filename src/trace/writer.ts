@@ -104,13 +104,16 @@ export class TraceWriter {
     this.totals.addChunk(chunk, scan, crc);
   }
 
-  /** Writes the footer and trailer, syncs, and renames the temp file to `path`. */
-  async close(): Promise<TraceFooter> {
+  /**
+   * Writes the footer and trailer, syncs, and renames the temp file to `path`. `notes`: the footer's optional
+   * figures a source knows only at the end (FORMAT.md, "Footer").
+   */
+  async close(notes: Pick<TraceFooter, "ambiguous_releases"> = {}): Promise<TraceFooter> {
     this.checkUsable();
     let footer = this.totals.footer();
     await this.guard(async () => {
       await this.flushBacking();
-      footer = this.totals.footer();
+      footer = { ...this.totals.footer(), ...(notes.ambiguous_releases === undefined ? {} : { ambiguous_releases: notes.ambiguous_releases }) };
       const bytes = pack({ kind: "footer", ...footer });
       const footerOffset = this.offset;
       await this.append(bytes);

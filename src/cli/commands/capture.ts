@@ -1,10 +1,9 @@
 // fbreplay capture: the FUSE traffic of any daemon's mount, from the kernel (src/capture), into a trace (through
 // src/ingest/capture.ts and the native capture writer).
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { release } from "node:os";
 import { capture } from "../../capture/index.js";
-import { daemonRecordsOf, type CaptureDecodeStats } from "../../ingest/capture.js";
-import { writeNativeCapture } from "../../ingest/native.js";
+import { captureWarnings, writeCaptureTrace } from "../../capture/trace.js";
 import type { Command } from "../command.js";
 import { version } from "../context.js";
 import { UsageError, checkOutput, parseNumber } from "../options.js";
@@ -48,18 +47,11 @@ export const captureCommand: Command = {
       onReady: command.length === 0 ? () => process.stderr.write(`capturing ${values.mount}: Ctrl-C to stop\n`) : undefined,
     });
     try {
-      if (values.keep !== undefined) writeFileSync(`${values.keep}/digests.json`, JSON.stringify(Object.fromEntries(c.digests)));
-      const stats = {} as CaptureDecodeStats;
-      const daemons = [...c.daemons].map(([pid, comm]) => `${comm}[${pid}]`).join(", ");
-      const summary = await writeNativeCapture(daemonRecordsOf(c.records, c.digests, stats), values.output, {
-        source: {
-          format: "fbreplay-capture", mount: values.mount, connection: c.dev, daemon: daemons, complete: c.lost === 0,
-          lost_records: c.lost, interrupted: c.interrupted && command.length > 0,
-          // Read when the header is written, after the writer's first pass over the records has filled `stats`.
-          get backing_id_offset() { return stats.backing_id_offset; },
-        },
-        workload: command.length > 0 ? command.join(" ") : `capture of ${values.mount}`, host_kernel: release(),
+      const { summary, stats } = await writeCaptureTrace(c, values.output, {
+        source: { mount: values.mount, interrupted: c.interrupted && command.length > 0 },
+        workload: command.length > 0 ? command.join(" ") : `capture of ${values.mount}`, hostKernel: release(),
         recorder: { name: "fbreplay capture (BPF)", version: version() },
+        keepDigests: values.keep === undefined ? undefined : `${values.keep}/digests.json`,
       });
       if (progress) process.stderr.write("\n");
       process.stderr.write(
@@ -67,11 +59,7 @@ export const captureCommand: Command = {
         `${summary.releases} releases, ${summary.backing_opens} backing opens, ${summary.backing_closes} backing closes, ` +
         `${stats.inferred_forgets} forgets inferred), ${summary.backing_files} backing files, ${c.recordCount} records\n`,
       );
-      if (c.lost > 0) process.stderr.write(`fbreplay: warning: the ring buffer lost ${c.lost} records: the trace is incomplete (complete: false)\n`);
-      if (stats.unhashed_backing > 0) {
-        process.stderr.write(`fbreplay: ${stats.unhashed_backing} of ${summary.backing_opens} backing files were closed before they could be read: their bytes stand for their inode in the trace\n`);
-      }
-      if (stats.preexisting_ids > 0) process.stderr.write(`fbreplay: ${stats.preexisting_ids} opens used backing ids registered before the capture started\n`);
+      for (const line of captureWarnings(c, summary, stats)) process.stderr.write(`${line}\n`);
       if (command.length > 0 && c.interrupted) return 130;
       if (command.length > 0 && c.exitCode !== 0) {
         process.stderr.write(`fbreplay: ${command[0]} exited with status ${c.exitCode}\n`);

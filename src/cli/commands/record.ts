@@ -27,9 +27,13 @@ export const record: Command = {
     },
     "restart-at": { type: "string", value: "K,...", help: "native: restart before open number K (1-based)" },
     "close-ids": { type: "boolean", help: "native: restarts close the old ids first (default: they leak, as after a crash)" },
+    "no-capture": {
+      type: "boolean",
+      help: "passthrough_hp: record from its debug log and strace even where the kernel capture (BPF, as\nfbreplay capture) can run. By default the kernel capture records it where it can (root, BTF, BPF\nallowed, scripts/build-capture.sh built): each request paired with its reply, every open's backing\nid and the kernel's verdict on it (see oracle); the summary line says which was used, and why not",
+    },
     keep: {
       type: "string", value: "DIR",
-      help: "keep the raw captures (bindfs: daemon.log, identities.jsonl, workload.strace; passthrough_hp:\ndaemon.log, daemon.strace, workload.strace; native: records.jsonl, workload.strace) in DIR",
+      help: "keep the raw captures (bindfs: daemon.log, identities.jsonl, workload.strace; passthrough_hp:\ndaemon.log, daemon.strace, workload.strace, and from the kernel capture records.bin, digests.json; native: records.jsonl, workload.strace) in DIR",
     },
     output: { type: "string", short: "o", value: "FILE", help: "the trace to write (required)" },
   },
@@ -38,7 +42,7 @@ export const record: Command = {
     "mount is always taken down, also when CMD fails or on Ctrl-C; no trace is written then.",
   deprecated: { model: "ids" },
   async run({ values: v, rest: command }) {
-    const values = v as Record<string, string | undefined> & { "close-ids": boolean };
+    const values = v as Record<string, string | undefined> & { "close-ids": boolean; "no-capture": boolean };
     if (command.length === 0) throw new UsageError("record needs the command after --: fbreplay record -o TRACE -- CMD ARGS...");
     if (values.output === undefined) throw new UsageError("record needs -o TRACE");
     checkOutput(values.output, [values.src]);
@@ -48,12 +52,13 @@ export const record: Command = {
       const nativeOnly = NATIVE_ONLY.filter((k) => values[k]);
       if (nativeOnly.length > 0) throw new UsageError(`--${nativeOnly[0]} needs --daemon native`);
     }
+    if (values["no-capture"] && daemon !== "passthrough_hp") throw new UsageError("--no-capture needs --daemon passthrough_hp (the others do not use the kernel capture)");
     const result = await recordTrace({
       daemon, src: values.src, keep: values.keep, output: values.output, command, version: version(),
       model: parseChoice(values.ids, MODELS, "--ids", "per-inode"),
       restartEvery: count(values["restart-every"], "restart-every"),
       restartAt: values["restart-at"]?.split(",").map((x) => count(x, "restart-at")!),
-      closeIds: values["close-ids"],
+      closeIds: values["close-ids"], kernelCapture: !values["no-capture"],
     });
     if (result.kind === "interrupted") {
       process.stderr.write("fbreplay: interrupted: the mount is down, no trace written\n");
