@@ -16,6 +16,7 @@ export const STEPS = [
   { name: "capture", script: "scripts/build-capture.sh", for: "fbreplay capture (BPF on the FUSE tracepoints) and its tests" },
   { name: "test-daemons", script: "scripts/build-test-daemons.sh", for: "capture's tests on passthrough_hp --backing-per-open and restarts", needs: ["fuse"] },
   { name: "cc", script: "scripts/install-cc.sh", for: "the C port of the core, kept in step with the wasm core" },
+  { name: "addon", script: "scripts/build-addon.sh", for: "record --daemon native, kernel-check: the daemon's ioctl addon", needs: ["cc"] },
   { name: "chromium", script: "scripts/install-chromium.sh", for: "the HTML report opened in a real browser" },
   { name: "kernels", script: "scripts/build-kernels.sh", for: "vm and kernel-check: each policy's own kernel under qemu", needs: ["fuse"] },
 ];
