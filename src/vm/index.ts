@@ -145,6 +145,10 @@ export async function runVm(o: VmOptions): Promise<VmRun> {
   const cwd = resolve(o.cwd ?? process.cwd());
   writeFileSync(join(outDir, "argv"), o.command.map(quote).join(" "));
   writeFileSync(join(outDir, "cmd.sh"), `cd ${quote(cwd)} || exit 126\nexec ${o.command.map(quote).join(" ")}\n`);
+  // The guest's /tmp and /var/tmp are its own: a clone (or a working directory) below them on the host is bound
+  // back at its path, or the guest would not see it (kernel/guest-init.sh).
+  const under = (p: string) => ["/tmp/", "/var/tmp/"].some((d) => p.startsWith(d));
+  writeFileSync(join(outDir, "binds"), [...new Set([REPO_ROOT, cwd])].filter(under).map((p) => `${p}\n`).join(""));
   const timeoutS = o.timeoutS ?? 600;
   const onStderr = o.onStderr ?? ((t: string) => process.stderr.write(t));
 
