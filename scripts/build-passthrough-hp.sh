@@ -2,7 +2,9 @@
 # Builds libfuse's passthrough_hp (a real passthrough daemon: FUSE_PASSTHROUGH, one shared backing id per inode) from
 # Debian's fuse3 3.17.2 source package, for `fbreplay record --daemon passthrough_hp` and its tests. Debian 12 ships
 # libfuse 3.14, which has no passthrough. The binary is linked statically, built once into the cache (keyed by the
-# libfuse version and this script's hash) and linked from build/passthrough_hp/.
+# libfuse version and the hash of this script and the patch) and linked from build/passthrough_hp/.
+#   scripts/build-passthrough-hp.sh             stock passthrough_hp
+#   scripts/build-passthrough-hp.sh PATCH NAME  with PATCH applied, linked from build/NAME/ (scripts/build-test-daemons.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/provision.sh
@@ -11,9 +13,11 @@ version=3.17.2
 tarball=fuse3_${version}.orig.tar.gz
 # Checksums-Sha256 of this file in Debian's Sources index (trixie, fuse3 3.17.2-3).
 sha256=3d932431ad94e86179e5265cddde1d67aa3bb2fb09a5bd35c641f86f2b5ed06f
-key=$version-$(sha256sum "$0" | cut -c1-12)
-cached=$(cache_dir)/passthrough_hp-$key
-out=build/passthrough_hp
+patch=${1:-}
+name=${2:-passthrough_hp}
+key=$version-$(cat "$0" ${patch:+"$patch"} | sha256sum | cut -c1-12)
+cached=$(cache_dir)/$name-$key
+out=build/$name
 
 link() {
   mkdir -p "$out"
@@ -23,7 +27,7 @@ link() {
 }
 if [ -x "$cached/passthrough_hp" ] && "$cached/passthrough_hp" --help >/dev/null 2>&1; then link; exit 0; fi
 
-need_debs meson ninja-build g++ pkgconf curl
+need_debs meson ninja-build g++ pkgconf curl ${patch:+patch}
 # The mirror apt uses here first (it may be a local one), then Debian's own; DEBIAN_MIRROR overrides both.
 apt_mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 mirrors=${DEBIAN_MIRROR:-"${apt_mirror} http://deb.debian.org/debian"}
@@ -38,6 +42,9 @@ done
 echo "$sha256  $work/$tarball" | sha256sum -c --quiet - || { echo "$tarball does not match its Debian checksum" >&2; exit 1; }
 tar -xzf "$work/$tarball" -C "$work"
 src=$work/fuse-$version
+if [ -n "$patch" ]; then
+  patch -s -p1 -d "$src" <"$patch" || { echo "$patch does not apply to libfuse $version" >&2; exit 1; }
+fi
 meson setup "$src/build" "$src" -Ddefault_library=static -Dexamples=true -Dutils=false -Dtests=false >"$work/meson.log" 2>&1 \
   || { tail -20 "$work/meson.log" >&2; exit 1; }
 ninja -C "$src/build" example/passthrough_hp >"$work/ninja.log" 2>&1 || { tail -20 "$work/ninja.log" >&2; exit 1; }
@@ -45,6 +52,6 @@ ninja -C "$src/build" example/passthrough_hp >"$work/ninja.log" 2>&1 || { tail -
 mkdir -p "$(dirname "$cached")"
 rm -rf "$cached.tmp" && mkdir "$cached.tmp"
 cp "$src/build/example/passthrough_hp" "$cached.tmp/passthrough_hp"
-echo "libfuse $version passthrough_hp from Debian's $tarball (sha256 $sha256)" >"$cached.tmp/VERSION"
+echo "libfuse $version passthrough_hp from Debian's $tarball (sha256 $sha256)${patch:+ + $patch}" >"$cached.tmp/VERSION"
 rm -rf "$cached" && mv "$cached.tmp" "$cached"
 link
