@@ -1,8 +1,10 @@
 // Workloads held in memory, so every engine replays exactly the same event columns: a synthetic trace, or a
 // bundled trace scaled and injected as `npm start` does.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { describeSynth, synth, synthLimits } from "../../dist/synth/index.js";
 import { openTrace } from "../../dist/trace/index.js";
 import { Injector } from "../../dist/replay/inject.js";
@@ -86,4 +88,17 @@ function copyColumns(ev) {
 /** push(...xs) overflows the stack for the hundreds of thousands of versions a scaled trace has. */
 function append(to, xs) {
   for (const x of xs) to.push(x);
+}
+
+/**
+ * A seeded synthetic trace of `events` events written by the CLI (as a user would) into a fresh temporary directory,
+ * and read once so it is in the page cache. `dispose()` removes it.
+ */
+export function synthTraceFile(events, label) {
+  const dir = mkdtempSync(join(tmpdir(), `fbreplay-${label}-`));
+  const file = join(dir, "synth.fbt");
+  const cli = new URL("../../dist/cli/bin.js", import.meta.url).pathname;
+  execFileSync(process.execPath, [cli, "synth", "--events", String(events), "--seed", "1", "-o", file], { stdio: "ignore" });
+  readFileSync(file);
+  return { file, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,26 +1,18 @@
 // End to end: from a trace file in the page cache to results (read, check, decode, copy into wasm memory, replay),
 // against replaying the same events already in memory. Shows whether the format is the bottleneck.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { replayTrace } from "../../dist/replay/drive.js";
 import { openTrace } from "../../dist/trace/index.js";
 import { SETTLE_MS, runSession } from "../lib/engines.mjs";
 import { median, round } from "../lib/stats.mjs";
-import { traceWorkload } from "../lib/workload.mjs";
+import { synthTraceFile, traceWorkload } from "../lib/workload.mjs";
 
-const cli = new URL("../../dist/cli/bin.js", import.meta.url).pathname;
 const POLICY_SETS = [["ptr"], ["inode"], ["digest"], ["ptr", "inode", "digest", "reuse", "lookup"]];
 
 export async function e2eSuite({ quick, log, reps = quick ? 1 : 5 }) {
   const events = quick ? 1_000_000 : 10_000_000;
-  const dir = mkdtempSync(join(tmpdir(), "fbreplay-e2e-"));
+  log(`e2e: writing a ${events}-event synthetic trace`);
+  const { file, dispose } = synthTraceFile(events, "e2e");
   try {
-    const file = join(dir, "synth.fbt");
-    log(`e2e: writing a ${events}-event synthetic trace`);
-    execFileSync(process.execPath, [cli, "synth", "--events", String(events), "--seed", "1", "-o", file], { stdio: "ignore" });
-    readFileSync(file); // into the page cache
     const workload = await traceWorkload(file, { scale: 1 });
     const rows = [];
     for (const policies of POLICY_SETS) {
@@ -48,6 +40,6 @@ export async function e2eSuite({ quick, log, reps = quick ? 1 : 5 }) {
     }
     return { trace: `synth --events ${events} --seed 1`, events, rows };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    dispose();
   }
 }

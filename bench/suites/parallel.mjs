@@ -1,17 +1,12 @@
 // Parallel replay: one trace under all five policies with --jobs 1 (one thread, one session) against --jobs N
 // (the policies in N groups on worker threads), wall time from the file, reps interleaved. The counters must be
 // identical; the ratio of the medians is the speedup (summary.parallel_speedup).
-import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { POLICIES } from "../../dist/engine.js";
 import { replayTraces } from "../../dist/replay/index.js";
 import { openTrace } from "../../dist/trace/index.js";
 import { median, round } from "../lib/stats.mjs";
-
-const cli = new URL("../../dist/cli/bin.js", import.meta.url).pathname;
+import { synthTraceFile } from "../lib/workload.mjs";
 
 const countsOf = (reports) => JSON.stringify(reports.map((r) => Object.fromEntries(Object.entries(r.policies).map(([p, o]) => {
   const { ns_per_event: _, lock_spins: __, ...rest } = o;
@@ -21,12 +16,9 @@ const countsOf = (reports) => JSON.stringify(reports.map((r) => Object.fromEntri
 export async function parallelSuite({ quick, log, reps = quick ? 2 : 5 }) {
   const events = quick ? 1_000_000 : 10_000_000;
   const jobsList = [...new Set([1, 2, availableParallelism()])];
-  const dir = mkdtempSync(join(tmpdir(), "fbreplay-parallel-"));
+  log(`parallel: writing a ${events}-event synthetic trace`);
+  const { file, dispose } = synthTraceFile(events, "parallel");
   try {
-    const file = join(dir, "synth.fbt");
-    log(`parallel: writing a ${events}-event synthetic trace`);
-    execFileSync(process.execPath, [cli, "synth", "--events", String(events), "--seed", "1", "-o", file], { stdio: "ignore" });
-    readFileSync(file); // into the page cache
     const plan = { engine: "wasm", policies: POLICIES, daemon: "per-inode", scale: 1 };
     const samples = Object.fromEntries(jobsList.map((j) => [j, []]));
     let reference = null;
@@ -49,6 +41,6 @@ export async function parallelSuite({ quick, log, reps = quick ? 2 : 5 }) {
       rows: jobsList.map((jobs) => ({ jobs, wall_s: round(median(samples[jobs]) / 1e9, 3), speedup_vs_one: round(one / median(samples[jobs]), 3), samples_ns: samples[jobs] })),
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    dispose();
   }
 }
