@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { need } from "./provision.js";
 import { startDaemon } from "../src/fuse/index.js";
 import { playScenario, playableScenarios } from "../src/kernelcheck/guest.js";
-import type { KernelCheckReport } from "../src/kernelcheck/index.js";
+import { KERNEL_POLICIES, type KernelCheckReport } from "../src/kernelcheck/index.js";
 import { runScenarios, SCENARIOS } from "../src/scenarios/index.js";
 
 const CLI = "dist/cli/bin.js";
@@ -191,4 +191,9 @@ describe.skipIf(fuse)("scenario plays on the host's kernel (mainline: ptr)", () 
     await expect(playScenario("S1", "reuse", join(dir, "host-reuse"))).rejects.toThrow(/EIO/);
     expect(spawnSync("sh", ["-c", `grep -c ${join(dir, "host-reuse")} /proc/mounts`], { encoding: "utf8" }).stdout.trim()).toBe("0");
   });
+});
+
+it("has a kernel patch for exactly the policies fbreplay's daemon speaks", () => {
+  const patches = readdirSync("kernel/patches").filter((f) => f.endsWith(".patch")).map((f) => f.replace(/\.patch$/, "")).sort();
+  expect(patches).toEqual([...KERNEL_POLICIES].sort());
 });

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DaemonPolicy } from "../fuse/index.js";
+import { DAEMON_POLICIES, type DaemonPolicy } from "../fuse/index.js";
 import { runOracle, type OracleMismatch } from "../oracle/index.js";
 import type { Policy } from "../engine.js";
 import { runScenarios, type ScenarioCell } from "../scenarios/index.js";
@@ -15,8 +15,8 @@ import { openTrace } from "../trace/index.js";
 import { REPO_ROOT, kernelDescription, runVm, VmError } from "../vm/index.js";
 import type { GuestResult } from "./guest.js";
 
-/** The policies with a kernel of their own (kernel/patches/<policy>.patch). */
-export const KERNEL_POLICIES: readonly DaemonPolicy[] = ["ptr", "inode", "digest", "reuse"];
+/** The policies with a kernel of their own (kernel/patches/<policy>.patch): those fbreplay's daemon speaks. */
+export const KERNEL_POLICIES: readonly DaemonPolicy[] = DAEMON_POLICIES;
 
 export interface ScenarioCheck {
   kernel: "ok" | "EIO";
