@@ -30,6 +30,7 @@ export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir }
   const started = Date.now();
   const totals = { ok: 0, clean: 0, defect: 0 };
   const defects = [];
+  const shapes = {};
   const per = Math.ceil(count / jobs);
   const ranges = [];
   for (let j = 0; j < jobs; j++) if (j * per < count) ranges.push([j * per, Math.min(count, (j + 1) * per)]);
@@ -59,7 +60,7 @@ export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir }
           rmSync(dir, { recursive: true, force: true });
           live--;
           if (defect !== undefined) spawnWorker(at + 1, end); // go on after the input that failed
-          if (live === 0) resolve({ target, ...totals, inputs: totals.ok + totals.clean + totals.defect, defects, seconds: (Date.now() - started) / 1000 });
+          if (live === 0) resolve({ target, ...totals, inputs: totals.ok + totals.clean + totals.defect, defects, shapes, seconds: (Date.now() - started) / 1000 });
         });
       };
       const watch = setInterval(() => {
@@ -72,6 +73,7 @@ export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir }
       w.on("message", (m) => {
         if (m.type !== "progress") return;
         for (const k of Object.keys(totals)) totals[k] += m.counts[k];
+        for (const [k, n] of Object.entries(m.shapes)) shapes[k] = (shapes[k] ?? 0) + n;
         defects.push(...m.defects);
         onProgress?.(target, totals);
       });
