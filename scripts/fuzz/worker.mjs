@@ -54,6 +54,7 @@ async function main() {
   })) : null);
   const before = fingerprint();
   for (let i = start; i < end; i++) {
+    if (Atomics.load(shared, 2) === 1) break; // the run's time is up
     Atomics.store(shared, 0, i);
     Atomics.add(shared, 1, 1);
     const rng = new Rng(inputSeed(seed, target, i));
