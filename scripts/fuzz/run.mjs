@@ -31,7 +31,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
  * `seconds`, the workers stop taking inputs when that time is up: the counts then say how many ran (from 0 in each
  * worker's range, so the same seed runs the same inputs).
  */
-export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir, seconds }) {
+export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir, seconds, interruptMs }) {
   const started = Date.now();
   const totals = { ok: 0, clean: 0, defect: 0 };
   const defects = [];
@@ -54,7 +54,7 @@ export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir, 
       shared[0] = start;
       shared[2] = timeUp ? 1 : 0;
       flags.push(shared);
-      const w = new Worker(new URL("./worker.mjs", import.meta.url), { workerData: { target, seed, start, end, dir, slot, defectsDir } });
+      const w = new Worker(new URL("./worker.mjs", import.meta.url), { workerData: { target, seed, start, end, dir, slot, defectsDir, interruptMs } });
       let lastTick = -1;
       let since = Date.now();
       let finished = false;

@@ -32,7 +32,7 @@ function leftovers(input) {
 }
 
 async function main() {
-  const { target, seed, start, end, dir, slot, defectsDir } = workerData;
+  const { target, seed, start, end, dir, slot, defectsDir, interruptMs } = workerData;
   const shared = new Int32Array(slot);
   const isCli = target === "cli";
   const { TARGETS } = await import("./targets.mjs");
@@ -70,7 +70,7 @@ async function main() {
     try {
       if (isCli) {
         input = { argv: cli.cliArgs(rng, files) };
-        const r = await cli.runCli(input.argv);
+        const r = await cli.runCli(input.argv, interruptMs);
         result = classifyCli(r, cli.outputsLeft(dir));
         const after = fingerprint();
         const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
