@@ -57,7 +57,7 @@ export function coreModule(build: WasmBuild = "release"): WebAssembly.Module {
  * Events copied into wasm memory per call: large enough that per-call cost vanishes (perf notes: ~2.5 ns a call
  * against ~50 ns an event), small enough that the buffer (25 B a row) and the injector's output stay a few MB.
  */
-export const CORE_EVENT_ROWS = 1 << 18;
+export const CORE_EVENT_ROWS = 1 << 17;
 
 export class WasmReplaySession implements ReplaySession {
   readonly engine = "wasm" as const;
