@@ -24,13 +24,13 @@ export const replay: Command = {
       type: "string", value: DAEMONS.join("|"), default: "per-inode",
       help: "how the daemon hands out backing ids, so which id each open carries (per-inode: like passthrough_hp; per-open: fuser; per-nodeid: mergerfs; stable-id: server-chosen 64-bit ids from the backing file's identity, Miklos's fuse tree; stable-id-keep: the same, never closing an id inherited across a restart); recorded: the ids a passthrough daemon really used, from its capture (`record --daemon native` or `passthrough_hp`), with no injection",
     },
-    "restart-every": { type: "string", value: "N", help: "a daemon restart (fd kept, ids forgotten) before every N-th replayed event" },
+    "restart-every": { type: "string", value: "N", default: "none", help: "a daemon restart (fd kept, ids forgotten) before every N-th replayed event" },
     "restart-before-open": {
-      type: "string", value: "K,...",
+      type: "string", value: "K,...", default: "none",
       help: "a daemon restart just before the K-th open replayed, numbered from 1 (the first open is 1, counted after --scale), for each K. Opens, as record --restart-before-open counts them (the live daemon sees opens, not the trace's events), so the same K lands before the same open of the same workload",
     },
     "restart-at": {
-      type: "string", value: "E,...",
+      type: "string", value: "E,...", default: "none",
       help: "deprecated, goes in the next release: restarts before these replayed event indices, counted from 0 (every event, not opens); use --restart-before-open, which counts opens from 1 as record does",
     },
     "close-ids": { type: "boolean", help: "restarts close every old id first, with BACKING_CLOSE_ALL (otherwise old ids stay registered, as after a crash)" },
