@@ -31,16 +31,16 @@ const FILES = 64;
  */
 const FIRST = 2;
 const FULL = {
-  ops: 1 << 24, reps: 3, policies: ["ptr", "inode", "digest"],
+  ops: 1 << 26, reps: 3, policies: ["ptr", "inode", "digest"],
   shared: { inodes: [1, 4, 64, 1024], workers: [1, 2, 4] },
   disjoint: { inodes: [64], workers: [1, 2] },
-  connection: { ops: 1 << 21, workers: [1, 2, 4] },
+  connection: { ops: 1 << 23, workers: [1, 2, 4] },
 };
 const QUICK = {
-  ops: 1 << 21, reps: 1, policies: ["ptr"],
+  ops: 1 << 22, reps: 1, policies: ["ptr"],
   shared: { inodes: [1, 64], workers: [1, 2] },
   disjoint: { inodes: [64], workers: [1, 2] },
-  connection: { ops: 1 << 18, workers: [1, 2] },
+  connection: { ops: 1 << 19, workers: [1, 2] },
 };
 
 /** A shared memory whose context for `policy` gives nodeids [0, inodes) a cached fuse_backing each. */
