@@ -211,6 +211,8 @@ export type RunSummary = Record<string, EngineSummary> & {
   parallel_speedup?: number;
   e2e_ratio?: Record<string, number>;
   contention_control_speedup?: number;
+  /** The same control by the workers' CPU time: its speedup had each worker a free core (what load cannot skew). */
+  contention_control_cpu_speedup?: number;
 };
 
 /** One bench results file. */
