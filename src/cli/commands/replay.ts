@@ -54,9 +54,6 @@ export const replay: Command = {
     if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
     if (values.ids !== undefined && values.ids.includes(",")) throw new UsageError("--ids takes one daemon model");
     const restartAt = values["restart-at"]?.split(",").map((x) => parseNumber(x, "restart-at", (n) => Number.isInteger(n) && n >= 0, "event indices >= 0")!);
-    if (restartAt !== undefined) {
-      process.stderr.write("fbreplay: replay --restart-at (event indices from 0) is deprecated and goes in the next release: use --restart-before-open K (opens from 1, as record)\n");
-    }
     const restartBeforeOpen = values["restart-before-open"]?.split(",").map((x) => count(x, "restart-before-open")!);
     const plan = {
       engine: parseChoice<EngineName>(values.engine, ENGINES, "engine", "wasm"),
@@ -84,6 +81,10 @@ export const replay: Command = {
     const traces = [];
     // The replay copies each chunk into the core at once: the reader may reuse column buffers.
     for (const path of positionals) traces.push(await openTrace(path, { reuseBuffers: true }));
+    // Said once the inputs are known good, so that bad input stays one line.
+    if (restartAt !== undefined) {
+      process.stderr.write("fbreplay: replay --restart-at (event indices from 0) is deprecated and goes in the next release: use --restart-before-open K (opens from 1, as record)\n");
+    }
     const jobs = count(values.jobs, "jobs") ?? DEFAULT_JOBS;
     const interrupted = onInterrupt();
     const label = traces.length === 1 ? `replay ${traces[0].path}` : `replay ${traces.length} traces`;
