@@ -29,8 +29,8 @@ export interface RecordTraceOptions {
   /** native only: how the daemon hands out ids, and its restarts. */
   model?: LiveDaemonModel;
   restartEvery?: number;
-  /** Restarts before these opens (1-based). */
-  restartAt?: number[];
+  /** Restarts before these opens, numbered from 1 (the unit of replay's restartBeforeOpen). */
+  restartBeforeOpen?: number[];
   closeIds?: boolean;
   /**
    * passthrough_hp: record from the kernel (src/capture) where it allows it (default true); false: from the daemon's
@@ -101,7 +101,7 @@ async function writeKernelRecording(o: RecordTraceOptions, c: KernelCapture, wor
 async function recordWithNativeDaemon(o: RecordTraceOptions): Promise<RecordResult> {
   const model = o.model ?? "per-inode";
   const capture = await recordNative({
-    src: o.src, command: o.command, workDir: o.keep, model, restartEvery: o.restartEvery, restartAt: o.restartAt,
+    src: o.src, command: o.command, workDir: o.keep, model, restartEvery: o.restartEvery, restartAt: o.restartBeforeOpen,
     restartCloseIds: o.closeIds,
   });
   try {
@@ -110,7 +110,7 @@ async function recordWithNativeDaemon(o: RecordTraceOptions): Promise<RecordResu
     const lines: string[] = [];
     if (!capture.status.passthrough) lines.push(`fbreplay: no passthrough on this mount (${capture.status.reason}): the trace has no backing ids`);
     const restarts = [
-      o.restartEvery ? `--restart-every ${o.restartEvery}` : "", o.restartAt ? `--restart-at ${o.restartAt.join(",")}` : "", o.closeIds ? "--close-ids" : "",
+      o.restartEvery ? `--restart-every ${o.restartEvery}` : "", o.restartBeforeOpen ? `--restart-before-open ${o.restartBeforeOpen.join(",")}` : "", o.closeIds ? "--close-ids" : "",
     ].filter(Boolean).join(" ");
     const summary = await writeNativeCapture(recordsOf(capture.records), o.output, {
       source: { format: "fbreplay-native", daemon_model: model, passthrough: capture.status.passthrough, restarts, kernel_proto: capture.status.proto },

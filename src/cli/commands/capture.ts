@@ -14,14 +14,14 @@ export const captureCommand: Command = {
   summary: "record the FUSE traffic of any daemon's mount from the kernel (BPF), with the backing id of every open and the kernel's verdict on it",
   takesCommand: true,
   options: {
-    mount: { type: "string", value: "DIR", help: "a directory of the FUSE mount whose connection is traced (the daemon is not touched)" },
+    mount: { type: "string", value: "DIR", required: true, help: "a directory of the FUSE mount whose connection is traced (the daemon is not touched)" },
     duration: { type: "string", value: "S", help: "without a command: stop after S seconds (default: at Ctrl-C)" },
-    keep: { type: "string", value: "DIR", help: "keep the loader's raw records (records.bin, digests.json) in DIR" },
+    keep: { type: "string", value: "DIR", default: "none: removed", help: "keep the loader's raw records (records.bin, digests.json) in DIR" },
     "ring-kib": {
       type: "string", value: "N", default: 16384,
       help: "the BPF ring buffer's size in KiB (a power of 2): records that find it full are lost, counted, and the trace is marked incomplete",
     },
-    output: { type: "string", short: "o", value: "FILE", help: "the trace to write (required)" },
+    output: { type: "string", short: "o", value: "FILE", required: true, help: "the trace to write" },
   },
   notes: "With -- CMD, CMD runs in DIR and the capture ends with it; without, it runs until Ctrl-C or --duration.\n" +
     "BPF on the tracepoints fuse_request_send/fuse_request_end reads every request and reply (open flags, fh,\n" +

@@ -5,7 +5,7 @@ import { version } from "../context.js";
 import { UsageError, checkOutput, count, isDirectory, parseChoice } from "../options.js";
 
 const MODELS = ["per-inode", "per-open"] as const;
-const NATIVE_ONLY = ["ids", "restart-every", "restart-at", "close-ids"];
+const NATIVE_ONLY = ["ids", "restart-every", "restart-before-open", "close-ids"];
 
 export const record: Command = {
   name: "record",
@@ -22,25 +22,28 @@ export const record: Command = {
     src: { type: "string", value: "DIR", help: "copied into the scratch source before mounting (default: start empty)" },
     ids: { type: "string", value: MODELS.join("|"), default: "per-inode", help: "native: how the daemon hands out backing ids (per-inode: like passthrough_hp), as replay --ids" },
     "restart-every": {
-      type: "string", value: "N",
+      type: "string", value: "N", default: "none",
       help: "native: the daemon forgets its ids after every N opens, as after a restart (the kernel\nconnection stays, so the kernel's conflict check judges the opens that follow)",
     },
-    "restart-at": { type: "string", value: "K,...", help: "native: restart before open number K (1-based)" },
+    "restart-before-open": {
+      type: "string", value: "K,...", default: "none",
+      help: "native: the daemon restarts just before the K-th open it receives, numbered from 1 (the\nfirst open is 1), for each K; replay --restart-before-open counts the same way, so the same K lands\nbefore the same open of the same workload. (--restart-at K, deprecated, is this option.)",
+    },
     "close-ids": { type: "boolean", help: "native: restarts close the old ids first (default: they leak, as after a crash)" },
     "no-capture": {
       type: "boolean",
       help: "passthrough_hp: record from its debug log and strace even where the kernel capture (BPF, as\nfbreplay capture) can run. By default the kernel capture records it where it can (root, BTF, BPF\nallowed, scripts/build-capture.sh built): each request paired with its reply, every open's backing\nid and the kernel's verdict on it (see oracle); the summary line says which was used, and why not",
     },
     keep: {
-      type: "string", value: "DIR",
+      type: "string", value: "DIR", default: "none: removed",
       help: "keep the raw captures (bindfs: daemon.log, identities.jsonl, workload.strace; passthrough_hp:\ndaemon.log, daemon.strace, workload.strace, and from the kernel capture records.bin, digests.json; native: records.jsonl, workload.strace) in DIR",
     },
-    output: { type: "string", short: "o", value: "FILE", help: "the trace to write (required)" },
+    output: { type: "string", short: "o", value: "FILE", required: true, help: "the trace to write" },
   },
   notes: "CMD runs with the mount as its working directory. Needs root and /dev/fuse (bindfs: also bindfs, fusermount3,\n" +
     "strace; scripts/install-fuse.sh installs them; passthrough_hp: scripts/build-passthrough-hp.sh builds it). The\n" +
     "mount is always taken down, also when CMD fails or on Ctrl-C; no trace is written then.",
-  deprecated: { model: "ids" },
+  deprecated: { model: "ids", "restart-at": "restart-before-open" },
   async run({ values: v, rest: command }) {
     const values = v as Record<string, string | undefined> & { "close-ids": boolean; "no-capture": boolean };
     if (command.length === 0) throw new UsageError("record needs the command after --: fbreplay record -o TRACE -- CMD ARGS...");
@@ -57,7 +60,7 @@ export const record: Command = {
       daemon, src: values.src, keep: values.keep, output: values.output, command, version: version(),
       model: parseChoice(values.ids, MODELS, "--ids", "per-inode"),
       restartEvery: count(values["restart-every"], "restart-every"),
-      restartAt: values["restart-at"]?.split(",").map((x) => count(x, "restart-at")!),
+      restartBeforeOpen: values["restart-before-open"]?.split(",").map((x) => count(x, "restart-before-open")!),
       closeIds: values["close-ids"], kernelCapture: !values["no-capture"],
     });
     if (result.kind === "interrupted") {
