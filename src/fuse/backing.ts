@@ -1,8 +1,11 @@
-// Which backing id a passthrough open is answered with: the two daemon models of the replay core (README,
-// "Daemon models"), here against the real kernel.
+// Which backing id a passthrough open is answered with: three daemon models of the replay core (README,
+// "Daemon behaviours"; spec §i.4), here against the real kernel.
 //
 // per-inode (libfuse passthrough_hp): the first open of an inode registers its backing file; later opens while
-//   the inode has open files reuse that id; the last release closes it.
+//   the inode has open files reuse that id; the last release closes it. A file replaced under the daemon (another
+//   backing inode behind the same nodeid) is registered anew at its next open, and the old id closed.
+// per-nodeid (mergerfs, src/fuse_open.cpp): as per-inode, but the id belongs to the nodeid: a replaced file keeps
+//   the nodeid's old id (the old backing file) until the nodeid's last release.
 // per-open: every open registers its own backing file and its release closes that id. Two overlapping opens of
 //   one inode then name two fuse_backing objects, which mainline refuses (the second open fails with EIO).
 //
@@ -20,10 +23,10 @@ import { sha256File } from "../digest.js";
 import { FOPEN_PASSTHROUGH } from "./protocol.js";
 
 /**
- * The daemon models this daemon runs: two of the replay's (src/engine.ts). "recorded" only a capture has; stable-id
- * and per-nodeid are replayed only (issue 17), until this daemon implements them.
+ * The daemon models this daemon runs: three of the replay's (src/engine.ts). "recorded" only a capture has; stable-id
+ * and stable-id-keep need server-chosen 64-bit ids (spec §i.2), which no kernel here has (README, "Kernels").
  */
-export const LIVE_DAEMON_MODELS = ["per-inode", "per-open"] as const satisfies readonly DaemonModel[];
+export const LIVE_DAEMON_MODELS = ["per-inode", "per-open", "per-nodeid"] as const satisfies readonly DaemonModel[];
 export type LiveDaemonModel = (typeof LIVE_DAEMON_MODELS)[number];
 
 /**
@@ -74,7 +77,7 @@ export class BackingIds {
   private epoch = 0;
   /** Ids earlier daemon epochs left registered (restarts without closeIds): the kernel holds them until unmount. */
   leaked = 0;
-  /** per-inode: the id and open-file count of each inode with open passthrough files, by nodeid. */
+  /** per-inode and per-nodeid: the id and open-file count of each inode with open passthrough files, by nodeid. */
   private readonly perInode = new Map<number, InodeBacking>();
   /** per-open: the ids of files still open, with their inode. */
   private readonly perOpen = new Map<number, Inode>();
@@ -90,11 +93,12 @@ export class BackingIds {
 
   /** The backing id to answer an open of `inode` with; `fd` is the backing file this open opened. */
   acquire(inode: Inode, fd: number, req: RequestContext): BackingRef {
-    if (this.model === "per-inode") {
+    if (this.model !== "per-open") {
       const known = this.perInode.get(inode.nodeid);
       // The file was replaced under the daemon (a re-download or a replacement: another backing inode; bytes
-      // rewritten in place are the same file, as passthrough_hp keys its ids by inode): register the new one.
-      if (known !== undefined && (known.dev !== inode.dev || known.ino !== inode.ino)) {
+      // rewritten in place are the same file, as passthrough_hp keys its ids by inode): per-inode registers the new
+      // one; per-nodeid keeps answering with the nodeid's id, whose object is the old file.
+      if (known !== undefined && this.model === "per-inode" && (known.dev !== inode.dev || known.ino !== inode.ino)) {
         this.unregister(known.id, inode, req);
         known.id = this.register(inode, fd, req);
         known.dev = inode.dev;
@@ -106,7 +110,7 @@ export class BackingIds {
       }
     }
     const id = this.register(inode, fd, req);
-    if (this.model === "per-inode") this.perInode.set(inode.nodeid, { id, nopen: 1, inode, dev: inode.dev, ino: inode.ino });
+    if (this.model !== "per-open") this.perInode.set(inode.nodeid, { id, nopen: 1, inode, dev: inode.dev, ino: inode.ino });
     else this.perOpen.set(id, inode);
     return { id, epoch: this.epoch };
   }
@@ -114,7 +118,7 @@ export class BackingIds {
   /** A file opened with `ref` is released; an id of an earlier daemon epoch is not this daemon's to close. */
   release(inode: Inode, ref: BackingRef, req: RequestContext): void {
     if (ref.epoch !== this.epoch) return;
-    if (this.model === "per-inode") {
+    if (this.model !== "per-open") {
       const known = this.perInode.get(inode.nodeid);
       if (known === undefined || --known.nopen > 0) return;
       this.perInode.delete(inode.nodeid);
@@ -126,7 +130,7 @@ export class BackingIds {
 
   /** Forgets every id as a restarted daemon would, closing them first when asked. Returns how many it knew. */
   restart(closeIds: boolean): number {
-    const ids: [number, Inode][] = this.model === "per-inode" ? [...this.perInode.values()].map((b) => [b.id, b.inode]) : [...this.perOpen];
+    const ids: [number, Inode][] = this.model !== "per-open" ? [...this.perInode.values()].map((b) => [b.id, b.inode]) : [...this.perOpen];
     if (closeIds) for (const [id, inode] of ids) this.unregister(id, inode, { unique: 0, pid: 0 });
     else this.leaked += ids.length;
     this.perInode.clear();
@@ -137,7 +141,7 @@ export class BackingIds {
 
   /** Ids this daemon epoch holds registered. */
   get live(): number {
-    return this.model === "per-inode" ? this.perInode.size : this.perOpen.size;
+    return this.model !== "per-open" ? this.perInode.size : this.perOpen.size;
   }
 
   private register(inode: Inode, fd: number, req: RequestContext): number {

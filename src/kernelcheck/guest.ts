@@ -6,7 +6,7 @@
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
-import { LIVE_DAEMON_MODELS, startDaemon, type DaemonPolicy, type ScenarioAction } from "../fuse/index.js";
+import { LIVE_DAEMON_MODELS, startDaemon, type DaemonPolicy, type LiveDaemonModel, type ScenarioAction } from "../fuse/index.js";
 import { writeNativeCapture } from "../ingest/native.js";
 import { failedOpens } from "../ingest/index.js";
 import { recordNative, recordsOf } from "../record/native.js";
@@ -48,11 +48,13 @@ const PLAYS: Record<string, { between?: ScenarioAction | "restart"; expect: Buff
   "S4a": { between: { kind: "replace", path: "a", bytes: C.toString("base64") }, expect: C },
   "S4b": { between: { kind: "rewrite", path: "a", bytes: A2.toString("base64") }, expect: A2 },
   "S5": { between: { kind: "serve", path: "a", other: "c" }, expect: C },
+  // The daemon now means C (the replaced file); a per-nodeid daemon answers with the nodeid's id, the old A.
+  "S4n": { between: { kind: "replace", path: "a", bytes: C.toString("base64") }, expect: C },
 };
 
 /**
- * The scenarios fbreplay's daemon can play for real: the stable-id and per-nodeid rows need ids it does not hand
- * out (server-chosen 64-bit ids are not in 6.12), so those rows stay the model's reading.
+ * The scenarios fbreplay's daemon can play for real: those of the daemon models it runs (LIVE_DAEMON_MODELS). The
+ * stable-id rows need server-chosen 64-bit ids (spec §i.2), which 6.12 does not have: they stay the model's reading.
  */
 export function playableScenarios(): string[] {
   return SCENARIOS.filter((s) => s.name in PLAYS && LIVE_DAEMON_MODELS.some((m) => m === s.daemon)).map((s) => s.name);
@@ -68,7 +70,7 @@ export async function playScenario(name: string, policy: DaemonPolicy, work: str
   writeFileSync(join(source, "c"), C);
   // Long cache lifetimes: F2's open must reach the same fuse inode as F1's, whatever happened to the backing file.
   const model = LIVE_DAEMON_MODELS.find((m) => m === s.daemon);
-  if (model === undefined) throw new Error(`${name}: fbreplay's daemon runs ${LIVE_DAEMON_MODELS.join(" and ")} ids, not ${s.daemon}`);
+  if (model === undefined) throw new Error(`${name}: fbreplay's daemon runs ${LIVE_DAEMON_MODELS.join(", ")} ids, not ${s.daemon}`);
   const daemon = await startDaemon({
     source, mountpoint: join(dir, "mnt"), model, policy, entryTimeout: 3600, attrTimeout: 3600, digest: false, timeoutMs: 120_000,
   });
@@ -103,7 +105,7 @@ interface WorkloadPlan {
   name: string;
   prepare: (src: string) => void;
   command: string;
-  model: "per-inode" | "per-open";
+  model: LiveDaemonModel;
   restartEvery: number;
   closeIds: boolean;
   redownloadEvery: number;
