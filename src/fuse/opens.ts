@@ -6,6 +6,7 @@ import { closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, openSync, re
 import { sha256File } from "../digest.js";
 import { passthroughFlags } from "./backing.js";
 import { EINVAL, FuseError, replyErrorOf } from "./errors.js";
+import { encodeOpenOut64 } from "./ids64.js";
 import type { OpenFile } from "./files.js";
 import type { Inode } from "./inodes.js";
 import type { FsConfig, Request, SourceFs } from "./operations.js";
@@ -33,7 +34,7 @@ export class OpenFiles {
       const fd = openSync(this.fs.self(inode), flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW));
       const file = this.passOpen(inode, fd, flags, req);
       this.recorder.emit({ ...at, ...this.opened(file) });
-      return encodeOpenOut(out, 0, file.fh, this.fopenOf(file), file.backing?.id ?? 0);
+      return this.openOut(out, 0, file);
     } catch (e) {
       this.recorder.emit({ ...at, error: replyErrorOf(e) });
       throw e;
@@ -60,7 +61,7 @@ export class OpenFiles {
       const file = this.passOpen(inode, fd, a.flags, req);
       const n = encodeEntryOut(out, 0, inode.nodeid, inode.generation, this.config.entryTimeout, this.config.attrTimeout, fstatSync(fd, { bigint: true }));
       this.recorder.emit({ ...at, nodeid: inode.nodeid, dev: Number(inode.dev), ino: Number(inode.ino), ...this.opened(file) });
-      return n + encodeOpenOut(out, ENTRY_OUT_SIZE, file.fh, this.fopenOf(file), file.backing?.id ?? 0);
+      return n + this.openOut(out, ENTRY_OUT_SIZE, file);
     } catch (e) {
       this.recorder.emit({ ...at, error: replyErrorOf(e) });
       throw e;
@@ -78,6 +79,13 @@ export class OpenFiles {
       throw e;
     }
     return this.fs.handles.addFile({ inode, fd, flags, backing, sha256 });
+  }
+
+  /** struct fuse_open_out at `off`: the id in backing_id, or a server-chosen one in backing_id_64 (ids64.ts). */
+  private openOut(out: Buffer, off: number, file: OpenFile): number {
+    const b = file.backing;
+    if (b?.wide) return encodeOpenOut64(out, off, file.fh, this.fopenOf(file), BigInt(b.id));
+    return encodeOpenOut(out, off, file.fh, this.fopenOf(file), b?.id ?? 0);
   }
 
   /** The open reply's FOPEN_* flags. */
