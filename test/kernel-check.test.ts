@@ -115,7 +115,7 @@ describe.skipIf(kernels)("kernel-check --policy ptr,inode,digest,reuse", () => {
       for (const [name, s] of Object.entries(c.scenarios)) {
         expect({ policy, name, kernel: s.kernel, stale: s.stale }).toEqual({ policy, name, kernel: s.model.result, stale: s.model.stale });
       }
-      expect(Object.keys(c.workloads)).toEqual(["sqlite-held", "atomic-edit", "parallel"]);
+      expect(Object.keys(c.workloads)).toEqual(["sqlite-held", "atomic-edit", "parallel", "nodeid-held"]);
       for (const [name, w] of Object.entries(c.workloads)) {
         expect({ policy, name, mismatches: w.mismatches, details: w.details }).toEqual({ policy, name, mismatches: 0, details: [] });
         expect(w.compared).toBeGreaterThan(20);
@@ -145,6 +145,10 @@ describe.skipIf(kernels)("kernel-check --policy ptr,inode,digest,reuse", () => {
     expect(viewer("ptr")).toBeGreaterThan(viewer("inode"));
     expect(viewer("inode")).toBeGreaterThan(0);
     expect(viewer("reuse")).toBe(0);
+    // The library held through re-downloads (per-nodeid): mainline refuses only after the restart; reuse never.
+    const library = (p: string) => report[p].workloads["nodeid-held"].kernel_refused;
+    expect(library("ptr")).toBeGreaterThan(0);
+    expect(library("reuse")).toBe(0);
   });
 
   it("README's table of cells checked on a real kernel is what the kernels gave (✓ only where a kernel exists)", () => {

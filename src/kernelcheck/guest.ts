@@ -168,6 +168,15 @@ const WORKLOADS: WorkloadPlan[] = [
     // with (the kernel takes the id after the reply, in the opener's task) is a race the capture cannot order.
     model: "per-inode", restartEvery: 8, closeIds: false, redownloadEvery: 0,
   },
+  {
+    name: "nodeid-held",
+    prepare: (src) => { writeFileSync(join(src, "lib.so"), Buffer.alloc(16384, 7)); writeFileSync(join(src, "conf"), "x=1\n"); },
+    // mergerfs (per-nodeid, spec §i.4): a library held on fd 3 while its branch copy is re-downloaded under the nodeid
+    // (every 4th OPEN), readers opening it and a config file; one restart halfway. The nodeid keeps its id across the
+    // re-downloads until the restart, after which the new daemon's id for the held file is a second object.
+    command: "exec 3<lib.so; for i in $(seq 1 14); do cat lib.so > /dev/null 2>&1 || echo refused; cat conf > /dev/null 2>&1 || echo refused; done | sort | uniq -c",
+    model: "per-nodeid", restartEvery: 16, closeIds: false, redownloadEvery: 4,
+  },
 ];
 
 async function runWorkload(w: WorkloadPlan, policy: DaemonPolicy, work: string, out: string): Promise<GuestWorkload> {
@@ -177,6 +186,8 @@ async function runWorkload(w: WorkloadPlan, policy: DaemonPolicy, work: string, 
   const capture = await recordNative({
     src: prepared, command: ["sh", "-c", w.command], workDir: join(work, `workload-${w.name}`), model: w.model, policy,
     restartEvery: w.restartEvery, restartCloseIds: w.closeIds, redownloadEvery: w.redownloadEvery || undefined,
+    // Four guests under TCG on a shared machine: a mount and INIT may take far longer than on the host.
+    timeoutMs: 120_000,
   });
   const trace = `${w.name}.fbt`;
   await writeNativeCapture(recordsOf(capture.records), join(out, trace), {
