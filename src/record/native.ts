@@ -24,6 +24,8 @@ export interface NativeRecordOptions {
   /** The kernel policy the daemon answers for (default ptr; reuse needs the `reuse` kernel: fbreplay vm). */
   policy?: DaemonPolicy;
   onMounted?: (mountPoint: string) => void;
+  /** Milliseconds to wait for the mount and INIT (startDaemon's default: 15000; a guest under TCG needs more). */
+  timeoutMs?: number;
 }
 
 export interface NativeCapture {
@@ -53,7 +55,7 @@ export async function recordNative(o: NativeRecordOptions): Promise<NativeCaptur
     daemon = await startDaemon({
       source: sourceDir, mountpoint: mountPoint, model: o.model, recordsFile: records,
       restartEvery: o.restartEvery, restartAt: o.restartAt, restartCloseIds: o.restartCloseIds,
-      redownloadEvery: o.redownloadEvery, policy: o.policy,
+      redownloadEvery: o.redownloadEvery, policy: o.policy, timeoutMs: o.timeoutMs,
     });
   } catch (e) {
     workload.dispose();

@@ -32,6 +32,8 @@ export interface RecordTraceOptions {
   /** Restarts before these opens, numbered from 1 (the unit of replay's restartBeforeOpen). */
   restartBeforeOpen?: number[];
   closeIds?: boolean;
+  /** Re-download the file of every N-th OPEN before answering it (src/fuse/actions.ts). */
+  redownloadEvery?: number;
   /**
    * passthrough_hp: record from the kernel (src/capture) where it allows it (default true); false: from the daemon's
    * debug log and strace, as before the capture existed.
@@ -102,7 +104,7 @@ async function recordWithNativeDaemon(o: RecordTraceOptions): Promise<RecordResu
   const model = o.model ?? "per-inode";
   const capture = await recordNative({
     src: o.src, command: o.command, workDir: o.keep, model, restartEvery: o.restartEvery, restartAt: o.restartBeforeOpen,
-    restartCloseIds: o.closeIds,
+    restartCloseIds: o.closeIds, redownloadEvery: o.redownloadEvery,
   });
   try {
     const ended = endOf(capture);
@@ -113,7 +115,10 @@ async function recordWithNativeDaemon(o: RecordTraceOptions): Promise<RecordResu
       o.restartEvery ? `--restart-every ${o.restartEvery}` : "", o.restartBeforeOpen ? `--restart-before-open ${o.restartBeforeOpen.join(",")}` : "", o.closeIds ? "--close-ids" : "",
     ].filter(Boolean).join(" ");
     const summary = await writeNativeCapture(recordsOf(capture.records), o.output, {
-      source: { format: "fbreplay-native", daemon_model: model, passthrough: capture.status.passthrough, restarts, kernel_proto: capture.status.proto },
+      source: {
+        format: "fbreplay-native", daemon_model: model, passthrough: capture.status.passthrough, restarts, kernel_proto: capture.status.proto,
+        ...(o.redownloadEvery ? { redownload_every: o.redownloadEvery } : {}),
+      },
       workload: o.command.join(" "), host_kernel: release(),
       recorder: { name: "fbreplay record (native daemon)", version: o.version },
     });

@@ -1,11 +1,12 @@
 // fbreplay record: a workload on a FUSE mount, recorded into a trace (the pipeline is src/record/pipeline.ts).
+import { LIVE_DAEMON_MODELS } from "../../fuse/index.js";
 import { RECORDERS, recordTrace, type Recorder } from "../../record/pipeline.js";
 import type { Command } from "../command.js";
 import { version } from "../context.js";
 import { UsageError, checkOutput, count, isDirectory, parseChoice } from "../options.js";
 
-const MODELS = ["per-inode", "per-open"] as const;
-const NATIVE_ONLY = ["ids", "restart-every", "restart-before-open", "close-ids"];
+const MODELS = LIVE_DAEMON_MODELS;
+const NATIVE_ONLY = ["ids", "restart-every", "restart-before-open", "close-ids", "redownload-every"];
 
 export const record: Command = {
   name: "record",
@@ -20,7 +21,7 @@ export const record: Command = {
         "native: fbreplay's own daemon on /dev/fuse with real kernel passthrough (Linux 6.9+): the trace\ncarries the backing id of every open and the kernel's verdict on it (see oracle). Needs the native addon",
     },
     src: { type: "string", value: "DIR", help: "copied into the scratch source before mounting (default: start empty)" },
-    ids: { type: "string", value: MODELS.join("|"), default: "per-inode", help: "native: how the daemon hands out backing ids (per-inode: like passthrough_hp), as replay --ids" },
+    ids: { type: "string", value: MODELS.join("|"), default: "per-inode", help: "native: how the daemon hands out backing ids (per-inode: like passthrough_hp; per-nodeid: like\nmergerfs, a replaced file keeps its nodeid's id), as replay --ids" },
     "restart-every": {
       type: "string", value: "N", default: "none",
       help: "native: the daemon forgets its ids after every N opens, as after a restart (the kernel\nconnection stays, so the kernel's conflict check judges the opens that follow)",
@@ -30,6 +31,10 @@ export const record: Command = {
       help: "native: the daemon restarts just before the K-th open it receives, numbered from 1 (the\nfirst open is 1), for each K; replay --restart-before-open counts the same way, so the same K lands\nbefore the same open of the same workload. (--restart-at K, deprecated, is this option.)",
     },
     "close-ids": { type: "boolean", help: "native: restarts close the old ids first (default: they leak, as after a crash)" },
+    "redownload-every": {
+      type: "string", value: "N", default: "none",
+      help: "native: before every N-th OPEN the daemon deletes and rewrites that file in its source (same\nbytes, a new backing inode) behind the kernel's back, keeping the nodeid: the file replaced under\na nodeid the kernel may hold (what sets per-nodeid apart from per-inode)",
+    },
     "no-capture": {
       type: "boolean",
       help: "passthrough_hp: record from its debug log and strace even where the kernel capture (BPF, as\nfbreplay capture) can run. By default the kernel capture records it where it can (root, BTF, BPF\nallowed, scripts/build-capture.sh built): each request paired with its reply, every open's backing\nid and the kernel's verdict on it (see oracle); the summary line says which was used, and why not",
@@ -61,7 +66,8 @@ export const record: Command = {
       model: parseChoice(values.ids, MODELS, "--ids", "per-inode"),
       restartEvery: count(values["restart-every"], "restart-every"),
       restartBeforeOpen: values["restart-before-open"]?.split(",").map((x) => count(x, "restart-before-open")!),
-      closeIds: values["close-ids"], kernelCapture: !values["no-capture"],
+      closeIds: values["close-ids"], redownloadEvery: count(values["redownload-every"], "redownload-every"),
+      kernelCapture: !values["no-capture"],
     });
     if (result.kind === "interrupted") {
       process.stderr.write("fbreplay: interrupted: the mount is down, no trace written\n");
