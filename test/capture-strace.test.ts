@@ -60,16 +60,16 @@ describe("verdicts from a workload's strace (records made by hand)", () => {
     "",
   ].join("\n"));
 
-  it("pairs each send with its thread's call by time, across a call strace split in two; another process's stays BPF's", () => {
-    const { verdicts, stats } = straceVerdicts(bin, strace, "/");
+  it("pairs each send with its thread's call by time, across a call strace split in two; another process's stays BPF's", async () => {
+    const { verdicts, stats } = await straceVerdicts(bin, strace, "/");
     expect([...verdicts]).toEqual([[2, 3], [4, -5], [6, 4]]);
     expect(stats).toEqual({ fromStrace: 3, fromBpf: 1, disagree: 0, disagreements: [] });
   });
 
-  it("a verdict that differs from BPF's is counted and named", () => {
+  it("a verdict that differs from BPF's is counted and named", async () => {
     const lying = join(dir, "lying.strace");
     writeFileSync(lying, readFileSync(strace, "utf8").replace("= 4</mnt/f1>", "= -1 EIO (Input/output error)"));
-    const { stats } = straceVerdicts(bin, lying, "/");
+    const { stats } = await straceVerdicts(bin, lying, "/");
     expect(stats).toMatchObject({ fromStrace: 3, disagree: 1, disagreements: ["6: -5 vs 4"] });
   });
 

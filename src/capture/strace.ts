@@ -7,10 +7,11 @@
 // strace call of that thread (`strace -f`: its tid) whose time span holds the request's send time is the one. The
 // capture stamps with CLOCK_MONOTONIC, strace -ttt with CLOCK_REALTIME: the loader's READY and DONE records carry
 // both clocks, and a send time is mapped between them (linearly, so that a clock slewed meanwhile still maps).
-import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { FUSE, KIND, kernelDev } from "./layout.js";
 import { captureRecords } from "../ingest/capture.js";
+import { readLines } from "../ingest/lines.js";
 import { Resumptions, resolvePath, splitArgs, splitStraceLine, stringText } from "../ingest/strace-syntax.js";
 import type { RecordSource } from "../ingest/native.js";
 import type { DaemonRecord } from "../fuse/records.js";
@@ -70,22 +71,12 @@ function pathOf(name: string, args: string[]): string | null {
   return dir === undefined || name === "open" ? null : resolvePath(dir, file);
 }
 
-/** The workload's open calls on the mount (or maybe on it), by thread, in time order. */
-function readCalls(path: string, root: string): Map<number, Call[]> {
+/** The workload's open calls on the mount (or maybe on it), by thread, in time order (the log read as a stream). */
+async function readCalls(path: string, root: string): Promise<Map<number, Call[]>> {
   const calls = new Map<number, Call[]>();
   const resumptions = new Resumptions();
   const started = new Map<number, number>();
-  const fd = openSync(path, "r");
-  let text: string;
-  try {
-    const chunks: Buffer[] = [];
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) chunks.push(Buffer.from(buf.subarray(0, n)));
-    text = Buffer.concat(chunks).toString("utf8");
-  } finally {
-    closeSync(fd);
-  }
-  for (const line of text.split("\n")) {
+  for await (const line of readLines(path)) {
     const { pid, time, body } = splitStraceLine(line);
     if (time === undefined) continue;
     const t = Math.round(Number(time) * 1e6) * 1000;
@@ -118,8 +109,8 @@ function distance(c: Call, t: number): number {
  * Each captured OPEN/CREATE's verdict by the workload's strace (its syscall's return: >= 0 accepted, -errno), by
  * unique, and how it compares with BPF's.
  */
-export function straceVerdicts(recordsBin: string, strace: string, mount: string): { verdicts: Map<number, number>; stats: StraceVerdictStats } {
-  const calls = readCalls(strace, mountRoot(mount));
+export async function straceVerdicts(recordsBin: string, strace: string, mount: string): Promise<{ verdicts: Map<number, number>; stats: StraceVerdictStats }> {
+  const calls = await readCalls(strace, mountRoot(mount));
   const sends: { unique: number; tid: number; t: number }[] = [];
   const bpf = new Map<number, number>();
   const anchors: { mono: number; real: number }[] = [];

@@ -57,7 +57,7 @@ export const captureCommand: Command = {
       onReady: command.length === 0 ? () => process.stderr.write(`capturing ${values.mount}: Ctrl-C to stop\n`) : undefined,
     });
     try {
-      const fromStrace = c.workloadStrace === null ? null : straceVerdicts(c.records, c.workloadStrace, values.mount);
+      const fromStrace = c.workloadStrace === null ? null : await straceVerdicts(c.records, c.workloadStrace, values.mount);
       const { summary, stats } = await writeCaptureTrace(c, values.output, {
         transform: fromStrace === null ? undefined : (records) => withStraceVerdicts(records, fromStrace.verdicts),
         source: { mount: values.mount, interrupted: c.interrupted && command.length > 0 },
