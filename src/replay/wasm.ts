@@ -57,7 +57,7 @@ export function coreModule(build: WasmBuild = "release"): WebAssembly.Module {
  * Events copied into wasm memory per call: large enough that per-call cost vanishes (perf notes: ~2.5 ns a call
  * against ~50 ns an event), small enough that the buffer (25 B a row) and the injector's output stay a few MB.
  */
-export const CORE_EVENT_ROWS = 1 << 18;
+export const CORE_EVENT_ROWS = 1 << 17;
 
 export class WasmReplaySession implements ReplaySession {
   readonly engine = "wasm" as const;
@@ -82,9 +82,12 @@ export class WasmReplaySession implements ReplaySession {
 
   constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = CORE_EVENT_ROWS) {
     this.policies = options.policies;
+    // The budget is a hard ceiling: injected re-downloads and replacements grow the tables as the replay goes,
+    // past any estimate made up front (./budget.ts), and a grow beyond it fails in the core like any other.
+    const budgetPages = options.maxBytes === undefined ? undefined : Math.max(1, Math.floor(options.maxBytes / 65536));
     this.memory = build === "shared"
-      ? new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true })
-      : new WebAssembly.Memory({ initial: 1 });
+      ? new WebAssembly.Memory({ initial: 1, maximum: Math.min(SHARED_MAX_PAGES, budgetPages ?? SHARED_MAX_PAGES), shared: true })
+      : new WebAssembly.Memory(budgetPages === undefined ? { initial: 1 } : { initial: 1, maximum: Math.min(65536, budgetPages) });
     const abort = (message: number, file: number, line: number, column: number) => {
       throw new Error(`wasm core assertion failed: ${this.readString(message)} at ${this.readString(file)}:${line}:${column}`);
     };
@@ -108,8 +111,9 @@ export class WasmReplaySession implements ReplaySession {
   /** An AssemblyScript string (UTF-16, byte length stored just before it), for assertion messages. */
   private readString(ptr: number): string {
     if (ptr === 0) return "?";
-    const bytes = new Uint32Array(this.memory.buffer, ptr - 4, 1)[0];
-    return String.fromCharCode(...new Uint16Array(this.memory.buffer, ptr, bytes >>> 1));
+    const at = ptr >>> 0;
+    const bytes = new Uint32Array(this.memory.buffer, at - 4, 1)[0];
+    return String.fromCharCode(...new Uint16Array(this.memory.buffer, at, bytes >>> 1));
   }
 
   addBacking(files: readonly BackingFile[]): void {
@@ -134,7 +138,7 @@ export class WasmReplaySession implements ReplaySession {
       const digest = known === undefined ? core.backing_file_add(index) : core.backing_file_share(index, known);
       if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
       if (known === undefined) {
-        new Uint8Array(this.memory.buffer, digest, 32).set(f.digest.subarray(0, 32));
+        new Uint8Array(this.memory.buffer, digest >>> 0, 32).set(f.digest.subarray(0, 32));
         this.digestAt.set(f.digest, digest);
       }
       this.brefCount++;
@@ -169,18 +173,20 @@ export class WasmReplaySession implements ReplaySession {
     const buf = this.memory.buffer;
     const core = this.core;
     const end = start + n;
-    new Uint8Array(buf, core.events_column(0), n).set(ev.op.subarray(start, end));
-    new Uint32Array(buf, core.events_column(1), n).set(ev.nodeid.subarray(start, end));
-    new Uint32Array(buf, core.events_column(2), n).set(ev.fh.subarray(start, end));
-    new Uint32Array(buf, core.events_column(3), n).set(ev.bref.subarray(start, end));
-    new Uint32Array(buf, core.events_column(4), n).set(ev.oflags.subarray(start, end));
-    new Uint32Array(buf, core.events_column(5), n).set(ev.fopen.subarray(start, end));
+    // Pointers past 2 GiB: the core's usize is u32, an export's i32 reads negative here.
+    const column = (k: number) => core.events_column(k) >>> 0;
+    new Uint8Array(buf, column(0), n).set(ev.op.subarray(start, end));
+    new Uint32Array(buf, column(1), n).set(ev.nodeid.subarray(start, end));
+    new Uint32Array(buf, column(2), n).set(ev.fh.subarray(start, end));
+    new Uint32Array(buf, column(3), n).set(ev.bref.subarray(start, end));
+    new Uint32Array(buf, column(4), n).set(ev.oflags.subarray(start, end));
+    new Uint32Array(buf, column(5), n).set(ev.fopen.subarray(start, end));
     if (ev.bid !== undefined) {
-      new Uint32Array(buf, core.events_column(6), n).set(ev.bid.subarray(start, end));
+      new Uint32Array(buf, column(6), n).set(ev.bid.subarray(start, end));
       this.bidRows = Math.max(this.bidRows, n);
     } else if (this.bidRows > 0) {
       // Most traces carry no recorded ids: the column stays as fresh memory left it, zero, unless a chunk wrote some.
-      new Uint32Array(buf, core.events_column(6), this.bidRows).fill(0);
+      new Uint32Array(buf, column(6), this.bidRows).fill(0);
       this.bidRows = 0;
     }
   }
@@ -197,7 +203,7 @@ export class WasmReplaySession implements ReplaySession {
   }
 
   private counters(ctx: number): BigInt64Array {
-    return new BigInt64Array(this.memory.buffer, this.core.ctx_counters(ctx), COUNTER_SLOTS);
+    return new BigInt64Array(this.memory.buffer, this.core.ctx_counters(ctx) >>> 0, COUNTER_SLOTS);
   }
 
   outcomes(): OutcomesByPolicy {
