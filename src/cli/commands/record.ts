@@ -16,7 +16,7 @@ export const record: Command = {
   options: {
     daemon: {
       type: "string", value: RECORDERS.join("|"), default: "bindfs",
-      help: "bindfs: bindfs -d, CMD under strace: no passthrough, backing ids modelled at replay.\n" +
+      help: "bindfs: bindfs -d, CMD under strace: no passthrough, backing ids modelled at replay; each\nopen's backing file taken as it happens.\n" +
         "passthrough_hp: libfuse's passthrough_hp (3.16+, real kernel passthrough, one shared backing id per\ninode) under strace: its --debug lines give each open's backing id, its strace each backing file.\n" +
         "native: fbreplay's own daemon on /dev/fuse with real kernel passthrough (Linux 6.9+): the trace\ncarries the backing id of every open and the kernel's verdict on it (see oracle). Needs the native addon",
     },
@@ -37,11 +37,17 @@ export const record: Command = {
     },
     "no-capture": {
       type: "boolean",
-      help: "passthrough_hp: record from its debug log and strace even where the kernel capture (BPF, as\nfbreplay capture) can run. By default the kernel capture records it where it can (root, BTF, BPF\nallowed, scripts/build-capture.sh built): each request paired with its reply, every open's backing\nid and the kernel's verdict on it (see oracle); the summary line says which was used, and why not",
+      help: "record from the daemon's own side even where the kernel capture (BPF, as fbreplay capture) can\n" +
+        "run. By default the kernel capture records every daemon where it can (root, BTF, BPF allowed,\n" +
+        "scripts/build-capture.sh built): each request paired with its reply by the kernel's unique, every\n" +
+        "open's backing id and the kernel's verdict on it (see oracle); bindfs's identities and the native\n" +
+        "daemon's restarts, which the kernel cannot see, are merged in. Without it: bindfs -d and its\n" +
+        "identities, passthrough_hp's debug log and strace, the native daemon's records. The summary line\n" +
+        "says which was used, and why not the capture",
     },
     keep: {
       type: "string", value: "DIR", default: "none: removed",
-      help: "keep the raw captures (bindfs: daemon.log, identities.jsonl, workload.strace; passthrough_hp:\ndaemon.log, daemon.strace, workload.strace, and from the kernel capture records.bin, digests.json; native: records.jsonl, workload.strace) in DIR",
+      help: "keep the raw captures (bindfs: daemon.log, identities.jsonl, workload.strace; passthrough_hp:\ndaemon.log, daemon.strace, workload.strace; native: records.jsonl, workload.strace; and from the kernel\ncapture records.bin, digests.json) in DIR",
     },
     output: { type: "string", short: "o", value: "FILE", required: true, help: "the trace to write" },
   },
@@ -60,7 +66,6 @@ export const record: Command = {
       const nativeOnly = NATIVE_ONLY.filter((k) => values[k]);
       if (nativeOnly.length > 0) throw new UsageError(`--${nativeOnly[0]} needs --daemon native`);
     }
-    if (values["no-capture"] && daemon !== "passthrough_hp") throw new UsageError("--no-capture needs --daemon passthrough_hp (the others do not use the kernel capture)");
     const result = await recordTrace({
       daemon, src: values.src, keep: values.keep, output: values.output, command, version: version(),
       model: parseChoice(values.ids, MODELS, "--ids", "per-inode"),
