@@ -4,10 +4,9 @@
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import { Packr } from "msgpackr";
-import {
-  BACKING_FILES_PER_EXTENSION, TraceTotals, chunkCrc32, checkBackingFile, checkChunkEvents, checkChunkShape,
-  checkHeader, encodeChunk, encodeTrailer, oneLine, scanChunk,
-} from "./format.js";
+import { BACKING_FILES_PER_EXTENSION, chunkCrc32, checkHeader, encodeChunk, encodeTrailer, oneLine } from "./format.js";
+import { TraceTotals, checkChunkEvents, checkChunkShape, scanChunk } from "./checks.js";
+import { checkBackingFile } from "./backing.js";
 import { TRACE_FORMAT, TRACE_VERSION, TraceError, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader } from "./types.js";
 
 // Plain msgpack maps (no msgpackr record extension) so any msgpack library can read the file.
