@@ -95,7 +95,7 @@ describe("bad input", () => {
 
   it("reports an unknown version", async () => {
     const path = await rawTrace([], footerFor([], 0), 0, headerBytes({ version: 99 }));
-    await expectTraceError(path, "byte 0", /unknown version 99: this reader reads version 1/);
+    await expectTraceError(path, "byte 0", /unknown version 99: this reader reads versions 1 and 2/);
   });
 
   it("reports malformed msgpack and items that are not chunk or backing maps", async () => {

@@ -30,10 +30,11 @@ describe("round trip", () => {
     { weight: 3, arbitrary: fc.record({ rows: fc.array(row, { minLength: 1, maxLength: 40 }), gap: fc.nat(1000) }) },
   );
 
-  it("gives back the header, backing table and events byte for byte, for any chunking and block size", async () => {
-    await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 10 }), fc.constantFrom(1, 5, 64, 1000, undefined), async (plan, blockBytes) => {
+  it("gives back the header, backing table and events byte for byte, for any chunking, block size and format version", async () => {
+    const version = fc.constantFrom<1 | 2>(1, 2);
+    await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 10 }), fc.constantFrom(1, 5, 64, 1000, undefined), version, async (plan, blockBytes, v) => {
       const path = tmpFile();
-      const w = await TraceWriter.create(path, HEADER);
+      const w = await TraceWriter.create(path, HEADER, { version: v });
       const table: TraceBackingFile[] = [];
       const chunks: TraceChunk[] = [];
       let last = 0;
@@ -59,7 +60,7 @@ describe("round trip", () => {
       expect(existsSync(`${path}.tmp`)).toBe(false);
 
       const { r, items } = await readAll(path, blockBytes);
-      expect(r.header).toEqual({ format: "fbreplay-trace", version: 1, ...HEADER });
+      expect(r.header).toEqual({ format: "fbreplay-trace", version: v, ...HEADER });
       expect(r.footer).toEqual(written);
       expect(r.footer).toMatchObject({ events: chunks.reduce((a, c) => a + c.length, 0), chunks: chunks.length, backing_files: table.length });
       expect(r.size).toBe((await readFile(path)).length);
@@ -231,9 +232,9 @@ describe("writer", () => {
     expect(items.map((it) => it.kind)).toEqual(["backing", "chunk", "backing", "chunk"]);
   });
 
-  it("writes integers beyond 32 bits as msgpack integers, not floats", async () => {
+  it("writes integers beyond 32 bits as msgpack integers, not floats (version 1 backing maps, and chunks)", async () => {
     const path = tmpFile();
-    const w = await TraceWriter.create(path, HEADER);
+    const w = await TraceWriter.create(path, HEADER, { version: 1 });
     w.addBacking([{ ...backingFile(0), ino: 2 ** 40 + 1, size: Number.MAX_SAFE_INTEGER }]);
     const c = smallChunk(2, 2 ** 33, 1);
     await w.writeChunk(c);

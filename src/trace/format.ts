@@ -2,7 +2,7 @@
 // Everything a writer refuses the reader also rejects, so the checks live here once.
 import { endianness } from "node:os";
 import { crc32 } from "node:zlib";
-import { TRACE_FORMAT, TRACE_VERSION, type TraceChunk, type TraceFooter, type TraceHeader } from "./types.js";
+import { TRACE_FORMAT, TRACE_READ_VERSIONS, type TraceChunk, type TraceFooter, type TraceHeader } from "./types.js";
 
 // Columns are stored as the host's typed-array bytes; that is little-endian on every platform Node runs on
 // except s390x/ppc64 BE, where we refuse rather than write or read byte-swapped traces.
@@ -102,7 +102,7 @@ export function recordedCrc32(chunk: TraceChunk): number | undefined {
 
 // ---- msgpack encoding of a chunk's map (written by hand so the columns go to the file without a copy) ----
 
-function encodeStr(s: string): Buffer {
+export function encodeStr(s: string): Buffer {
   const bytes = Buffer.from(s, "utf8");
   if (bytes.length > 31) throw new Error(`internal: key ${s} too long for fixstr`);
   return Buffer.concat([Buffer.from([0xa0 | bytes.length]), bytes]);
@@ -117,7 +117,7 @@ export function encodeUint(n: number): Buffer {
   const b = Buffer.alloc(9); b[0] = 0xcf; b.writeBigUInt64BE(BigInt(n), 1); return b;
 }
 
-function binHeader(length: number): Buffer {
+export function binHeader(length: number): Buffer {
   const b = Buffer.alloc(5);
   b[0] = 0xc6; // bin 32 always: the header size does not depend on the chunk length
   b.writeUInt32BE(length, 1);
@@ -167,7 +167,9 @@ export function isMap(v: unknown): v is Record<string, unknown> {
 export function checkHeader(v: unknown): string | undefined {
   if (!isMap(v) || !("format" in v)) return "not an fbreplay trace: the first value is not a header map";
   if (v.format !== TRACE_FORMAT) return `not an fbreplay trace: format is ${JSON.stringify(v.format)}, expected "${TRACE_FORMAT}"`;
-  if (v.version !== TRACE_VERSION) return `unknown version ${JSON.stringify(v.version)}: this reader reads version ${TRACE_VERSION}`;
+  if (!TRACE_READ_VERSIONS.includes(v.version as number)) {
+    return `unknown version ${JSON.stringify(v.version)}: this reader reads versions ${TRACE_READ_VERSIONS.join(" and ")}`;
+  }
   if (!isMap(v.source) || !isString(v.source.format)) return "header: source must be a map with a string format";
   for (const key of ["workload", "host_kernel", "created"] as const) {
     if (!isString(v[key])) return `header: ${key} must be a string`;

@@ -5,7 +5,7 @@ import { open } from "node:fs/promises";
 import { BinPool, ByteSource, Malformed, describe, startItem, type ItemRead } from "./bytes.js";
 import { COLUMNS, RECORDED_COLUMNS, chunkCrc32, isUint, oneLine, recordedCrc32, type ColumnName } from "./format.js";
 import { TraceTotals, checkChunkEvents, scanChunk } from "./checks.js";
-import { backingOf } from "./backing.js";
+import { backingColumnsOf, backingOf } from "./backing.js";
 import { TraceError, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader, type TraceItem } from "./types.js";
 
 function u32Column(bytes: Uint8Array, n: number): Uint32Array {
@@ -128,7 +128,7 @@ export class TraceReader {
       const first = totals.backingFiles;
       let files: TraceBackingFile[];
       try {
-        files = backingOf(fields, first);
+        files = this.header.version === 1 ? backingOf(fields, first) : backingColumnsOf(fields, first);
       } catch (e) {
         throw this.rethrow(e, `backing extension (byte ${at})`);
       }

@@ -2,7 +2,10 @@
 import type { BackingFile, EventColumns } from "../events.js";
 
 export const TRACE_FORMAT = "fbreplay-trace";
-export const TRACE_VERSION = 1;
+/** The version writers write: 2 stores the backing table as columns (traces/FORMAT.md, "Versioning"). */
+export const TRACE_VERSION = 2;
+/** The versions readers read: 1 (the backing table as a msgpack map per file) and 2. */
+export const TRACE_READ_VERSIONS: readonly number[] = [1, 2];
 
 /** verdict column values: what the kernel did with an OPEN the daemon answered. */
 export const VERDICT_UNKNOWN = 0;
