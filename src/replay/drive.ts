@@ -1,11 +1,11 @@
 // Streams a decoded trace through injection into a replay session and collects the results.
 import { denseIds } from "../trace/dense.js";
-import { TraceError, type TraceFooter, type TraceHeader, type TraceItem } from "../trace/types.js";
+import { TraceError, type ItemsOptions, type TraceFooter, type TraceHeader, type TraceItem } from "../trace/types.js";
 import { defaultMaxMemory, overBudget } from "./budget.js";
-import { sliceColumns } from "../events.js";
+import { sliceColumns, type EventColumns } from "../events.js";
 import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
-import { CORE_EVENT_ROWS } from "./wasm.js";
+import { CORE_EVENT_ROWS, WasmReplaySession } from "./wasm.js";
 import type { DaemonModel, EngineName, Outcomes, Policy, SessionOptions } from "../engine.js";
 
 /** A trace as the replay needs it: its header and footer up front, then its items in order. */
@@ -13,7 +13,7 @@ export interface TraceSource {
   path: string;
   header: TraceHeader;
   footer: TraceFooter;
-  items(): AsyncIterable<TraceItem>;
+  items(options?: ItemsOptions): AsyncIterable<TraceItem>;
 }
 
 export interface ReplayPlan extends InjectOptions {
@@ -97,7 +97,23 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
   let complete = true;
   let recordedIds = false;
   const rows = Math.max(1, Math.floor(INJECT_ROWS / K));
-  for await (const item of source.items()) {
+  /** A chunk through the injector in pieces the core takes at once; false when interrupted between pieces. */
+  const feedPieces = (chunk: EventColumns, done: number): boolean => {
+    for (let start = 0; start < chunk.length; start += rows) {
+      // A scaled chunk is many pieces (a 4,000-row chunk at --scale 65536 is 262M events): Ctrl-C is heard between them
+      if (start > 0 && drive.interrupted?.()) return false;
+      const end = Math.min(chunk.length, start + rows);
+      const part = start === 0 && chunk.length <= rows ? chunk : sliceColumns(chunk, start, end);
+      const { backing, events } = injector.rewrite(part);
+      if (backing.length > 0) session.addBacking(backing);
+      session.feed(events);
+      if (end < chunk.length) drive.onProgress?.({ done: done + end, total: source.footer.events });
+    }
+    return true;
+  };
+  // Chunks the injector leaves as they are are read into the core's memory and replayed there (src/replay/sink.ts).
+  const sink = injector.passthrough && session instanceof WasmReplaySession ? session.chunkSink() : undefined;
+  for await (const item of source.items({ sink })) {
     if (drive.interrupted?.()) {
       complete = false;
       break;
@@ -111,18 +127,11 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
       where = `chunk ${item.index}`;
       const chunk = item.chunk;
       if (chunk.bid !== undefined) recordedIds = true;
-      for (let start = 0; start < chunk.length; start += rows) {
-        // A scaled chunk is many pieces (a 4,000-row chunk at --scale 65536 is 262M events): Ctrl-C is heard between them
-        if (start > 0 && drive.interrupted?.()) {
-          complete = false;
-          break;
-        }
-        const end = Math.min(chunk.length, start + rows);
-        const part = start === 0 && chunk.length <= rows ? chunk : sliceColumns(chunk, start, end);
-        const { backing, events } = injector.rewrite(part);
-        if (backing.length > 0) session.addBacking(backing);
-        session.feed(events);
-        if (end < chunk.length) drive.onProgress?.({ done: done + end, total: source.footer.events });
+      if (chunk.slot !== undefined && sink !== undefined) {
+        injector.rewrite(chunk); // counts the events; a passthrough injector rewrites nothing
+        (session as WasmReplaySession).feedSlot(chunk.slot, chunk.length, chunk.bid !== undefined);
+      } else {
+        complete = feedPieces(chunk, done);
       }
     } catch (e) {
       throw failed(e);

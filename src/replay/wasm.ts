@@ -4,8 +4,9 @@ import { readFileSync } from "node:fs";
 import { COUNTER_SLOTS, ID_MAX_DEFAULT } from "../abi.js";
 import { DAEMON_CODE, POLICY_CODE, ReplayMemoryError, outcomesFromCounters, type OutcomesByPolicy, type Policy, type ReplaySession, type SessionOptions } from "../engine.js";
 import { type BackingFile, type EventColumns } from "../events.js";
+import { CoreChunkSink, type SinkCore } from "./sink.js";
 
-interface CoreExports {
+interface CoreExports extends SinkCore {
   backing_reserve(inodes: number, files: number): number;
   backing_sb_new(dev: number): number;
   backing_inode_define(index: number, sb: number, ino: number): void;
@@ -18,6 +19,7 @@ interface CoreExports {
   ctx_finish(ctx: number): void;
   ctx_unmount(ctx: number): void;
   ctx_violations(ctx: number): number;
+  replay_columns(ctx: number, op: number, nodeid: number, fh: number, bref: number, oflags: number, fopen: number, bid: number, n: number): number;
   firstViolation: WebAssembly.Global;
 }
 
@@ -72,6 +74,7 @@ export class WasmReplaySession implements ReplaySession {
   private brefCapacity = 0;
   /** Rows of the bid column holding recorded ids of an earlier chunk, to clear before a chunk without them. */
   private bidRows = 0;
+  private sink: CoreChunkSink | undefined;
 
   constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = CORE_EVENT_ROWS) {
     this.policies = options.policies;
@@ -145,13 +148,30 @@ export class WasmReplaySession implements ReplaySession {
     for (let start = 0; start < ev.length; start += this.capacity) {
       const n = Math.min(this.capacity, ev.length - start);
       this.copyIn(ev, start, n);
-      this.contexts.forEach((ctx, i) => {
-        const begin = process.hrtime.bigint();
-        const done = this.core.replay(ctx, n);
-        this.elapsed[i] += Number(process.hrtime.bigint() - begin);
-        if (done !== n) throw new ReplayMemoryError("fuse_backing objects and ids");
-      });
+      this.replayEach(n, (ctx) => this.core.replay(ctx, n));
     }
+  }
+
+  /** Slots of this memory for the trace reader to read chunks into (ItemsOptions.sink), made at the first call. */
+  chunkSink(): CoreChunkSink {
+    this.sink ??= new CoreChunkSink(this.core, this.memory);
+    return this.sink;
+  }
+
+  /** Replays a chunk of `rows` rows the reader put in slot `slot` of chunkSink(), where it is. */
+  feedSlot(slot: number, rows: number, hasBid: boolean): void {
+    const c = this.chunkSink().replayColumns(slot, hasBid);
+    this.replayEach(rows, (ctx) => this.core.replay_columns(ctx, c.op, c.nodeid, c.fh, c.bref, c.oflags, c.fopen, c.bid, rows));
+  }
+
+  /** n rows under every policy in turn, each timed. */
+  private replayEach(n: number, replay: (ctx: number) => number): void {
+    this.contexts.forEach((ctx, i) => {
+      const begin = process.hrtime.bigint();
+      const done = replay(ctx);
+      this.elapsed[i] += Number(process.hrtime.bigint() - begin);
+      if (done !== n) throw new ReplayMemoryError("fuse_backing objects and ids");
+    });
   }
 
   private copyIn(ev: EventColumns, start: number, n: number): void {

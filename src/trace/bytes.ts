@@ -2,9 +2,11 @@
 // msgpack values decoded by msgpackr out of that block, and top-level maps whose large bins are read from the file
 // straight into buffers of their own (aligned, no intermediate copy), in the background, or into a ColumnSink's
 // memory (the replay core's) for a chunk's columns.
+import { readSync } from "node:fs";
 import { type FileHandle } from "node:fs/promises";
 import { Unpackr } from "msgpackr";
-import { MAX_SMALL_VALUE } from "./format.js";
+import { COLUMNS, MAX_SMALL_VALUE, RECORDED_COLUMNS, isUint, type ColumnName, type RecordedColumnName } from "./format.js";
+import type { ChunkSink } from "./types.js";
 
 /**
  * Read-ahead block for everything but large bins. Small, because a chunk's keys sit between its column bins: each
@@ -43,6 +45,13 @@ export class ByteSource {
   private lo = 0;
   private hi = 0;
 
+  /**
+   * Bytes read beyond what is asked for: a block by default; the items' walk reads less (ITEM_READ_AHEAD), since a
+   * chunk's small values and keys sit between column bins that are read directly, and what a block holds of a bin
+   * is read twice or copied.
+   */
+  ahead: number;
+
   /** `pos` is the file offset of the next unread byte (buf[lo]). */
   /** With a pool, the bins taken since the last `takenBins()` (the item being read). */
   private taken: Uint8Array[] = [];
@@ -52,6 +61,7 @@ export class ByteSource {
     private readonly pool: BinPool | null = null,
   ) {
     this.buf = Buffer.allocUnsafe(blockBytes);
+    this.ahead = blockBytes;
   }
 
   /** The bins handed out for the current item, to give back to the pool once the consumer is done with it. */
@@ -95,7 +105,7 @@ export class ByteSource {
       const fileEnd = this.pos + this.available;
       // Read ahead one block, not the whole buffer: after a large value the buffer stays large, and a chunk's
       // key is followed by column data that is read directly.
-      const want = Math.min(this.buf.length - this.hi, this.limit - fileEnd, Math.max(n - this.available, this.blockBytes));
+      const want = Math.min(this.buf.length - this.hi, this.limit - fileEnd, Math.max(n - this.available, this.ahead));
       this.hi += await this.readAt(this.buf, this.hi, want, fileEnd);
     }
     return this.available;
@@ -126,6 +136,22 @@ export class ByteSource {
     this.pos += n; // the bin starts at buf[lo]: drop what the block holds of it
     this.lo = this.hi = 0;
     return { bytes, done };
+  }
+
+  /**
+   * The next dst.length bytes into dst, now: what the block holds of them is copied, the rest read from the file
+   * straight into dst (a ChunkSink's memory, which may move when it grows, so no read may be left in flight).
+   */
+  readInto(dst: Uint8Array): void {
+    const buffered = Math.min(this.available, dst.length);
+    dst.set(this.buf.subarray(this.lo, this.lo + buffered));
+    this.consume(buffered);
+    for (let done = buffered; done < dst.length;) {
+      const got = readSync(this.fh.fd, dst, done, dst.length - done, this.pos);
+      if (got === 0) throw new Malformed(`the file ends at byte ${this.pos}, before byte ${this.limit} (did it change while being read?)`);
+      done += got;
+      this.pos += got;
+    }
   }
 
   private async readFully(dst: Uint8Array, position: number): Promise<void> {
@@ -204,13 +230,25 @@ export interface ItemRead {
   at: number;
   fields: Map<string, unknown>;
   done: Promise<unknown>;
+  /** The ChunkSink slot its columns went to (those whose fields hold a Placed), or -1. */
+  slot: number;
 }
+
+/** Read-ahead of the items' walk (ByteSource.ahead): a chunk's small values and the next key fit. */
+export const ITEM_READ_AHEAD = 4096;
+
+/** A column that went to a ChunkSink's slot: ask the sink for a view of it when it is used. */
+export class Placed {
+  constructor(readonly name: ColumnName | RecordedColumnName, readonly rows: number) {}
+}
+
+const ELEMENT_BYTES = new Map<string, number>([...COLUMNS, ...RECORDED_COLUMNS]);
 
 /**
  * Reads one top-level map. Its bin values go into fresh ArrayBuffers (so columns are aligned and never alias the
  * block buffer); other values go through msgpackr.
  */
-export async function startItem(src: ByteSource): Promise<ItemRead> {
+export async function startItem(src: ByteSource, sink?: ChunkSink): Promise<ItemRead> {
   const at = src.pos;
   await src.fill(5);
   const map = mapHeader(src.window());
@@ -218,6 +256,8 @@ export async function startItem(src: ByteSource): Promise<ItemRead> {
   src.consume(map[1]);
   const fields = new Map<string, unknown>();
   const reads: Promise<void>[] = [];
+  // undefined: not asked yet; asked at the first column of a map already known to be a chunk of `length` rows
+  let slot: number | undefined;
   for (let i = 0; i < map[0]; i++) {
     const key = await readValue(src);
     if (typeof key !== "string") throw new Malformed(`map key ${i} is not a string`);
@@ -230,13 +270,24 @@ export async function startItem(src: ByteSource): Promise<ItemRead> {
     }
     src.consume(bin[1]);
     if (bin[0] > src.remaining) throw new Malformed(`${key}: a bin of ${bin[0]} bytes runs past byte ${src.limit}`);
+    const size = ELEMENT_BYTES.get(key);
+    const rows = fields.get("length");
+    if (sink !== undefined && size !== undefined && fields.get("kind") === "chunk" && isUint(rows) && rows > 0) {
+      slot ??= sink.reserve(rows);
+      if (slot >= 0 && bin[0] === rows * size) {
+        // Straight into the sink's memory; a bin of another length is read as below and refused by the checks.
+        src.readInto(sink.column(slot, key as ColumnName, rows));
+        fields.set(key, new Placed(key as ColumnName, rows));
+        continue;
+      }
+    }
     const { bytes, done } = await src.takeBytes(bin[0]);
     fields.set(key, bytes);
     reads.push(done);
   }
   const done = Promise.all(reads);
   done.catch(() => undefined); // a consumer that stops early never awaits it
-  return { at, fields, done };
+  return { at, fields, done, slot: slot ?? -1 };
 }
 
 export function describe(v: unknown): string {

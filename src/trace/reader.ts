@@ -2,19 +2,34 @@
 // before it is yielded (FORMAT.md, "Ordering rules"). items() starts the reads of the next item before it yields the
 // current one, so the file is read while the consumer replays.
 import { open } from "node:fs/promises";
-import { BinPool, ByteSource, Malformed, describe, startItem, type ItemRead } from "./bytes.js";
-import { COLUMNS, RECORDED_COLUMNS, chunkCrc32, isUint, oneLine, recordedCrc32, type ColumnName } from "./format.js";
-import { TraceTotals, checkChunkEvents, scanChunk } from "./checks.js";
+import { BinPool, ByteSource, ITEM_READ_AHEAD, Malformed, Placed, describe, startItem, type ItemRead } from "./bytes.js";
+import { COLUMNS, RECORDED_COLUMNS, chunkCrc32, isUint, oneLine, recordedCrc32, type ColumnName, type RecordedColumnName } from "./format.js";
+import { TraceTotals, checkChunkEvents, scanChunk, type ChunkScan, type RowLimits } from "./checks.js";
 import { backingColumnsOf, backingOf } from "./backing.js";
-import { TraceError, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader, type TraceItem } from "./types.js";
+import {
+  TraceError, type ChunkSink, type ItemsOptions, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader,
+  type TraceItem,
+} from "./types.js";
 
 function u32Column(bytes: Uint8Array, n: number): Uint32Array {
   // Bins are read into fresh buffers, so this is a view; the copy is only a guard.
   return bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, n) : new Uint32Array(bytes.slice().buffer);
 }
 
-/** A chunk map's fields as a TraceChunk, with its declared index and CRC; checks types and column lengths. */
-function chunkOf(fields: Map<string, unknown>): { chunk: TraceChunk; index: number; crc: number; recordedCrc?: number } {
+/**
+ * A chunk map's fields as a TraceChunk, with its declared index and CRC; checks types and column lengths. Columns
+ * that went to the sink's `slot` are views of it, and the chunk says so (`slot`) when all of them did.
+ */
+function chunkOf(fields: Map<string, unknown>, slot: number, sink?: ChunkSink): { chunk: TraceChunk; index: number; crc: number; recordedCrc?: number } {
+  let placed = 0;
+  let present = 0;
+  const column = (name: ColumnName | RecordedColumnName): unknown => {
+    const v = fields.get(name);
+    if (v !== undefined) present++;
+    if (!(v instanceof Placed)) return v;
+    placed++;
+    return sink!.column(slot, name, v.rows);
+  };
   const index = fields.get("index");
   const n = fields.get("length");
   const t0 = fields.get("t0");
@@ -25,7 +40,7 @@ function chunkOf(fields: Map<string, unknown>): { chunk: TraceChunk; index: numb
   if (!isUint(crc) || crc > 0xffffffff) throw new Malformed(`crc32 is ${describe(crc)}, expected a u32`);
   const cols = {} as Record<ColumnName, Uint8Array | Uint32Array>;
   for (const [name, size] of COLUMNS) {
-    const bytes = fields.get(name);
+    const bytes = column(name);
     if (!(bytes instanceof Uint8Array)) throw new Malformed(`column ${name} is ${describe(bytes)}, expected a bin`);
     if (bytes.length !== n * size) {
       throw new Malformed(`inconsistent column lengths: column ${name} has ${bytes.length} bytes, expected ${size} × ${n} rows = ${n * size}`);
@@ -34,7 +49,7 @@ function chunkOf(fields: Map<string, unknown>): { chunk: TraceChunk; index: numb
   }
   const chunk = { length: n, t0, ...cols } as TraceChunk;
   for (const [name, size] of RECORDED_COLUMNS) {
-    const bytes = fields.get(name);
+    const bytes = column(name);
     if (bytes === undefined) continue;
     if (!(bytes instanceof Uint8Array)) throw new Malformed(`column ${name} is ${describe(bytes)}, expected a bin`);
     if (bytes.length !== n * size) {
@@ -50,7 +65,15 @@ function chunkOf(fields: Map<string, unknown>): { chunk: TraceChunk; index: numb
   if ((recordedCrc === undefined) !== (chunk.bid === undefined && chunk.verdict === undefined)) {
     throw new Malformed("recorded columns and crc32_recorded must come together");
   }
+  if (placed === present) chunk.slot = slot;
   return { chunk, index, crc, recordedCrc: recordedCrc as number | undefined };
+}
+
+/** The row checks where the sink holds the rows; a bad row's reason from scanChunk, which finds the same row. */
+function scanInSink(chunk: TraceChunk, slot: number, sink: ChunkSink, limits: RowLimits): ChunkScan {
+  const s = sink.scan(slot, chunk.length, { bid: chunk.bid !== undefined, verdict: chunk.verdict !== undefined }, limits);
+  if (s.badRow >= 0) return scanChunk(chunk, limits);
+  return { maxNodeid: s.maxNodeid, maxFh: s.maxFh, lastTime: chunk.t0 + s.elapsed, badRow: -1, badReason: "" };
 }
 
 export class TraceReader {
@@ -66,12 +89,17 @@ export class TraceReader {
     private readonly reuseBuffers = false,
   ) {}
 
-  /** Backing extensions and chunks in file order; each is checked before it is yielded. */
-  async *items(): AsyncGenerator<TraceItem> {
+  /**
+   * Backing extensions and chunks in file order; each is checked before it is yielded. With a sink, chunks'
+   * columns are read into its memory and their rows checked there (ItemsOptions).
+   */
+  async *items(options: ItemsOptions = {}): AsyncGenerator<TraceItem> {
     const fh = await open(this.path, "r");
     try {
       const pool = this.reuseBuffers ? new BinPool() : null;
-      yield* this.walk(new ByteSource(fh, this.bodyStart, this.footerOffset, this.blockBytes, pool), pool);
+      const src = new ByteSource(fh, this.bodyStart, this.footerOffset, this.blockBytes, pool);
+      src.ahead = Math.min(ITEM_READ_AHEAD, this.blockBytes);
+      yield* this.walk(src, pool, options.sink);
     } finally {
       await fh.close();
     }
@@ -81,16 +109,16 @@ export class TraceReader {
     return new TraceError(this.path, where, oneLine(reason));
   }
 
-  private async *walk(src: ByteSource, pool: BinPool | null): AsyncGenerator<TraceItem> {
+  private async *walk(src: ByteSource, pool: BinPool | null, sink?: ChunkSink): AsyncGenerator<TraceItem> {
     const totals = new TraceTotals();
-    let next = await this.start(src);
+    let next = await this.start(src, sink);
     let bins = src.takenBins();
     while (next !== undefined) {
       if (next instanceof Error) throw next;
-      const item = await this.finish(next, totals);
+      const item = await this.finish(next, totals, sink);
       // Start the following item's reads before handing this one over, but report its errors only afterwards:
       // the items before a bad one are good and are yielded first.
-      next = await this.start(src);
+      next = await this.start(src, sink);
       const nextBins = src.takenBins();
       yield item;
       pool?.give(bins); // the consumer asked for the next item: it is done with this one's columns
@@ -100,18 +128,18 @@ export class TraceReader {
   }
 
   /** Starts reading the next item; undefined at the footer, an Error (not thrown yet) when it is malformed. */
-  private async start(src: ByteSource): Promise<ItemRead | Error | undefined> {
+  private async start(src: ByteSource, sink?: ChunkSink): Promise<ItemRead | Error | undefined> {
     if (src.pos >= src.limit) return undefined;
     const at = src.pos;
     try {
-      return await startItem(src);
+      return await startItem(src, sink);
     } catch (e) {
       return this.rethrow(e, `item at byte ${at}`);
     }
   }
 
   /** Waits for the item's bytes and checks it. */
-  private async finish(read: ItemRead, totals: TraceTotals): Promise<TraceItem> {
+  private async finish(read: ItemRead, totals: TraceTotals, sink?: ChunkSink): Promise<TraceItem> {
     const { at, fields } = read;
     try {
       await read.done;
@@ -121,7 +149,7 @@ export class TraceReader {
     const kind = fields.get("kind");
     if (kind === "chunk") {
       const index = totals.chunks;
-      const chunk = this.checkChunk(fields, index, totals, `chunk ${index} (byte ${at})`);
+      const chunk = this.checkChunk(read, index, totals, `chunk ${index} (byte ${at})`, sink);
       return { kind: "chunk", index, chunk };
     }
     if (kind === "backing") {
@@ -142,10 +170,10 @@ export class TraceReader {
   }
 
   /** All checks of one chunk; adds it to the totals. */
-  private checkChunk(fields: Map<string, unknown>, index: number, totals: TraceTotals, where: string): TraceChunk {
+  private checkChunk(read: ItemRead, index: number, totals: TraceTotals, where: string, sink?: ChunkSink): TraceChunk {
     let decoded: ReturnType<typeof chunkOf>;
     try {
-      decoded = chunkOf(fields);
+      decoded = chunkOf(read.fields, read.slot, sink);
     } catch (e) {
       throw this.rethrow(e, where);
     }
@@ -164,7 +192,8 @@ export class TraceReader {
     if (totals.events + chunk.length > this.footer.events) {
       throw this.fail(where, `${chunk.length} more events make ${totals.events + chunk.length}, more than the footer's ${this.footer.events}`);
     }
-    const scan = scanChunk(chunk, { backingFiles: totals.backingFiles, maxNodeid: this.footer.max_nodeid, maxFh: this.footer.max_fh });
+    const limits = { backingFiles: totals.backingFiles, maxNodeid: this.footer.max_nodeid, maxFh: this.footer.max_fh };
+    const scan = chunk.slot !== undefined ? scanInSink(chunk, chunk.slot, sink!, limits) : scanChunk(chunk, limits);
     const bad = checkChunkEvents(chunk, scan, totals.lastTime);
     if (bad !== undefined) throw this.fail(where, bad);
     totals.addChunk(chunk, scan, crc);
