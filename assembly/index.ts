@@ -38,6 +38,11 @@ export function backing_file_add(index: u32): usize {
   return backingFileAdd(index);
 }
 
+/** Appends a file version of backing inode `index` whose content is the digest at `digest`, added before. */
+export function backing_file_share(index: u32, digest: usize): usize {
+  return backingFileAdd(index, digest);
+}
+
 // ---- event columns ----
 
 let columns: usize = 0;

@@ -1,7 +1,7 @@
 // Streams a decoded trace through injection into a replay session and collects the results.
 import { denseIds } from "../trace/dense.js";
 import { TraceError, type ItemsOptions, type TraceFooter, type TraceHeader, type TraceItem } from "../trace/types.js";
-import { defaultMaxMemory, overBudget } from "./budget.js";
+import { defaultMaxMemory, overBudget, replaySizes } from "./budget.js";
 import { sliceColumns, type EventColumns } from "../events.js";
 import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
@@ -63,19 +63,14 @@ export interface DriveOptions {
 }
 
 /** Rows handed to the injector at once: its output (rows × scale) stays near the core's event buffer. */
-const INJECT_ROWS = 1 << 20;
+const INJECT_ROWS = CORE_EVENT_ROWS;
 
 export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: DriveOptions = {}): Promise<ReplayReport> {
   const started = process.hrtime.bigint();
   const injector = new Injector(plan);
   const K = injector.scale;
   const source = await denseIds(traced);
-  const sizes = {
-    inodes: Math.max(1, (source.footer.max_nodeid + 1) * K),
-    files: Math.max(1, (source.footer.max_fh + 1) * K),
-    backingFiles: source.footer.backing_files * K,
-    policies: plan.policies.length,
-  };
+  const sizes = replaySizes(source.footer, K, plan.policies.length);
   const tooBig = overBudget(plan.engine, sizes, plan.maxMemory ?? defaultMaxMemory());
   if (tooBig !== undefined) throw new TraceError(source.path, "the whole trace", tooBig);
   const options: SessionOptions = {

@@ -43,7 +43,8 @@ export function validateInjectOptions(o: InjectOptions): string | undefined {
   return undefined;
 }
 
-/** What the injector hands the session: new backing files first, then the events that may name them. */
+/** What the injector hands the session: new backing files first, then the events that may name them. Both are the
+ * injector's own, reused by its next rewrite: a session copies what it keeps (dev, ino, the digest's bytes). */
 export interface Injected {
   backing: BackingFile[];
   events: EventColumns;
@@ -86,6 +87,10 @@ export class Injector {
   readonly counts = { restarts: 0, redownloads: 0, replacements: 0 };
   /** Reused output columns: a rewritten chunk is consumed (copied into the core) before the next one. */
   private out = emptyColumns(0);
+  /** Reused output backing files, likewise: a scaled trace makes one per copy of every version, and objects made
+   * afresh for each would be hundreds of MB of garbage over a long replay. */
+  private readonly backingOut: BackingFile[] = [];
+  private readonly backingPool: BackingFile[] = [];
 
   constructor(private readonly options: InjectOptions) {
     const bad = validateInjectOptions(options);
@@ -147,7 +152,11 @@ export class Injector {
     // Each copy lives on a device of its own, and injected incarnations on yet another, so none collide.
     const dev = this.traceDev[b] + k * 0x10000 + (n === 0 ? 0 : 0x8000);
     const ino = n === 0 ? this.traceIno[b] : this.incarnationIno[at];
-    backing.push({ dev, ino, digest: digest ?? this.traceDigestView[b] });
+    const f = this.backingPool[backing.length] ?? (this.backingPool[backing.length] = { dev: 0, ino: 0, digest: this.traceDigestView[b] });
+    f.dev = dev;
+    f.ino = ino;
+    f.digest = digest ?? this.traceDigestView[b];
+    backing.push(f);
     this.current[slot] = this.sessionBrefs;
     this.currentFor[slot] = n;
     return this.sessionBrefs++;
@@ -173,7 +182,8 @@ export class Injector {
 
   /** Rewrites one trace chunk. The result is valid until the next call (its columns are reused). */
   rewrite(ev: EventColumns): Injected {
-    const backing: BackingFile[] = [];
+    const backing = this.backingOut;
+    backing.length = 0;
     if (this.passthrough) {
       this.emitted += ev.length;
       return { backing, events: ev };

@@ -6,7 +6,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { TraceError } from "../trace/types.js";
 import type { Policy } from "../engine.js";
-import { defaultMaxMemory, replayBytes } from "./budget.js";
+import { defaultMaxMemory, replayBytes, replaySizes } from "./budget.js";
 import { replayTrace, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";
 import type { UnitData, UnitMessage } from "./worker.js";
 
@@ -43,31 +43,52 @@ export function policyGroups(policies: readonly Policy[], groups: number): Polic
 interface Unit {
   trace: number;
   policies: Policy[];
+  /** The trace's events (progress counts them once per unit). */
+  events: number;
   cost: number;
   /** What its tables take, about (./budget.ts): the units running at once stay within --max-memory together. */
   bytes: number;
 }
 
 /**
- * Reports for `traces` in their order. With more jobs than traces, each trace's policies are split in groups
- * (the trace is then read and injected once per group); otherwise whole traces run side by side.
+ * A trace's policies in units: in groups when there are jobs to spare (more jobs than traces), and in as many more
+ * groups as it takes for each to fit in the memory budget, down to one policy each (a policy that alone does not fit
+ * is refused by the replay itself, in one line). Each group reads and injects the trace itself.
+ */
+function planUnits(traces: readonly TraceSource[], plan: ReplayPlan, jobs: number, budget: number): Unit[] {
+  const K = plan.scale ?? 1;
+  const spare = Math.max(1, Math.floor(jobs / traces.length));
+  return traces.flatMap((t, trace) => {
+    const bytes = (policies: readonly Policy[]) => replayBytes(plan.engine, replaySizes(t.footer, K, policies.length));
+    let groups = Math.min(spare, plan.policies.length);
+    while (groups < plan.policies.length && policyGroups(plan.policies, groups).some((g) => bytes(g) > budget)) groups++;
+    return policyGroups(plan.policies, groups).map((policies) => ({
+      trace, policies, events: t.footer.events, cost: t.footer.events * K * policies.reduce((n, p) => n + weight(p), 0), bytes: bytes(policies),
+    }));
+  });
+}
+
+/**
+ * Reports for `traces` in their order. Units (./planUnits) run on worker threads, as many at once as there are
+ * jobs and as fit in the budget together, or one after another in this thread with one job.
  */
 export async function replayTraces(traces: readonly TraceSource[], plan: ReplayPlan, o: ParallelOptions = {}): Promise<ReplayReport[]> {
   const jobs = Math.max(1, o.jobs ?? DEFAULT_JOBS);
-  const total = traces.reduce((s, t) => s + t.footer.events, 0);
-  if (jobs === 1) return replayHere(traces, plan, o, total);
-  const groups = Math.max(1, Math.floor(jobs / traces.length));
-  const K = plan.scale ?? 1;
-  const units: Unit[] = traces.flatMap((t, trace) => policyGroups(plan.policies, groups).map((policies) => ({
-    trace, policies, cost: t.footer.events * K * policies.reduce((s, p) => s + weight(p), 0),
-    bytes: replayBytes(plan.engine, {
-      inodes: (t.footer.max_nodeid + 1) * K, files: (t.footer.max_fh + 1) * K, backingFiles: t.footer.backing_files * K, policies: policies.length,
-    }),
-  })));
   const budget = plan.maxMemory ?? defaultMaxMemory();
+  const units = planUnits(traces, plan, jobs, budget);
+  const unitsTotal = units.reduce((s, u) => s + u.events, 0);
+  const reports = jobs === 1 ? await replayHere(traces, units, plan, o, unitsTotal) : await replayApart(traces, units, plan, o, jobs, budget, unitsTotal);
+  return traces.flatMap((_, i) => {
+    const parts = units.filter((u) => u.trace === i && reports.has(u)).map((u) => reports.get(u)!);
+    if (parts.length === 0) return [];
+    const whole = parts.length === units.filter((u) => u.trace === i).length;
+    return [join(parts, plan.policies, whole)];
+  });
+}
+
+async function replayApart(traces: readonly TraceSource[], units: Unit[], plan: ReplayPlan, o: ParallelOptions, jobs: number, budget: number, unitsTotal: number): Promise<Map<Unit, ReplayReport>> {
   let inFlight = 0;
   let finished: () => void = () => {};
-  const unitsTotal = total * groups;
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const done = new Map<Unit, number>();
   const checkStop = () => { if (o.interrupted?.()) Atomics.store(stop, 0, 1); };
@@ -109,20 +130,18 @@ export async function replayTraces(traces: readonly TraceSource[], plan: ReplayP
   } finally {
     clearInterval(watch);
   }
-  return traces.flatMap((_, i) => {
-    const parts = units.filter((u) => u.trace === i && reports.has(u)).map((u) => reports.get(u)!);
-    if (parts.length === 0) return [];
-    const whole = parts.length === units.filter((u) => u.trace === i).length;
-    return [join(parts, plan.policies, whole)];
-  });
+  return reports;
 }
 
-async function replayHere(traces: readonly TraceSource[], plan: ReplayPlan, o: ParallelOptions, total: number): Promise<ReplayReport[]> {
-  const reports: ReplayReport[] = [];
+async function replayHere(traces: readonly TraceSource[], units: readonly Unit[], plan: ReplayPlan, o: ParallelOptions, unitsTotal: number): Promise<Map<Unit, ReplayReport>> {
+  const reports = new Map<Unit, ReplayReport>();
   let before = 0;
-  for (const trace of traces) {
-    reports.push(await replayTrace(trace, plan, { onProgress: (p) => o.onProgress?.(before + p.done, total), interrupted: o.interrupted }));
-    before += trace.footer.events;
+  for (const unit of units) {
+    const report = await replayTrace(traces[unit.trace], { ...plan, policies: unit.policies }, {
+      onProgress: (p) => o.onProgress?.(before + p.done, unitsTotal), interrupted: o.interrupted,
+    });
+    reports.set(unit, report);
+    before += unit.events;
     if (o.interrupted?.()) break;
   }
   return reports;

@@ -33,7 +33,7 @@ export const replay: Command = {
     seed: { type: "string", value: "S", default: 1, help: "seed of the injections: same trace + options + seed = same counts" },
     "max-memory": {
       type: "string", value: "SIZE", default: "a quarter of the RAM, at most 3G",
-      help: "memory the replay's tables may take, e.g. 512M or 2G; a larger replay is refused before it starts",
+      help: "memory the replays running at once may take, e.g. 512M or 2G: a trace whose policies do not fit together is replayed in policy groups that do, and a policy that alone does not fit is refused before it starts",
     },
     jobs: {
       type: "string", value: "N", default: `${DEFAULT_JOBS} (the cores)`,
