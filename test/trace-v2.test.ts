@@ -82,6 +82,8 @@ describe("format versions", () => {
       sizes.push((await readFile(path)).length);
       const { items } = await readAll(path);
       expect(items).toEqual([{ kind: "backing", first: 0, files }]);
+      const columns = items[0].kind === "backing" ? items[0].columns : undefined;
+      expect(columns?.count).toBe(version === 2 ? 1000 : undefined);
     }
     expect(sizes[1]).toBeLessThan(sizes[0]);
   });

@@ -116,7 +116,9 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
     try {
       if (item.kind === "backing") {
         where = `backing files from ${item.first}`;
-        session.addBacking(injector.addTraceBacking(item.files));
+        // A passthrough injector hands the files on as they are: the core then takes the columns, if any.
+        if (sink !== undefined && item.columns !== undefined) (session as WasmReplaySession).addBackingColumns(item.columns);
+        else session.addBacking(injector.addTraceBacking(item.files));
         continue;
       }
       where = `chunk ${item.index}`;

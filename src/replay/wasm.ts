@@ -5,6 +5,7 @@ import { COUNTER_SLOTS, ID_MAX_DEFAULT } from "../abi.js";
 import { DAEMON_CODE, POLICY_CODE, ReplayMemoryError, outcomesFromCounters, type OutcomesByPolicy, type Policy, type ReplaySession, type SessionOptions } from "../engine.js";
 import { type BackingFile, type EventColumns } from "../events.js";
 import { CoreChunkSink, type SinkCore } from "./sink.js";
+import type { BackingColumns } from "../trace/backing.js";
 
 interface CoreExports extends SinkCore {
   backing_reserve(inodes: number, files: number): number;
@@ -82,6 +83,8 @@ export class WasmReplaySession implements ReplaySession {
   /** Rows of the bid column holding recorded ids of an earlier chunk, to clear before a chunk without them. */
   private bidRows = 0;
   private sink: CoreChunkSink | undefined;
+  /** A view of the whole memory, made again when the memory grows. */
+  private bytes = new Uint8Array(0);
 
   constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = CORE_EVENT_ROWS) {
     this.policies = options.policies;
@@ -116,32 +119,42 @@ export class WasmReplaySession implements ReplaySession {
   }
 
   addBacking(files: readonly BackingFile[]): void {
-    const core = this.core;
     this.reserve(this.inodeCount + files.length, this.brefCount + files.length);
-    for (const f of files) {
-      let sb = this.superBlocks.get(f.dev);
-      if (sb === undefined) {
-        sb = core.backing_sb_new(f.dev);
-        if (sb === 0) throw new ReplayMemoryError(`super_block of device ${f.dev}`);
-        this.superBlocks.set(f.dev, sb);
-      }
-      let byIno = this.inodeIndex.get(f.dev);
-      if (byIno === undefined) this.inodeIndex.set(f.dev, (byIno = new Map()));
-      let index = byIno.get(f.ino);
-      if (index === undefined) {
-        index = this.inodeCount++;
-        byIno.set(f.ino, index);
-        core.backing_inode_define(index, sb, f.ino);
-      }
-      const known = this.digestAt.get(f.digest);
-      const digest = known === undefined ? core.backing_file_add(index) : core.backing_file_share(index, known);
-      if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
-      if (known === undefined) {
-        new Uint8Array(this.memory.buffer, digest, 32).set(f.digest.subarray(0, 32));
-        this.digestAt.set(f.digest, digest);
-      }
-      this.brefCount++;
+    for (const f of files) this.addFile(f.dev, f.ino, f.digest, 0);
+  }
+
+  /**
+   * A trace's version 2 backing extension from its columns (src/trace/backing.ts), without an object per file:
+   * the same table as addBacking of its files.
+   */
+  addBackingColumns(c: BackingColumns): void {
+    this.reserve(this.inodeCount + c.count, this.brefCount + c.count);
+    for (let i = 0; i < c.count; i++) this.addFile(c.dev[i], c.ino[i], c.digest, i * 32);
+  }
+
+  /** One file version: its backing inode interned by (st_dev, st_ino), its digest copied from digests[at..at+32). */
+  private addFile(dev: number, ino: number, digests: Uint8Array, at: number): void {
+    const core = this.core;
+    let sb = this.superBlocks.get(dev);
+    if (sb === undefined) {
+      sb = core.backing_sb_new(dev);
+      if (sb === 0) throw new ReplayMemoryError(`super_block of device ${dev}`);
+      this.superBlocks.set(dev, sb);
     }
+    let byIno = this.inodeIndex.get(dev);
+    if (byIno === undefined) this.inodeIndex.set(dev, (byIno = new Map()));
+    let index = byIno.get(ino);
+    if (index === undefined) {
+      index = this.inodeCount++;
+      byIno.set(ino, index);
+      core.backing_inode_define(index, sb, ino);
+    }
+    const digest = core.backing_file_add(index);
+    if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
+    // One view of the memory while it does not grow (a view per file was most of this function's cost).
+    if (this.bytes.buffer !== this.memory.buffer) this.bytes = new Uint8Array(this.memory.buffer);
+    this.bytes.set(digests.subarray(at, at + 32), digest);
+    this.brefCount++;
   }
 
   /** Room in the core's tables, grown by doubling so a trace that extends its table often stays cheap. */

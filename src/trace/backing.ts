@@ -82,9 +82,9 @@ export function encodeBackingColumns(first: number, files: readonly TraceBacking
 }
 
 /** Reads a u64 LE column's values as numbers; a reason naming the file when one is 2^53 or more. */
-function u64Values(bytes: Uint8Array, name: string, first: number): number[] {
+function u64Values(bytes: Uint8Array, name: string, first: number): Float64Array {
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
-  const out = new Array<number>(words.length >> 1);
+  const out = new Float64Array(words.length >> 1);
   for (let i = 0; i < out.length; i++) {
     const hi = words[2 * i + 1];
     if (hi >= MAX_HIGH_WORD) throw new Malformed(`backing file ${first + i}: ${name} must be below 2^53`);
@@ -98,8 +98,21 @@ function ownCopy(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-/** A version 2 extension's files, checked: its count, column lengths, CRC and values. */
-export function backingColumnsOf(fields: Map<string, unknown>, tableSize: number): TraceBackingFile[] {
+/** A version 2 extension decoded and checked, still as columns: what a consumer of many files reads best. */
+export interface BackingColumns {
+  count: number;
+  dev: Float64Array;
+  ino: Float64Array;
+  size: Float64Array;
+  /** 32 bytes per file. */
+  digest: Uint8Array;
+  /** File i's path is path[pathEnd[i-1] (0 for the first) .. pathEnd[i]), UTF-8. */
+  pathEnd: Uint32Array;
+  path: Buffer;
+}
+
+/** A version 2 extension's columns, checked: its count, column lengths, CRC, values and path offsets. */
+export function backingColumnsOf(fields: Map<string, unknown>, tableSize: number): BackingColumns {
   const first = fields.get("first");
   const n = fields.get("count");
   const crc = fields.get("crc32");
@@ -118,26 +131,47 @@ export function backingColumnsOf(fields: Map<string, unknown>, tableSize: number
     actual = crc32(col[name], actual);
   }
   if (actual !== crc) throw new Malformed(`CRC-32 of the columns is ${hex32(actual)}, the extension says ${hex32(crc)} (corrupt data)`);
-  const dev = u64Values(col.dev, "dev", first);
-  const ino = u64Values(col.ino, "ino", first);
-  const size = u64Values(col.size, "size", first);
-  const ends = new Uint32Array(col.path_end.buffer, 0, n);
-  const pathBytes = Buffer.from(col.path.buffer, 0, col.path.length);
-  // ASCII paths (the usual case) are cut out of one decoded string; others are decoded one by one.
-  const whole = isAscii(pathBytes) ? pathBytes.toString("latin1") : undefined;
-  const files = new Array<TraceBackingFile>(n);
+  const pathEnd = new Uint32Array(col.path_end.buffer, 0, n);
   let start = 0;
   for (let i = 0; i < n; i++) {
-    const end = ends[i];
-    if (end < start || end > pathBytes.length) {
-      throw new Malformed(`backing file ${first + i}: path_end ${end} is outside the path bytes ${start}–${pathBytes.length}`);
+    const end = pathEnd[i];
+    if (end < start || end > col.path.length) {
+      throw new Malformed(`backing file ${first + i}: path_end ${end} is outside the path bytes ${start}–${col.path.length}`);
     }
-    const path = whole !== undefined ? whole.slice(start, end) : pathBytes.toString("utf8", start, end);
-    files[i] = { dev: dev[i], ino: ino[i], digest: col.digest.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), size: size[i], path };
     start = end;
   }
-  if (start !== pathBytes.length) throw new Malformed(`the path column has ${pathBytes.length - start} bytes after the last path`);
+  if (start !== col.path.length) throw new Malformed(`the path column has ${col.path.length - start} bytes after the last path`);
+  return {
+    count: n, dev: u64Values(col.dev, "dev", first), ino: u64Values(col.ino, "ino", first), size: u64Values(col.size, "size", first),
+    digest: col.digest, pathEnd, path: Buffer.from(col.path.buffer, 0, col.path.length),
+  };
+}
+
+/** The files of checked columns, one object each (a digest view and a path string per file). */
+export function backingFilesOf(c: BackingColumns): TraceBackingFile[] {
+  // ASCII paths (the usual case) are cut out of one decoded string; others are decoded one by one.
+  const whole = isAscii(c.path) ? c.path.toString("latin1") : undefined;
+  const files = new Array<TraceBackingFile>(c.count);
+  let start = 0;
+  for (let i = 0; i < c.count; i++) {
+    const end = c.pathEnd[i];
+    const path = whole !== undefined ? whole.slice(start, end) : c.path.toString("utf8", start, end);
+    files[i] = { dev: c.dev[i], ino: c.ino[i], digest: c.digest.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), size: c.size[i], path };
+    start = end;
+  }
   return files;
+}
+
+/**
+ * A version 2 extension as a reader yields it: `files` is made at its first use (an own enumerable property, so
+ * the item looks like any other), and `columns` (not enumerable) serves consumers that read the columns directly.
+ */
+export function backingItem(first: number, columns: BackingColumns): { kind: "backing"; first: number; files: TraceBackingFile[]; columns: BackingColumns } {
+  let files: TraceBackingFile[] | undefined;
+  const item = { kind: "backing" as const, first } as { kind: "backing"; first: number; files: TraceBackingFile[]; columns: BackingColumns };
+  Object.defineProperty(item, "files", { enumerable: true, get: () => (files ??= backingFilesOf(columns)) });
+  Object.defineProperty(item, "columns", { enumerable: false, value: columns });
+  return item;
 }
 
 function hex32(n: number): string {

@@ -5,7 +5,7 @@ import { open } from "node:fs/promises";
 import { BinPool, ByteSource, ITEM_READ_AHEAD, Malformed, Placed, describe, startItem, type ItemRead } from "./bytes.js";
 import { COLUMNS, RECORDED_COLUMNS, chunkCrc32, isUint, oneLine, recordedCrc32, type ColumnName, type RecordedColumnName } from "./format.js";
 import { TraceTotals, checkChunkEvents, scanChunk, type ChunkScan, type RowLimits } from "./checks.js";
-import { backingColumnsOf, backingOf } from "./backing.js";
+import { backingColumnsOf, backingItem, backingOf } from "./backing.js";
 import {
   TraceError, type ChunkSink, type ItemsOptions, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader,
   type TraceItem,
@@ -154,17 +154,26 @@ export class TraceReader {
     }
     if (kind === "backing") {
       const first = totals.backingFiles;
-      let files: TraceBackingFile[];
+      let item: TraceItem & { kind: "backing" };
+      let count: number;
       try {
-        files = this.header.version === 1 ? backingOf(fields, first) : backingColumnsOf(fields, first);
+        if (this.header.version === 1) {
+          const files = backingOf(fields, first);
+          item = { kind: "backing", first, files };
+          count = files.length;
+        } else {
+          const columns = backingColumnsOf(fields, first);
+          item = backingItem(first, columns);
+          count = columns.count;
+        }
       } catch (e) {
         throw this.rethrow(e, `backing extension (byte ${at})`);
       }
-      if (totals.backingFiles + files.length > this.footer.backing_files) {
-        throw this.fail(`backing extension (byte ${at})`, `${files.length} more backing files make ${totals.backingFiles + files.length}, more than the footer's ${this.footer.backing_files}`);
+      if (totals.backingFiles + count > this.footer.backing_files) {
+        throw this.fail(`backing extension (byte ${at})`, `${count} more backing files make ${totals.backingFiles + count}, more than the footer's ${this.footer.backing_files}`);
       }
-      totals.backingFiles += files.length;
-      return { kind: "backing", first, files };
+      totals.backingFiles += count;
+      return item;
     }
     throw this.fail(`item at byte ${at}`, `unknown item kind ${describe(kind)} (expected "chunk" or "backing")`);
   }

@@ -2,6 +2,7 @@
 import type { BackingFile, EventColumns } from "../events.js";
 import type { ColumnName, RecordedColumnName } from "./format.js";
 import type { RowLimits } from "./checks.js";
+import type { BackingColumns } from "./backing.js";
 
 export const TRACE_FORMAT = "fbreplay-trace";
 /** The version writers write: 2 stores the backing table as columns (traces/FORMAT.md, "Versioning"). */
@@ -106,9 +107,12 @@ export interface TraceFooter {
   ambiguous_releases?: number;
 }
 
-/** What a reader yields after the header, in file order. */
+/**
+ * What a reader yields after the header, in file order. A version 2 backing extension also has its `columns`
+ * (./backing.ts), and then makes `files` only when it is first read.
+ */
 export type TraceItem =
-  | { kind: "backing"; first: number; files: TraceBackingFile[] }
+  | { kind: "backing"; first: number; files: TraceBackingFile[]; columns?: BackingColumns }
   | { kind: "chunk"; index: number; chunk: TraceChunk };
 
 /** Bad input: one line naming the file and where. */
