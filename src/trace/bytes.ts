@@ -52,6 +52,12 @@ export class ByteSource {
    */
   ahead: number;
 
+  /**
+   * Read on the calling thread (readSync) rather than by libuv's pool: for the replay, which reads columns into
+   * the core's memory synchronously anyway, and for which a pool round trip per key was time spent waiting.
+   */
+  sync = false;
+
   /** `pos` is the file offset of the next unread byte (buf[lo]). */
   /** With a pool, the bins taken since the last `takenBins()` (the item being read). */
   private taken: Uint8Array[] = [];
@@ -159,7 +165,7 @@ export class ByteSource {
   }
 
   private async readAt(dst: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    const { bytesRead } = await this.fh.read(dst, offset, length, position);
+    const bytesRead = this.sync ? readSync(this.fh.fd, dst, offset, length, position) : (await this.fh.read(dst, offset, length, position)).bytesRead;
     if (bytesRead === 0) throw new Malformed(`the file ends at byte ${position}, before byte ${this.limit} (did it change while being read?)`);
     return bytesRead;
   }

@@ -99,6 +99,7 @@ export class TraceReader {
       const pool = this.reuseBuffers ? new BinPool() : null;
       const src = new ByteSource(fh, this.bodyStart, this.footerOffset, this.blockBytes, pool);
       src.ahead = Math.min(ITEM_READ_AHEAD, this.blockBytes);
+      src.sync = options.sink !== undefined;
       yield* this.walk(src, pool, options.sink);
     } finally {
       await fh.close();
