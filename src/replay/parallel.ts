@@ -87,6 +87,10 @@ export async function replayTraces(traces: readonly TraceSource[], plan: ReplayP
 }
 
 async function replayApart(traces: readonly TraceSource[], units: Unit[], plan: ReplayPlan, o: ParallelOptions, jobs: number, budget: number, unitsTotal: number): Promise<Map<Unit, ReplayReport>> {
+  // More threads than cores only add memory (each unit has its own tables): the groups follow --jobs, but at most
+  // the cores run at once, and each gets an equal share of the budget, more when its tables need it.
+  const atOnce = Math.min(jobs, DEFAULT_JOBS, units.length);
+  const share = (u: Unit) => Math.min(budget, Math.max(u.bytes, Math.floor(budget / atOnce)));
   let inFlight = 0;
   let finished: () => void = () => {};
   const stop = new Int32Array(new SharedArrayBuffer(4));
@@ -101,32 +105,34 @@ async function replayApart(traces: readonly TraceSource[], units: Unit[], plan: 
   checkStop();
   const watch = setInterval(checkStop, 50); // a Ctrl-C between progress messages
   try {
-    // A unit starts when it fits in what the running ones leave of the budget, or when none runs (each checks its
-    // own size against the whole budget, as a replay in this thread does).
+    // A unit starts when its share fits in what the running ones leave of the budget, or when none runs. Its share
+    // is its own --max-memory: the core cannot grow past it (./wasm.ts), so the units together stay within the
+    // budget however far injections grow their tables.
     const run = async (): Promise<void> => {
       while (queue.length > 0 && Atomics.load(stop, 0) === 0) {
-        const at = queue.findIndex((u) => inFlight === 0 || inFlight + u.bytes <= budget);
+        const at = queue.findIndex((u) => inFlight === 0 || inFlight + share(u) <= budget);
         if (at < 0) {
           await new Promise<void>((resolve) => { const before = finished; finished = () => { before(); resolve(); }; });
           continue;
         }
         const [unit] = queue.splice(at, 1);
-        inFlight += unit.bytes;
+        const allowance = share(unit);
+        inFlight += allowance;
         try {
-          const data: UnitData = { path: traces[unit.trace].path, plan: { ...plan, policies: unit.policies }, stop };
+          const data: UnitData = { path: traces[unit.trace].path, plan: { ...plan, policies: unit.policies, maxMemory: allowance }, stop };
           reports.set(unit, await runUnit(data, (n) => { done.set(unit, n); progress(); }));
         } catch (e) {
           Atomics.store(stop, 0, 1); // the others stop at their next chunk: the error is the answer
           throw e;
         } finally {
-          inFlight -= unit.bytes;
+          inFlight -= allowance;
           const wake = finished;
           finished = () => {};
           wake();
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(jobs, units.length) }, run));
+    await Promise.all(Array.from({ length: atOnce }, run));
   } finally {
     clearInterval(watch);
   }
@@ -147,21 +153,32 @@ async function replayHere(traces: readonly TraceSource[], units: readonly Unit[]
   return reports;
 }
 
+/**
+ * Worker heap: V8's default young generation (tens of MB per isolate) holds garbage a replay makes little of; a small
+ * one keeps each worker's footprint to its tables.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
+
+/** Settles once the worker has exited, so that its memory is given back before the next unit takes its place. */
 function runUnit(data: UnitData, onProgress: (done: number) => void): Promise<ReplayReport> {
   return new Promise((resolve, reject) => {
     // No node flags of the parent's: a worker refuses several (--input-type, --expose-gc) and needs none.
-    const worker = new Worker(WORKER, { workerData: data, execArgv: [] });
-    let settled = false;
+    const worker = new Worker(WORKER, { workerData: data, execArgv: [], resourceLimits: WORKER_LIMITS });
+    let outcome: { report: ReplayReport } | { error: Error } | undefined;
     worker.on("message", (m: UnitMessage) => {
       if (m.kind === "progress") return onProgress(m.done);
-      settled = true;
-      if (m.kind === "done") resolve(m.report);
-      else if (m.name === "TraceError") reject(new TraceError(m.file!, m.where!, m.message.slice(`${m.file}: ${m.where}: `.length)));
-      else reject(new Error(m.message));
+      if (outcome !== undefined) return;
+      if (m.kind === "done") outcome = { report: m.report };
+      else if (m.name === "TraceError") outcome = { error: new TraceError(m.file!, m.where!, m.message.slice(`${m.file}: ${m.where}: `.length)) };
+      else outcome = { error: new Error(m.message) };
       void worker.terminate();
     });
-    worker.on("error", (e) => { if (!settled) { settled = true; reject(e); } });
-    worker.on("exit", (code) => { if (!settled) reject(new Error(`a replay worker for ${data.path} exited with status ${code}`)); });
+    worker.on("error", (e) => { outcome ??= { error: e }; });
+    worker.on("exit", (code) => {
+      if (outcome === undefined) reject(new Error(`a replay worker for ${data.path} exited with status ${code}`));
+      else if ("report" in outcome) resolve(outcome.report);
+      else reject(outcome.error);
+    });
   });
 }
 

@@ -60,7 +60,7 @@ export function coreModule(build: WasmBuild = "release"): WebAssembly.Module {
  * Events copied into wasm memory per call: large enough that per-call cost vanishes (perf notes: ~2.5 ns a call
  * against ~50 ns an event), small enough that the buffer (25 B a row) and the injector's output stay a few MB.
  */
-export const CORE_EVENT_ROWS = 1 << 18;
+export const CORE_EVENT_ROWS = 1 << 17;
 
 export class WasmReplaySession implements ReplaySession {
   readonly engine = "wasm" as const;
@@ -88,9 +88,12 @@ export class WasmReplaySession implements ReplaySession {
 
   constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = CORE_EVENT_ROWS) {
     this.policies = options.policies;
+    // The budget is a hard ceiling: injected re-downloads and replacements grow the tables as the replay goes,
+    // past any estimate made up front (./budget.ts), and a grow beyond it fails in the core like any other.
+    const budgetPages = options.maxBytes === undefined ? undefined : Math.max(1, Math.floor(options.maxBytes / 65536));
     this.memory = build === "shared"
-      ? new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true })
-      : new WebAssembly.Memory({ initial: 1 });
+      ? new WebAssembly.Memory({ initial: 1, maximum: Math.min(SHARED_MAX_PAGES, budgetPages ?? SHARED_MAX_PAGES), shared: true })
+      : new WebAssembly.Memory(budgetPages === undefined ? { initial: 1 } : { initial: 1, maximum: Math.min(65536, budgetPages) });
     const abort = (message: number, file: number, line: number, column: number) => {
       throw new Error(`wasm core assertion failed: ${this.readString(message)} at ${this.readString(file)}:${line}:${column}`);
     };
@@ -114,26 +117,31 @@ export class WasmReplaySession implements ReplaySession {
   /** An AssemblyScript string (UTF-16, byte length stored just before it), for assertion messages. */
   private readString(ptr: number): string {
     if (ptr === 0) return "?";
-    const bytes = new Uint32Array(this.memory.buffer, ptr - 4, 1)[0];
-    return String.fromCharCode(...new Uint16Array(this.memory.buffer, ptr, bytes >>> 1));
+    const at = ptr >>> 0;
+    const bytes = new Uint32Array(this.memory.buffer, at - 4, 1)[0];
+    return String.fromCharCode(...new Uint16Array(this.memory.buffer, at, bytes >>> 1));
   }
 
   addBacking(files: readonly BackingFile[]): void {
     this.reserve(this.inodeCount + files.length, this.brefCount + files.length);
-    for (const f of files) this.addFile(f.dev, f.ino, f.digest, 0);
+    for (const f of files) this.addFile(f.dev, f.ino, f.digest, 0, f.digest);
   }
 
   /**
    * A trace's version 2 backing extension from its columns (src/trace/backing.ts), without an object per file:
-   * the same table as addBacking of its files.
+   * the same table as addBacking of its files. (No digest to share: scaled copies, which share their version's
+   * digest view, go through the injector and addBacking.)
    */
   addBackingColumns(c: BackingColumns): void {
     this.reserve(this.inodeCount + c.count, this.brefCount + c.count);
-    for (let i = 0; i < c.count; i++) this.addFile(c.dev[i], c.ino[i], c.digest, i * 32);
+    for (let i = 0; i < c.count; i++) this.addFile(c.dev[i], c.ino[i], c.digest, i * 32, undefined);
   }
 
-  /** One file version: its backing inode interned by (st_dev, st_ino), its digest copied from digests[at..at+32). */
-  private addFile(dev: number, ino: number, digests: Uint8Array, at: number): void {
+  /**
+   * One file version: its backing inode interned by (st_dev, st_ino), its digest copied from digests[at..at+32),
+   * or shared with the earlier file whose digest is the same view `shared` (digestAt).
+   */
+  private addFile(dev: number, ino: number, digests: Uint8Array, at: number, shared: Uint8Array | undefined): void {
     const core = this.core;
     let sb = this.superBlocks.get(dev);
     if (sb === undefined) {
@@ -149,11 +157,15 @@ export class WasmReplaySession implements ReplaySession {
       byIno.set(ino, index);
       core.backing_inode_define(index, sb, ino);
     }
-    const digest = core.backing_file_add(index);
+    const known = shared === undefined ? undefined : this.digestAt.get(shared);
+    const digest = known === undefined ? core.backing_file_add(index) : core.backing_file_share(index, known);
     if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
-    // One view of the memory while it does not grow (a view per file was most of this function's cost).
-    if (this.bytes.buffer !== this.memory.buffer) this.bytes = new Uint8Array(this.memory.buffer);
-    this.bytes.set(digests.subarray(at, at + 32), digest);
+    if (known === undefined) {
+      // One view of the memory while it does not grow (a view per file was most of this function's cost).
+      if (this.bytes.buffer !== this.memory.buffer) this.bytes = new Uint8Array(this.memory.buffer);
+      this.bytes.set(digests.subarray(at, at + 32), digest >>> 0);
+      if (shared !== undefined) this.digestAt.set(shared, digest);
+    }
     this.brefCount++;
   }
 
@@ -202,18 +214,20 @@ export class WasmReplaySession implements ReplaySession {
     const buf = this.memory.buffer;
     const core = this.core;
     const end = start + n;
-    new Uint8Array(buf, core.events_column(0), n).set(ev.op.subarray(start, end));
-    new Uint32Array(buf, core.events_column(1), n).set(ev.nodeid.subarray(start, end));
-    new Uint32Array(buf, core.events_column(2), n).set(ev.fh.subarray(start, end));
-    new Uint32Array(buf, core.events_column(3), n).set(ev.bref.subarray(start, end));
-    new Uint32Array(buf, core.events_column(4), n).set(ev.oflags.subarray(start, end));
-    new Uint32Array(buf, core.events_column(5), n).set(ev.fopen.subarray(start, end));
+    // Pointers past 2 GiB: the core's usize is u32, an export's i32 reads negative here.
+    const column = (k: number) => core.events_column(k) >>> 0;
+    new Uint8Array(buf, column(0), n).set(ev.op.subarray(start, end));
+    new Uint32Array(buf, column(1), n).set(ev.nodeid.subarray(start, end));
+    new Uint32Array(buf, column(2), n).set(ev.fh.subarray(start, end));
+    new Uint32Array(buf, column(3), n).set(ev.bref.subarray(start, end));
+    new Uint32Array(buf, column(4), n).set(ev.oflags.subarray(start, end));
+    new Uint32Array(buf, column(5), n).set(ev.fopen.subarray(start, end));
     if (ev.bid !== undefined) {
-      new Uint32Array(buf, core.events_column(6), n).set(ev.bid.subarray(start, end));
+      new Uint32Array(buf, column(6), n).set(ev.bid.subarray(start, end));
       this.bidRows = Math.max(this.bidRows, n);
     } else if (this.bidRows > 0) {
       // Most traces carry no recorded ids: the column stays as fresh memory left it, zero, unless a chunk wrote some.
-      new Uint32Array(buf, core.events_column(6), this.bidRows).fill(0);
+      new Uint32Array(buf, column(6), this.bidRows).fill(0);
       this.bidRows = 0;
     }
   }
@@ -230,7 +244,7 @@ export class WasmReplaySession implements ReplaySession {
   }
 
   private counters(ctx: number): BigInt64Array {
-    return new BigInt64Array(this.memory.buffer, this.core.ctx_counters(ctx), COUNTER_SLOTS);
+    return new BigInt64Array(this.memory.buffer, this.core.ctx_counters(ctx) >>> 0, COUNTER_SLOTS);
   }
 
   outcomes(): OutcomesByPolicy {

@@ -37,7 +37,7 @@ export const replay: Command = {
     },
     jobs: {
       type: "string", value: "N", default: `${DEFAULT_JOBS} (the cores)`,
-      help: "replays at once, on worker threads: traces side by side, or one trace's policies in groups; the counts are the same as with 1, which replays in one thread",
+      help: "replays on worker threads: traces side by side, or one trace's policies in groups; at most the cores run at once, each with an equal share of --max-memory; the counts are the same as with 1, which replays in one thread",
     },
     json: { type: "boolean", help: "print the results as JSON (one object per trace; an array for several traces)" },
   },
