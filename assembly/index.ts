@@ -15,6 +15,9 @@ import {
 } from "./layout";
 import { backingFileAdd, backingInodeDefine, backingReserve, superBlockNew } from "./icache";
 import { evict, replayRows } from "./replay";
+import { scanRows } from "./scan";
+
+export { scanElapsed, scanMaxFh, scanMaxNodeid } from "./scan";
 
 // ---- the backing-file table (shared by every context; it grows as a trace extends it) ----
 
@@ -79,6 +82,26 @@ export function replay(ctx: usize, n: u32): u32 {
     events_column(0), events_column(1), events_column(2), events_column(3), events_column(4), events_column(5),
     events_column(6), n,
   );
+}
+
+/**
+ * Replays n rows of event columns anywhere in memory: a chunk the trace reader read into a slot of host_alloc'd
+ * memory (src/replay/sink.ts) is replayed where it landed. `bid` must hold n rows (zeros when none were recorded).
+ */
+export function replay_columns(
+  ctx: usize, op: usize, nodeid: usize, fh: usize, bref: usize, oflags: usize, fopen: usize, bid: usize, n: u32,
+): u32 {
+  ctxEnter(ctx);
+  resetCapacityFlag();
+  return replayRows(op, nodeid, fh, bref, oflags, fopen, bid, n);
+}
+
+/** The trace reader's row checks over a chunk in memory (assembly/scan.ts); the first bad row or -1. */
+export function scan_rows(
+  op: usize, nodeid: usize, fh: usize, bref: usize, bid: usize, verdict: usize, dt: usize, n: u32,
+  backingFiles: u32, maxNodeid: u32, maxFh: u32, maxVerdict: u32,
+): i32 {
+  return scanRows(op, nodeid, fh, bref, bid, verdict, dt, n, backingFiles, maxNodeid, maxFh, maxVerdict);
 }
 
 // ---- workers of the threaded build: each instance has its own event columns and counters ----
