@@ -153,21 +153,32 @@ async function replayHere(traces: readonly TraceSource[], units: readonly Unit[]
   return reports;
 }
 
+/**
+ * Worker heap: V8's default young generation (tens of MB per isolate) holds garbage a replay makes little of; a small
+ * one keeps each worker's footprint to its tables.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
+
+/** Settles once the worker has exited, so that its memory is given back before the next unit takes its place. */
 function runUnit(data: UnitData, onProgress: (done: number) => void): Promise<ReplayReport> {
   return new Promise((resolve, reject) => {
     // No node flags of the parent's: a worker refuses several (--input-type, --expose-gc) and needs none.
-    const worker = new Worker(WORKER, { workerData: data, execArgv: [] });
-    let settled = false;
+    const worker = new Worker(WORKER, { workerData: data, execArgv: [], resourceLimits: WORKER_LIMITS });
+    let outcome: { report: ReplayReport } | { error: Error } | undefined;
     worker.on("message", (m: UnitMessage) => {
       if (m.kind === "progress") return onProgress(m.done);
-      settled = true;
-      if (m.kind === "done") resolve(m.report);
-      else if (m.name === "TraceError") reject(new TraceError(m.file!, m.where!, m.message.slice(`${m.file}: ${m.where}: `.length)));
-      else reject(new Error(m.message));
+      if (outcome !== undefined) return;
+      if (m.kind === "done") outcome = { report: m.report };
+      else if (m.name === "TraceError") outcome = { error: new TraceError(m.file!, m.where!, m.message.slice(`${m.file}: ${m.where}: `.length)) };
+      else outcome = { error: new Error(m.message) };
       void worker.terminate();
     });
-    worker.on("error", (e) => { if (!settled) { settled = true; reject(e); } });
-    worker.on("exit", (code) => { if (!settled) reject(new Error(`a replay worker for ${data.path} exited with status ${code}`)); });
+    worker.on("error", (e) => { outcome ??= { error: e }; });
+    worker.on("exit", (code) => {
+      if (outcome === undefined) reject(new Error(`a replay worker for ${data.path} exited with status ${code}`));
+      else if ("report" in outcome) resolve(outcome.report);
+      else reject(outcome.error);
+    });
   });
 }
 

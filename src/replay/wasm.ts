@@ -4,8 +4,10 @@ import { readFileSync } from "node:fs";
 import { COUNTER_SLOTS, ID_MAX_DEFAULT } from "../abi.js";
 import { DAEMON_CODE, POLICY_CODE, ReplayMemoryError, outcomesFromCounters, type OutcomesByPolicy, type Policy, type ReplaySession, type SessionOptions } from "../engine.js";
 import { type BackingFile, type EventColumns } from "../events.js";
+import { CoreChunkSink, type SinkCore } from "./sink.js";
+import type { BackingColumns } from "../trace/backing.js";
 
-interface CoreExports {
+interface CoreExports extends SinkCore {
   backing_reserve(inodes: number, files: number): number;
   backing_sb_new(dev: number): number;
   backing_inode_define(index: number, sb: number, ino: number): void;
@@ -19,6 +21,7 @@ interface CoreExports {
   ctx_finish(ctx: number): void;
   ctx_unmount(ctx: number): void;
   ctx_violations(ctx: number): number;
+  replay_columns(ctx: number, op: number, nodeid: number, fh: number, bref: number, oflags: number, fopen: number, bid: number, n: number): number;
   firstViolation: WebAssembly.Global;
 }
 
@@ -57,7 +60,7 @@ export function coreModule(build: WasmBuild = "release"): WebAssembly.Module {
  * Events copied into wasm memory per call: large enough that per-call cost vanishes (perf notes: ~2.5 ns a call
  * against ~50 ns an event), small enough that the buffer (25 B a row) and the injector's output stay a few MB.
  */
-export const CORE_EVENT_ROWS = 1 << 18;
+export const CORE_EVENT_ROWS = 1 << 17;
 
 export class WasmReplaySession implements ReplaySession {
   readonly engine = "wasm" as const;
@@ -79,6 +82,9 @@ export class WasmReplaySession implements ReplaySession {
   private brefCapacity = 0;
   /** Rows of the bid column holding recorded ids of an earlier chunk, to clear before a chunk without them. */
   private bidRows = 0;
+  private sink: CoreChunkSink | undefined;
+  /** A view of the whole memory, made again when the memory grows. */
+  private bytes = new Uint8Array(0);
 
   constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = CORE_EVENT_ROWS) {
     this.policies = options.policies;
@@ -117,32 +123,50 @@ export class WasmReplaySession implements ReplaySession {
   }
 
   addBacking(files: readonly BackingFile[]): void {
-    const core = this.core;
     this.reserve(this.inodeCount + files.length, this.brefCount + files.length);
-    for (const f of files) {
-      let sb = this.superBlocks.get(f.dev);
-      if (sb === undefined) {
-        sb = core.backing_sb_new(f.dev);
-        if (sb === 0) throw new ReplayMemoryError(`super_block of device ${f.dev}`);
-        this.superBlocks.set(f.dev, sb);
-      }
-      let byIno = this.inodeIndex.get(f.dev);
-      if (byIno === undefined) this.inodeIndex.set(f.dev, (byIno = new Map()));
-      let index = byIno.get(f.ino);
-      if (index === undefined) {
-        index = this.inodeCount++;
-        byIno.set(f.ino, index);
-        core.backing_inode_define(index, sb, f.ino);
-      }
-      const known = this.digestAt.get(f.digest);
-      const digest = known === undefined ? core.backing_file_add(index) : core.backing_file_share(index, known);
-      if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
-      if (known === undefined) {
-        new Uint8Array(this.memory.buffer, digest >>> 0, 32).set(f.digest.subarray(0, 32));
-        this.digestAt.set(f.digest, digest);
-      }
-      this.brefCount++;
+    for (const f of files) this.addFile(f.dev, f.ino, f.digest, 0, f.digest);
+  }
+
+  /**
+   * A trace's version 2 backing extension from its columns (src/trace/backing.ts), without an object per file:
+   * the same table as addBacking of its files. (No digest to share: scaled copies, which share their version's
+   * digest view, go through the injector and addBacking.)
+   */
+  addBackingColumns(c: BackingColumns): void {
+    this.reserve(this.inodeCount + c.count, this.brefCount + c.count);
+    for (let i = 0; i < c.count; i++) this.addFile(c.dev[i], c.ino[i], c.digest, i * 32, undefined);
+  }
+
+  /**
+   * One file version: its backing inode interned by (st_dev, st_ino), its digest copied from digests[at..at+32),
+   * or shared with the earlier file whose digest is the same view `shared` (digestAt).
+   */
+  private addFile(dev: number, ino: number, digests: Uint8Array, at: number, shared: Uint8Array | undefined): void {
+    const core = this.core;
+    let sb = this.superBlocks.get(dev);
+    if (sb === undefined) {
+      sb = core.backing_sb_new(dev);
+      if (sb === 0) throw new ReplayMemoryError(`super_block of device ${dev}`);
+      this.superBlocks.set(dev, sb);
     }
+    let byIno = this.inodeIndex.get(dev);
+    if (byIno === undefined) this.inodeIndex.set(dev, (byIno = new Map()));
+    let index = byIno.get(ino);
+    if (index === undefined) {
+      index = this.inodeCount++;
+      byIno.set(ino, index);
+      core.backing_inode_define(index, sb, ino);
+    }
+    const known = shared === undefined ? undefined : this.digestAt.get(shared);
+    const digest = known === undefined ? core.backing_file_add(index) : core.backing_file_share(index, known);
+    if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
+    if (known === undefined) {
+      // One view of the memory while it does not grow (a view per file was most of this function's cost).
+      if (this.bytes.buffer !== this.memory.buffer) this.bytes = new Uint8Array(this.memory.buffer);
+      this.bytes.set(digests.subarray(at, at + 32), digest >>> 0);
+      if (shared !== undefined) this.digestAt.set(shared, digest);
+    }
+    this.brefCount++;
   }
 
   /** Room in the core's tables, grown by doubling so a trace that extends its table often stays cheap. */
@@ -160,13 +184,30 @@ export class WasmReplaySession implements ReplaySession {
     for (let start = 0; start < ev.length; start += this.capacity) {
       const n = Math.min(this.capacity, ev.length - start);
       this.copyIn(ev, start, n);
-      this.contexts.forEach((ctx, i) => {
-        const begin = process.hrtime.bigint();
-        const done = this.core.replay(ctx, n);
-        this.elapsed[i] += Number(process.hrtime.bigint() - begin);
-        if (done !== n) throw new ReplayMemoryError("fuse_backing objects and ids");
-      });
+      this.replayEach(n, (ctx) => this.core.replay(ctx, n));
     }
+  }
+
+  /** Slots of this memory for the trace reader to read chunks into (ItemsOptions.sink), made at the first call. */
+  chunkSink(): CoreChunkSink {
+    this.sink ??= new CoreChunkSink(this.core, this.memory);
+    return this.sink;
+  }
+
+  /** Replays a chunk of `rows` rows the reader put in slot `slot` of chunkSink(), where it is. */
+  feedSlot(slot: number, rows: number, hasBid: boolean): void {
+    const c = this.chunkSink().replayColumns(slot, hasBid);
+    this.replayEach(rows, (ctx) => this.core.replay_columns(ctx, c.op, c.nodeid, c.fh, c.bref, c.oflags, c.fopen, c.bid, rows));
+  }
+
+  /** n rows under every policy in turn, each timed. */
+  private replayEach(n: number, replay: (ctx: number) => number): void {
+    this.contexts.forEach((ctx, i) => {
+      const begin = process.hrtime.bigint();
+      const done = replay(ctx);
+      this.elapsed[i] += Number(process.hrtime.bigint() - begin);
+      if (done !== n) throw new ReplayMemoryError("fuse_backing objects and ids");
+    });
   }
 
   private copyIn(ev: EventColumns, start: number, n: number): void {
