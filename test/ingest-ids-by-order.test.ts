@@ -68,6 +68,21 @@ describe("ids by order, on hand-made logs and straces", () => {
     expect(r.requests.get("8")?.registered).toEqual([]);
   });
 
+  it("a thread's ioctls served its opens one after the other: that decides opens of one file in flight at once", async () => {
+    // 2 and 6 do not overlap (2's reply comes before 6's request); 4 overlaps both. Thread 1 made two of the
+    // ioctls: they can only be 2's and 6's, so 4 made thread 2's. Without the thread, three pairings would fit.
+    const [l, s] = pair("thread", [header(2, "OPEN", 100), header(4, "OPEN", 100), ok(2), header(6, "OPEN", 100), ok(4), ok(6)],
+      [...register(1, "a", 1), ...register(2, "a", 2), ...register(1, "a", 3)]);
+    const r = await idsOf(l, s);
+    expect([...r.ids]).toEqual([["2", 1], ["4", 2], ["6", 3]]);
+    expect(r).toMatchObject({ certain: 3, ambiguous: 0 });
+    const [l2, s2] = pair("threads", [header(2, "OPEN", 100), header(4, "OPEN", 100), ok(2), header(6, "OPEN", 100), ok(4), ok(6)],
+      [...register(1, "a", 1), ...register(2, "a", 2), ...register(3, "a", 3)]);
+    const r2 = await idsOf(l2, s2);
+    expect([...r2.ids]).toEqual([["2", 1], ["4", 2], ["6", 3]]); // the first pairing that fits
+    expect(r2).toMatchObject({ certain: 0, ambiguous: 3 });
+  });
+
   it("opens in flight at once of one file, or of files not known yet: given in order and counted, not certain", async () => {
     const [l, s] = pair("same", [
       header(2, "OPEN", 100), header(4, "OPEN", 100), ok(4), ok(2),

@@ -2,12 +2,14 @@
 // and writes (`strace -e trace=ioctl,openat,close,…`) does not say which request an ioctl served. A daemon that
 // registers in its open handler (one id per open: fuser, Android's FuseDaemon, passthrough_hp --backing-per-open)
 // makes its ioctl after it read the OPEN/CREATE and before it wrote the reply. libfuse's `-d` log prints no thread
-// id and no time, so the only order the two files share is this: an open the log shows in flight alone (no other
-// OPEN/CREATE between its request and its reply) made the next ioctl. Opens in flight at once (a busy period of the
-// log) made the next ioctls in some order; there the backing fd's path (the file the thread opened just before the
-// ioctl) decides where the log names the file (high-level logs) or where an earlier certain open of the same nodeid
-// named it. What still cannot be decided is given in the ioctls' order and counted (`ambiguous_ids`), never silent;
-// when the counts of ioctls and successful open replies differ, no id is given at all.
+// id and no time, so what the two files share is order: an open the log shows in flight alone (no other OPEN/CREATE
+// between its request and its reply) made the next ioctl. Opens in flight at once (a busy period of the log) made
+// the next ioctls in some order, which three things narrow (pairGroup): the log's order where their intervals do not
+// overlap, each daemon thread's order (a libfuse worker handles one request from read to reply, so a thread's two
+// ioctls served two opens one after the other), and the backing fd's file (the one the thread opened just before the
+// ioctl) where the log names the open's file (high-level logs) or an earlier certain open of the same nodeid named
+// it. What still cannot be decided is given in the first pairing that fits and counted (`ambiguous_ids`), never
+// silent; when the counts of ioctls and successful open replies differ, no id is given at all.
 import type { BackingIoctl, DaemonRequest } from "./daemon-strace.js";
 import { FUSE_CREATE, FUSE_OPEN } from "./daemon-strace.js";
 import { readLines } from "./lines.js";
@@ -22,6 +24,9 @@ interface OpenReply {
   /** High-level logs: the fuse path of `open flags: … /path`. */
   path?: string;
   busy: number;
+  /** Line numbers of its request and its reply in the log. */
+  request: number;
+  reply: number;
 }
 
 export interface IdsByOrder {
@@ -37,15 +42,17 @@ export interface IdsByOrder {
 /** The log's successful OPEN/CREATE replies, each with its busy period (a maximal stretch with an open in flight). */
 export async function openReplies(log: string): Promise<OpenReply[]> {
   const out: OpenReply[] = [];
-  const pending = new Map<string, Omit<OpenReply, "unique">>();
+  const pending = new Map<string, Omit<OpenReply, "unique" | "reply">>();
   let busy = 0;
-  let latest: Omit<OpenReply, "unique"> | undefined;
+  let latest: Omit<OpenReply, "unique" | "reply"> | undefined;
+  let lineNo = 0;
   for await (const text of readLines(log)) {
+    lineNo++;
     const l = parseLine(text);
     if (l.kind === "request" && (l.opcode === "OPEN" || l.opcode === "CREATE")) {
       if (pending.size === 0) busy++;
       const open = l.opcode === "OPEN";
-      latest = { opcode: open ? FUSE_OPEN : FUSE_CREATE, nodeid: open ? l.nodeid : null, busy };
+      latest = { opcode: open ? FUSE_OPEN : FUSE_CREATE, nodeid: open ? l.nodeid : null, busy, request: lineNo };
       pending.set(l.unique, latest);
     } else if ((l.kind === "open" || l.kind === "create") && latest !== undefined) {
       latest.path = l.path;
@@ -53,7 +60,7 @@ export async function openReplies(log: string): Promise<OpenReply[]> {
       const req = pending.get(l.unique);
       if (req === undefined) continue;
       pending.delete(l.unique);
-      if (l.error === 0) out.push({ unique: l.unique, ...req });
+      if (l.error === 0) out.push({ unique: l.unique, ...req, reply: lineNo });
     }
   }
   return out;
@@ -94,12 +101,21 @@ export function pairByOrder(replies: OpenReply[], ioctls: BackingIoctl[]): IdsBy
   return r;
 }
 
+/** Busy periods up to this many opens are decided by trying every pairing (7! = 5040); longer ones by order. */
+const MAX_PERMUTED = 7;
+
+type Pairing = Map<OpenReply, { io: BackingIoctl; certain: boolean }>;
+
 /**
- * One busy period: `opens` in reply order made `ioctls` in some order. An open whose file is known (the log's path,
- * or its nodeid's from an earlier certain open) takes the one ioctl of that file when no other open of the period
- * is known to be that file; one open left takes the one ioctl left; the rest go in the ioctls' order, not certain.
+ * One busy period: `opens` in reply order made `ioctls` (in the strace's order) in some order. A pairing is
+ * possible when it keeps what is known of the order: an open replied to before another was read made its ioctl
+ * first; a thread's ioctls served opens one after the other (a libfuse worker handles one request from read to
+ * reply), so the earlier one's reply comes before the later one's request in the log; and an open whose file is
+ * known (the log's path, or its nodeid's from an earlier certain open) took an ioctl of that file. An open is
+ * certain when every possible pairing gives it the same ioctl; the first possible pairing (the ioctls' order where
+ * it can) is given. With no possible pairing, or a period too long to try, the ioctls' order, not certain.
  */
-function pairGroup(opens: OpenReply[], ioctls: BackingIoctl[], nodeidPath: Map<string, string>): Map<OpenReply, { io: BackingIoctl; certain: boolean }> {
+function pairGroup(opens: OpenReply[], ioctls: BackingIoctl[], nodeidPath: Map<string, string>): Pairing {
   const fits = (o: OpenReply, io: BackingIoctl): boolean | undefined => {
     const path = io.file?.path;
     if (path === undefined) return undefined;
@@ -107,17 +123,46 @@ function pairGroup(opens: OpenReply[], ioctls: BackingIoctl[], nodeidPath: Map<s
     const known = o.nodeid === null ? undefined : nodeidPath.get(o.nodeid);
     return known === undefined ? undefined : known === path;
   };
-  const out = new Map<OpenReply, { io: BackingIoctl; certain: boolean }>();
-  const left = new Set(ioctls);
-  for (const o of opens) {
-    if (opens.length === 1) break;
-    const mine = ioctls.filter((io) => fits(o, io) === true);
-    if (mine.length !== 1 || !left.has(mine[0]) || opens.some((p) => p !== o && fits(p, mine[0]) === true)) continue;
-    out.set(o, { io: mine[0], certain: true });
-    left.delete(mine[0]);
-  }
-  const rest = [...left].sort((a, b) => a.id - b.id);
-  const restOpens = opens.filter((o) => !out.has(o));
-  restOpens.forEach((o, i) => out.set(o, { io: rest[i], certain: restOpens.length === 1 && fits(o, rest[i]) !== false }));
+  const out: Pairing = new Map();
+  const k = opens.length;
+  const inOrder = () => {
+    const byId = [...ioctls].sort((a, b) => a.id - b.id);
+    opens.forEach((o, i) => out.set(o, { io: byId[i], certain: k === 1 && fits(o, byId[i]) !== false }));
+    return out;
+  };
+  if (k === 1 || k > MAX_PERMUTED) return inOrder();
+  const before = (a: number, b: number) => opens[a].reply < opens[b].request;
+  const taken: number[] = new Array<number>(k).fill(-1); // ioctl index → open index
+  const mine: number[] = new Array<number>(k).fill(-1); // open index → ioctl index
+  let first: number[] | undefined;
+  const seen = opens.map(() => new Set<number>());
+  const fitsOk = opens.map((o) => ioctls.map((io) => fits(o, io) !== false));
+  const place = (o: number): void => {
+    if (o === k) {
+      first ??= [...mine];
+      mine.forEach((i, x) => seen[x].add(i));
+      return;
+    }
+    for (let i = 0; i < k; i++) {
+      if (taken[i] >= 0 || !fitsOk[o][i]) continue;
+      let ok = true;
+      for (let p = 0; p < o && ok; p++) {
+        const j = mine[p];
+        // The log's order, and each thread's order, against the ioctls' order.
+        if (before(p, o) && !(j < i)) ok = false;
+        if (before(o, p) && !(i < j)) ok = false;
+        if (ioctls[i].tid === ioctls[j].tid && !(j < i ? before(p, o) : before(o, p))) ok = false;
+      }
+      if (!ok) continue;
+      taken[i] = o;
+      mine[o] = i;
+      place(o + 1);
+      taken[i] = -1;
+      mine[o] = -1;
+    }
+  };
+  place(0);
+  if (first === undefined) return inOrder();
+  opens.forEach((o, x) => out.set(o, { io: ioctls[first![x]], certain: seen[x].size === 1 }));
   return out;
 }

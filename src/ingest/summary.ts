@@ -21,7 +21,7 @@ export function ingestSummaryLine(output: string, s: IngestSummary): string {
   const byOrder = o === undefined ? ""
     : o.undecided !== undefined ? `; no /dev/fuse traffic in the daemon strace, and ids by order not given: ${o.undecided}`
     : `; ids by order (no /dev/fuse traffic in the daemon strace): ${o.certain} certain` +
-      (o.ambiguous > 0 ? `, ${o.ambiguous} opens in flight at once that the order cannot tell apart: given in the ioctls' order, not certain` : "");
+      (o.ambiguous > 0 ? `, ${o.ambiguous} opens in flight at once that the order cannot tell apart: given in the first pairing that fits, not certain` : "");
   const notSent = (s.opathOpens ?? 0) + (s.directoryOpens ?? 0) > 0
     ? `; not opens the daemon receives: ${s.opathOpens ?? 0} O_PATH, ${s.directoryOpens ?? 0} of directories (OPENDIR)`
     : "";
