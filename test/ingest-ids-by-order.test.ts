@@ -93,6 +93,24 @@ describe("ids by order, on hand-made logs and straces", () => {
     expect(r).toMatchObject({ certain: 0, ambiguous: 4 });
   });
 
+  it("a high-level log names each open's file: that decides, where one open was in flight when it was named", async () => {
+    // libfuse 2/3 high-level: `open[fh] flags: F /path` while the open is handled. 6 names /b alone, then 8 (/a)
+    // overlaps it; the ioctls for a and b by other threads, b's first.
+    const [l, s] = pair("named", [header(6, "OPEN", 100), "open[1] flags: 0x8000 /b", header(8, "OPEN", 200), "open[2] flags: 0x8000 /a", ok(8), ok(6)],
+      [...register(5, "b", 1), ...register(6, "a", 2)]);
+    const r = await idsOf(l, s);
+    expect([...r.ids]).toEqual([["8", 2], ["6", 1]]);
+    expect(r).toMatchObject({ certain: 2, ambiguous: 0 });
+  });
+
+  it("more than six opens in flight at once: by order, none certain", async () => {
+    const log = [...[2, 4, 6, 8, 10, 12, 14].map((u) => header(u, "OPEN", 100)), ...[2, 4, 6, 8, 10, 12, 14].map(ok)];
+    const [l, s] = pair("seven", log, [1, 2, 3, 4, 5, 6, 7].flatMap((id) => register(id, "a", id)));
+    const r = await idsOf(l, s);
+    expect([...r.ids.values()]).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(r).toMatchObject({ certain: 0, ambiguous: 7 });
+  });
+
   it("more ioctls than successful open replies: no id is given, and it says why", async () => {
     const [l, s] = pair("counts", [header(2, "OPEN", 100), ok(2), header(4, "OPEN", 100), "   unique: 4, error: -2 (No such file or directory), outsize: 16"],
       [...register(5, "a", 1), ...register(5, "a", 2)]);

@@ -54,7 +54,8 @@ export async function openReplies(log: string): Promise<OpenReply[]> {
       const open = l.opcode === "OPEN";
       latest = { opcode: open ? FUSE_OPEN : FUSE_CREATE, nodeid: open ? l.nodeid : null, busy, request: lineNo };
       pending.set(l.unique, latest);
-    } else if ((l.kind === "open" || l.kind === "create") && latest !== undefined) {
+    } else if ((l.kind === "open" || l.kind === "create") && latest !== undefined && pending.size === 1) {
+      // Only where one open is in flight is it certain whose line this is.
       latest.path = l.path;
     } else if (l.kind === "reply") {
       const req = pending.get(l.unique);
@@ -101,8 +102,11 @@ export function pairByOrder(replies: OpenReply[], ioctls: BackingIoctl[]): IdsBy
   return r;
 }
 
-/** Busy periods up to this many opens are decided by trying every pairing (7! = 5040); longer ones by order. */
-const MAX_PERMUTED = 7;
+/**
+ * Busy periods up to this many opens are decided by trying the pairings (at most 6! = 720, and the search stops once
+ * no open can be certain any more); longer ones go by order, not certain.
+ */
+const MAX_PERMUTED = 6;
 
 type Pairing = Map<OpenReply, { io: BackingIoctl; certain: boolean }>;
 
@@ -137,10 +141,15 @@ function pairGroup(opens: OpenReply[], ioctls: BackingIoctl[], nodeidPath: Map<s
   let first: number[] | undefined;
   const seen = opens.map(() => new Set<number>());
   const fitsOk = opens.map((o) => ioctls.map((io) => fits(o, io) !== false));
+  let open = k; // opens still possibly certain
   const place = (o: number): void => {
+    if (open === 0) return;
     if (o === k) {
       first ??= [...mine];
-      mine.forEach((i, x) => seen[x].add(i));
+      mine.forEach((i, x) => {
+        if (seen[x].size === 1 && !seen[x].has(i)) open--;
+        seen[x].add(i);
+      });
       return;
     }
     for (let i = 0; i < k; i++) {
