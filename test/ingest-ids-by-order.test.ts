@@ -118,6 +118,12 @@ describe("ids by order, on hand-made logs and straces", () => {
     expect(r.ids.size).toBe(0);
     expect(r).toMatchObject({ certain: 0, ambiguous: 1 });
     expect(r.undecided).toBe("2 BACKING_OPEN ioctls for 1 successful OPEN/CREATE replies: the order cannot pair them");
+    const out = join(dir, "counts.fbt");
+    const ingest = spawnSync(process.execPath, [CLI, "ingest", "--from", "libfuse-debug", l, "--daemon-strace", s, "-o", out], { encoding: "utf8" });
+    expect(ingest.status, ingest.stderr).toBe(0);
+    expect(ingest.stderr).toContain("ids by order not given: 2 BACKING_OPEN ioctls for 1 successful OPEN/CREATE replies");
+    const replayed = spawnSync(process.execPath, [CLI, "replay", out, "--ids", "recorded"], { encoding: "utf8" });
+    expect(replayed.status).not.toBe(0); // no recorded ids: --ids recorded refuses the trace, as it says
   });
 
   it("from the CLI: the summary line, the footer and inspect say how many ids were not certain", () => {
