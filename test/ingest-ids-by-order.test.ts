@@ -143,6 +143,23 @@ describe("ids by order, on hand-made logs and straces", () => {
   });
 });
 
+describe("ids by order on a recorded run (test/fixtures/per-open-ids-by-order.*, no mount needed)", () => {
+  it("gives every open the id the kernel's capture shows for its unique, and the trace replays under --ids recorded", async () => {
+    const kernel = JSON.parse(readFileSync("test/fixtures/per-open-ids-by-order.kernel-ids.json", "utf8")) as Record<string, number>;
+    const r = await idsOf("test/fixtures/per-open-ids-by-order.log.gz", "test/fixtures/per-open-ids-by-order.strace.gz");
+    expect(Object.fromEntries(r.ids)).toEqual(kernel);
+    expect(r).toMatchObject({ certain: 52, ambiguous: 0 });
+    const out = join(dir, "fixture.fbt");
+    const ingest = spawnSync(process.execPath, [CLI, "ingest", "--from", "libfuse-debug", "test/fixtures/per-open-ids-by-order.log.gz",
+      "--daemon-strace", "test/fixtures/per-open-ids-by-order.strace.gz", "-o", out], { encoding: "utf8" });
+    expect(ingest.stderr).toContain("recorded backing ids: 52 of 52 opens, 52 registrations");
+    expect(ingest.stderr).toContain("ids by order (no /dev/fuse traffic in the daemon strace): 52 certain;");
+    const replayed = spawnSync(process.execPath, [CLI, "replay", out, "--ids", "recorded", "--json"], { encoding: "utf8" });
+    expect(replayed.status, replayed.stderr).toBe(0);
+    expect(JSON.parse(replayed.stdout).policies.ptr).toMatchObject({ opens: 52, backing_opens: 52, anomalies: 0 });
+  });
+});
+
 const problem = need("fuse") ?? need("capture") ?? need("test-daemons");
 
 describe.skipIf(problem)("ids by order on a real mount (per-open ids, four daemon threads, two parallel readers)", () => {
