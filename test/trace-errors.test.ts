@@ -93,6 +93,15 @@ describe("bad input", () => {
     await expectTraceError(bad, `footer (byte ${footerAt})`, /ambiguous_releases must be a non-negative integer, got -1/);
   });
 
+  it("carries the footer's optional ambiguous_ids (ids given by order) the same way", async () => {
+    const a = smallChunk(3, 0, 2);
+    expect((await openTrace(await rawTrace([rawChunk(0, a)], footerFor([a], 2)))).footer.ambiguous_ids).toBeUndefined();
+    expect((await openTrace(await rawTrace([rawChunk(0, a)], footerFor([a], 2, { ambiguous_ids: 4 })))).footer.ambiguous_ids).toBe(4);
+    const bad = await rawTrace([rawChunk(0, a)], footerFor([a], 2, { ambiguous_ids: 1.5 }));
+    const footerAt = valuesOf(await readFile(bad)).at(-1)!.start;
+    await expectTraceError(bad, `footer (byte ${footerAt})`, /ambiguous_ids must be a non-negative integer, got 1.5/);
+  });
+
   it("reports an unknown version", async () => {
     const path = await rawTrace([], footerFor([], 0), 0, headerBytes({ version: 99 }));
     await expectTraceError(path, "byte 0", /unknown version 99: this reader reads versions 1 and 2/);

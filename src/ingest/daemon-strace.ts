@@ -40,6 +40,8 @@ export interface DaemonRequest {
   file?: DaemonFile;
   /** Ids FUSE_DEV_IOC_BACKING_OPEN returned while the daemon handled this request, in order. */
   registered: number[];
+  /** The file each registration registered, where it differs from `file` (ids by order: ioctl-order.ts). */
+  registeredFiles?: (DaemonFile | undefined)[];
   /** FUSE_DEV_IOC_BACKING_CLOSE calls made while handling it (strace does not show which id). */
   closes: number;
 }
@@ -59,9 +61,19 @@ export interface DaemonStraceCounts {
   backingOutsideRequests: number;
 }
 
+/** A successful FUSE_DEV_IOC_BACKING_OPEN, in the strace's order: the id, its thread, the file it registered. */
+export interface BackingIoctl {
+  id: number;
+  tid: number;
+  /** The file the thread opened last before the ioctl (the backing fd it passes), where strace -y showed it. */
+  file?: DaemonFile;
+}
+
 export interface DaemonStrace {
   requests: Map<string, DaemonRequest>;
   counts: DaemonStraceCounts;
+  /** Every successful BACKING_OPEN: what ids-by-order pairs with the log when no /dev/fuse traffic was traced. */
+  ioctls: BackingIoctl[];
 }
 
 export interface DaemonStraceOptions {
@@ -82,6 +94,8 @@ interface Thread {
   lastOpened?: string;
   /** Registrations and closes it made outside any request (at start-up): they go with its next request. */
   prelude?: { registered: number[]; closes: number };
+  /** The last file it opened, request or not (the fd a BACKING_OPEN passes is opened just before). */
+  opened?: string;
 }
 
 /** Reads a daemon's strace; bad lines are counted (or, strict, thrown as `FILE:LINE: reason`). */
@@ -89,7 +103,7 @@ export async function readDaemonStrace(path: string, o: DaemonStraceOptions, onB
   const r = new DaemonStraceReader(o);
   let lineNo = 0;
   for await (const line of readLines(path, onBytes)) r.line(line, ++lineNo);
-  return { requests: r.requests, counts: r.counts };
+  return { requests: r.requests, counts: r.counts, ioctls: r.ioctls };
 }
 
 class DaemonStraceReader {
@@ -97,6 +111,7 @@ class DaemonStraceReader {
     lines: 0, malformed: 0, requests: 0, replies: 0, truncatedOpenReplies: 0, backingOpens: 0, backingCloses: 0, backingOutsideRequests: 0,
   };
   readonly requests = new Map<string, DaemonRequest>();
+  readonly ioctls: BackingIoctl[] = [];
   /** OPEN and CREATE requests waiting for their reply, by unique. */
   private readonly opcodes = new Map<string, number>();
   private readonly threads = new Map<number, Thread>();
@@ -126,7 +141,7 @@ class DaemonStraceReader {
     if (!result) return this.malformed("no result after the arguments");
     const args = splitArgs(rest.slice(call[0].length, close));
     const ret = result[1] === "?" ? NaN : Number(result[1]);
-    this.syscall(call[1], args, ret, result[2], thread);
+    this.syscall(call[1], args, ret, result[2], thread, tid);
   }
 
   private thread(tid: number): Thread {
@@ -142,13 +157,16 @@ class DaemonStraceReader {
     if (this.o.strict) throw this.o.fail(this.lineNo, reason);
   }
 
-  private syscall(name: string, args: string[], ret: number, retPath: string | undefined, thread: Thread): void {
+  private syscall(name: string, args: string[], ret: number, retPath: string | undefined, thread: Thread, tid: number): void {
     const fd = FD_ARG.exec(args[0] ?? "");
     const onFuse = fd?.[2] === "/dev/fuse" || (fd?.[2] ?? "").startsWith("/dev/fuse");
     if (onFuse && (name === "read" || name === "readv") && ret > 0) return this.request(args, thread);
     if (onFuse && (name === "write" || name === "writev") && ret > 0) return this.reply(name, args, thread);
-    if (onFuse && name === "ioctl") return this.ioctl(args[1] ?? "", ret, thread);
-    if (OPENS.has(name) && ret >= 0 && retPath !== undefined && thread.current !== undefined) thread.lastOpened = retPath;
+    if (onFuse && name === "ioctl") return this.ioctl(args[1] ?? "", ret, thread, tid);
+    if (OPENS.has(name) && ret >= 0 && retPath !== undefined) {
+      thread.opened = retPath;
+      if (thread.current !== undefined) thread.lastOpened = retPath;
+    }
     this.files.syscall(name, args, ret, retPath, fd);
   }
 
@@ -208,7 +226,7 @@ class DaemonStraceReader {
     req.file = this.files.behind(fh, thread.lastOpened);
   }
 
-  private ioctl(request: string, ret: number, thread: Thread): void {
+  private ioctl(request: string, ret: number, thread: Thread, tid: number): void {
     const open = BACKING_OPEN_IOCTL.test(request);
     if (!open && !BACKING_CLOSE_IOCTL.test(request)) return;
     if (!(ret >= 0)) return; // refused: nothing registered or closed
@@ -224,6 +242,7 @@ class DaemonStraceReader {
     if (open) {
       this.counts.backingOpens++;
       req.registered.push(ret);
+      this.ioctls.push({ id: ret, tid, file: this.files.behind(undefined, thread.opened) });
     } else {
       this.counts.backingCloses++;
       req.closes++;

@@ -7,6 +7,11 @@ export interface IngestSummary extends Counts {
   backingFiles: number;
   /** What the daemon strace held, when one was given. */
   daemonStrace?: DaemonStraceCounts;
+  /**
+   * A daemon strace without /dev/fuse traffic: opens given the id of a BACKING_OPEN ioctl by order, for certain or
+   * not (ioctl-order.ts); `undecided` says why none was given.
+   */
+  idsByOrder?: { certain: number; ambiguous: number; undecided?: string };
 }
 
 /** Bad input: one line, `path:line: reason` or `path: reason`. */

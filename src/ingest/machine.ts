@@ -147,7 +147,7 @@ export class Machine {
   private fromDaemon(req: Request): DaemonRequest | undefined {
     const d = this.o.daemon?.get(req.unique);
     if (d === undefined) return undefined;
-    if (req.registered === undefined && d.registered.length > 0) req.registered = [...d.registered];
+    if (req.registered === undefined && d.registered.length > 0) [req.registered, req.registeredFiles] = [[...d.registered], d.registeredFiles];
     if (req.replyId === undefined && d.error === 0 && this.o.daemonPassthrough) {
       req.replyId = d.backingId ?? (d.registered.length === 1 ? d.registered[0] : undefined);
     }
@@ -335,7 +335,10 @@ export class Machine {
     }
     if (inst.slot < 0) inst.slot = this.nodeSlots.take();
     const bref = this.o.backing?.({ unique: req.unique, path: req.path, object, instance: inst.id, daemonFile }) ?? 0;
-    for (const id of req.registered ?? []) this.backingOpen(id, bref, req.pid);
+    (req.registered ?? []).forEach((id, k) => {
+      const f = req.registeredFiles?.[k];
+      this.backingOpen(id, f === undefined ? bref : (this.o.backing?.({ unique: req.unique, object: -1, instance: inst.id, daemonFile: f }) ?? 0), req.pid);
+    });
     const file: OpenFile = { fh: this.fhSlots.take(), inst, daemonFh, pid: req.pid, active: false, flushed: 0 };
     this.files.add(file);
     inst.nopen++;

@@ -1,6 +1,7 @@
 // Requests pending a reply, by `unique`. Multithreaded daemons interleave requests, and an operation happened only
 // if its reply says success; lines between a header and its reply belong to the most recent pending request they
 // can belong to (exact for single-threaded daemons, a best guess for multithreaded ones), hence arrival order.
+import type { DaemonFile } from "./daemon-files.js";
 import type { OpenFile } from "./open-files.js";
 import type { LogLine } from "./parse.js";
 
@@ -30,6 +31,8 @@ export interface Request {
   pathOps?: LogLine[];
   /** Backing ids registered while the daemon handled it, the id its open reply names, and the ids it closed. */
   registered?: number[];
+  /** The file of each registration, where the daemon strace paired them by order (ioctl-order.ts). */
+  registeredFiles?: (DaemonFile | undefined)[];
   replyId?: number;
   closed?: number[];
 }

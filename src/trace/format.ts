@@ -192,8 +192,8 @@ export function checkFooter(v: unknown): string | undefined {
   const crcs = v.chunk_crc32;
   if (!Array.isArray(crcs) || crcs.some((c) => !isUint(c) || c > 0xffffffff)) return "chunk_crc32 must be an array of u32";
   if (crcs.length !== v.chunks) return `chunk_crc32 lists ${crcs.length} CRCs for ${String(v.chunks)} chunks`;
-  if (v.ambiguous_releases !== undefined && !isUint(v.ambiguous_releases)) {
-    return `ambiguous_releases must be a non-negative integer, got ${JSON.stringify(v.ambiguous_releases)}`;
+  for (const key of ["ambiguous_releases", "ambiguous_ids"] as const) {
+    if (v[key] !== undefined && !isUint(v[key])) return `${key} must be a non-negative integer, got ${JSON.stringify(v[key])}`;
   }
   return undefined;
 }
@@ -208,5 +208,6 @@ export function footerOf(v: Record<string, unknown>): TraceFooter {
     max_nodeid: v.max_nodeid as number, max_fh: v.max_fh as number, duration_us: v.duration_us as number,
     chunk_crc32: v.chunk_crc32 as number[],
     ...(v.ambiguous_releases === undefined ? {} : { ambiguous_releases: v.ambiguous_releases as number }),
+    ...(v.ambiguous_ids === undefined ? {} : { ambiguous_ids: v.ambiguous_ids as number }),
   };
 }

@@ -105,6 +105,11 @@ export interface TraceFooter {
    * traces, sources with an fh in every release).
    */
   ambiguous_releases?: number;
+  /**
+   * Optional, like ambiguous_releases: opens given a backing id by order (a daemon strace without /dev/fuse
+   * traffic) where several opens were in flight at once and the order could not tell them apart.
+   */
+  ambiguous_ids?: number;
 }
 
 /**

@@ -114,12 +114,16 @@ export class TraceWriter {
    * Writes the footer and trailer, syncs, and renames the temp file to `path`. `notes`: the footer's optional
    * figures a source knows only at the end (FORMAT.md, "Footer").
    */
-  async close(notes: Pick<TraceFooter, "ambiguous_releases"> = {}): Promise<TraceFooter> {
+  async close(notes: Pick<TraceFooter, "ambiguous_releases" | "ambiguous_ids"> = {}): Promise<TraceFooter> {
     this.checkUsable();
     let footer = this.totals.footer();
     await this.guard(async () => {
       await this.flushBacking();
-      footer = { ...this.totals.footer(), ...(notes.ambiguous_releases === undefined ? {} : { ambiguous_releases: notes.ambiguous_releases }) };
+      footer = {
+        ...this.totals.footer(),
+        ...(notes.ambiguous_releases === undefined ? {} : { ambiguous_releases: notes.ambiguous_releases }),
+        ...(notes.ambiguous_ids === undefined ? {} : { ambiguous_ids: notes.ambiguous_ids }),
+      };
       const bytes = pack({ kind: "footer", ...footer });
       const footerOffset = this.offset;
       await this.append(bytes);
