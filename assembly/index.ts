@@ -2,8 +2,11 @@
 // context per policy, and then hands over chunks of event columns; it never calls per event.
 import { C_LIVE_BACKINGS, C_LIVE_IDS, C_OPEN_AT_END, COUNTER_SLOTS } from "../src/abi";
 import { liveBackings, liveIds, resetCapacityFlag } from "./backing";
-import { ctxCountInto, ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setCounter } from "./ctx";
+import {
+  connAcquisitions, connSpins, ctxCountInto, ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setCounter,
+} from "./ctx";
 import { checkBatch, checkSetup } from "./checkbench";
+import { connectionCycles, contentionCandidates } from "./contention";
 import { heapAlloc } from "./heap";
 import { hasState } from "./iomode";
 import {
@@ -186,6 +189,38 @@ export function check_setup(ctx: usize, n: u32): usize {
 export function check_batch(ctx: usize, candidates: usize, order: usize, mask: u32, count: u32): u32 {
   ctxEnter(ctx);
   return checkBatch(candidates, order, mask, count);
+}
+
+// ---- the contention benchmark (threaded build; assembly/contention.ts) ----
+
+/** A worker's own candidates for nodeids [first, first + n) of `ctx`, counting into `counters`; 0 if out of memory. */
+export function contention_candidates(ctx: usize, counters: usize, first: u32, n: u32): usize {
+  ctxEnter(ctx);
+  ctxCountInto(counters);
+  return contentionCandidates(first, n);
+}
+
+/** check_batch by a worker, counting its lock acquisitions and spins into its own `counters`. */
+export function contention_checks(ctx: usize, counters: usize, candidates: usize, order: usize, mask: u32, count: u32): u32 {
+  ctxEnter(ctx);
+  ctxCountInto(counters);
+  return checkBatch(candidates, order, mask, count);
+}
+
+/** `count` BACKING_OPEN + BACKING_CLOSE cycles of file version `bref` by a worker; returns the cycles made. */
+export function contention_cycles(ctx: usize, counters: usize, bref: u32, count: u32): u32 {
+  ctxEnter(ctx);
+  ctxCountInto(counters);
+  return connectionCycles(bref, count);
+}
+
+/** This instance's fc->lock acquisitions and failed attempts so far (threaded build; 0 otherwise). */
+export function conn_lock_acquisitions(): f64 {
+  return <f64>connAcquisitions;
+}
+
+export function conn_lock_spins(): f64 {
+  return <f64>connSpins;
 }
 
 /** Scratch memory for the host (the benchmark's visiting order); 0 when memory is exhausted. */

@@ -91,7 +91,7 @@ if [ ! -d "$tree" ]; then
 	done
 fi
 
-# A patch with no hunks (ptr: stock) is only its header.
+# A patch with no hunks (a stock kernel) is only its header.
 patch_in() { if grep -q '^--- ' "$2"; then patch -s -d "$tree" -p1 --no-backup-if-mismatch $1 <"$2"; fi; }
 
 # Swap the tree's patch: revert the one it carries (patch touches what it reverts, so make rebuilds it).

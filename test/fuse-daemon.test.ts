@@ -272,6 +272,18 @@ describe.skipIf(problem !== null)("fuse daemon (real mount)", () => {
     checkRecords(run.records.filter((r) => r.epoch === 0), true);
   });
 
+  it("stable-id needs server-chosen 64-bit ids: on a kernel without them (mainline) passthrough is off, and says why", async (ctx) => {
+    needPassthrough(ctx);
+    const plain = await withRun({}, {}, () => {});
+    if (plain.d.status.ids64) ctx.skip("this kernel has server-chosen 64-bit backing ids");
+    for (const model of ["stable-id", "stable-id-keep"] as const) {
+      const run = await withRun({ "a.txt": "alpha\n" }, { model }, ({ sh }) => { ok(sh("cat a.txt")); });
+      expect(run.d.status).toMatchObject({ passthrough: false, ids64: false, model });
+      expect(run.d.status.reason).toMatch(new RegExp(`${model} ids need server-chosen 64-bit backing ids \\(FUSE_BACKING_ID_64`));
+      expect(run.records.filter((r) => r.op === "backing_open" && r.via !== "probe")).toEqual([]);
+    }
+  });
+
   it("restartAt restarts before open k; restartEvery after every N opens", async (ctx) => {
     needPassthrough(ctx);
     // Open 1 is held; the restart before open 2 makes that open a refused one.

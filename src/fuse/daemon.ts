@@ -5,8 +5,9 @@
 import { closeSync, fstatSync, openSync, read, writeSync } from "node:fs";
 import { AddonMissingError, ADDON_MISSING, type PassthroughAddon } from "./addon.js";
 import { performAction, redownloadNodeid, type ActionResult, type ScenarioAction } from "./actions.js";
-import { BackingIds, type DaemonPolicy, type LiveDaemonModel } from "./backing.js";
+import { BackingIds, STABLE_ID_MODELS, type DaemonPolicy, type DaemonIdModel } from "./backing.js";
 import { ENOSYS, errnoName, FuseError, replyErrorOf } from "./errors.js";
+import { FUSE_BACKING_ID_64, notifyBackingClose } from "./ids64.js";
 import { SourceFs, type Request } from "./operations.js";
 import {
   decodeBatchForgetIn, decodeForgetIn, decodeInHeader, decodeInitIn, encodeInitOut, encodeOutHeader,
@@ -18,7 +19,7 @@ import type { Recorder } from "./records.js";
 export interface DaemonConfig {
   /** The directory served (the caller's scratch copy: the daemon changes it). */
   source: string;
-  model: LiveDaemonModel;
+  model: DaemonIdModel;
   /** Ask for FUSE_PASSTHROUGH at INIT. */
   passthrough: boolean;
   /** Restart after every N opens (OPEN and CREATE count), when the next open arrives. */
@@ -46,7 +47,9 @@ export interface DaemonStatus {
   passthrough: boolean;
   /** Why passthrough is off; null when it is on. */
   reason: string | null;
-  model: LiveDaemonModel;
+  /** The kernel takes server-chosen 64-bit backing ids (FUSE_BACKING_ID_64, ids64.ts): a probe registered one. */
+  ids64: boolean;
+  model: DaemonIdModel;
   /** The kernel's protocol version, and the one in use (the lower minor). */
   kernel: { major: number; minor: number };
   proto: { major: number; minor: number };
@@ -229,13 +232,13 @@ export class FuseDaemon {
       case Opcode.RENAME: return fs.rename(req, false);
       case Opcode.RENAME2: return fs.rename(req, true);
       case Opcode.LINK: return fs.link(req, out);
-      case Opcode.OPEN: return fs.open(req, out);
-      case Opcode.CREATE: return fs.create(req, out);
-      case Opcode.READ: return fs.read(req, out);
-      case Opcode.WRITE: return fs.write(req, out);
-      case Opcode.FLUSH: return fs.flush(req);
-      case Opcode.FSYNC: return fs.fsync(req);
-      case Opcode.RELEASE: return fs.release(req);
+      case Opcode.OPEN: return fs.files.open(req, out);
+      case Opcode.CREATE: return fs.files.create(req, out);
+      case Opcode.READ: return fs.files.read(req, out);
+      case Opcode.WRITE: return fs.files.write(req, out);
+      case Opcode.FLUSH: return fs.files.flush(req);
+      case Opcode.FSYNC: return fs.files.fsync(req);
+      case Opcode.RELEASE: return fs.files.release(req);
       case Opcode.OPENDIR: return fs.opendir(req, out);
       case Opcode.READDIR: return fs.readdir(req, out);
       case Opcode.RELEASEDIR: return fs.releasedir(req);
@@ -266,7 +269,7 @@ export class FuseDaemon {
     } else if (this.addon instanceof AddonMissingError) reason = ADDON_MISSING;
     else flags |= InitFlag.PASSTHROUGH;
     const passthrough = reason === null;
-    this.status = { passthrough, reason, model: this.config.model, kernel, proto, maxWrite: this.maxWrite, maxStackDepth: passthrough ? this.config.maxStackDepth : 0 };
+    this.status = { passthrough, reason, ids64: false, model: this.config.model, kernel, proto, maxWrite: this.maxWrite, maxStackDepth: passthrough ? this.config.maxStackDepth : 0 };
     return encodeInitOut(out, 0, {
       major: FUSE_KERNEL_VERSION, minor: proto.minor, maxReadahead: kin.maxReadahead, flags,
       maxBackground: 16, congestionThreshold: 12, maxWrite: this.maxWrite, timeGran: 1, maxPages: this.config.maxPages,
@@ -292,6 +295,10 @@ export class FuseDaemon {
         this.recorder.emit({ op: "backing_open", ...probe, backing_id: id });
         addon.backingClose(this.devFd, id);
         this.recorder.emit({ op: "backing_close", ...probe, backing_id: id });
+        status.ids64 = this.probeIds64(addon, fd);
+        if (STABLE_ID_MODELS.some((m) => m === this.config.model) && !status.ids64) {
+          throw new Error(`${this.config.model} ids need server-chosen 64-bit backing ids (FUSE_BACKING_ID_64, Miklos Szeredi's fuse tree), which this kernel refuses: the ptr guest kernel of scripts/build-kernels.sh has them`);
+        }
         this.fs.backing = new BackingIds(this.config.model, this.devFd, addon, this.recorder, this.config.policy === "digest");
       } catch (e) {
         status.passthrough = false;
@@ -301,6 +308,22 @@ export class FuseDaemon {
       }
     }
     for (const w of this.initWaiters.splice(0)) w(status);
+  }
+
+  /**
+   * Whether the kernel takes a server-chosen 64-bit id: registers `fd` under an id no stable-id daemon picks
+   * (ids64.ts), and closes it. Not recorded: it takes nothing from the connection's idr. A kernel without them
+   * refuses the flag (EINVAL).
+   */
+  private probeIds64(addon: PassthroughAddon, fd: number): boolean {
+    const probeId = 0xfffffffffffffff0n;
+    try {
+      addon.backingOpen(this.devFd, fd, FUSE_BACKING_ID_64, probeId);
+    } catch {
+      return false;
+    }
+    notifyBackingClose(this.devFd, probeId);
+    return true;
   }
 
   /**

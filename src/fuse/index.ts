@@ -3,7 +3,7 @@
 // id it used. See start.ts for the API, records.ts for what is recorded, backing.ts for the daemon models.
 export { startDaemon, DaemonError, type DaemonHandle, type DaemonOptions } from "./start.js";
 export type { DaemonStats, DaemonStatus } from "./daemon.js";
-export { DAEMON_POLICIES, LIVE_DAEMON_MODELS, type DaemonPolicy, type LiveDaemonModel } from "./backing.js";
+export { DAEMON_POLICIES, LIVE_DAEMON_MODELS, STABLE_ID_MODELS, type DaemonIdModel, type DaemonPolicy, type LiveDaemonModel } from "./backing.js";
 export type { ScenarioAction } from "./actions.js";
 export type { DaemonRecord, DaemonRecordOp } from "./records.js";
 export { ADDON_MISSING, AddonMissingError, loadAddon, tryLoadAddon, type PassthroughAddon } from "./addon.js";

@@ -4,27 +4,26 @@
 //
 // Names reach the backing side as /proc/self/fd/<dir's O_PATH fd>/<name>: the *at() calls without Node having them.
 // Node's fs takes Buffer paths, so names stay the bytes the kernel sent.
-import { sha256File } from "../digest.js";
 import {
-  accessSync, chmodSync, closeSync, constants, fstatSync, fsyncSync, fdatasyncSync, ftruncateSync, lchownSync, linkSync,
-  lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmdirSync, statfsSync,
-  symlinkSync, truncateSync, unlinkSync, utimesSync, writeSync, type BigIntStats,
+  accessSync, chmodSync, closeSync, constants, fstatSync, ftruncateSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, readdirSync, readlinkSync, renameSync, rmdirSync, statfsSync, symlinkSync, truncateSync, unlinkSync, utimesSync,
+  type BigIntStats,
 } from "node:fs";
-import { passthroughFlags, type BackingIds, type DaemonPolicy, type RequestContext } from "./backing.js";
+import type { BackingIds, DaemonPolicy, RequestContext } from "./backing.js";
 import { EEXIST, EINVAL, ENOENT, ENOSYS, FuseError, replyErrorOf } from "./errors.js";
-import { HandleTable, type DirEntry, type OpenFile } from "./files.js";
+import { HandleTable, type DirEntry } from "./files.js";
 import { InodeTable, S_IFLNK, S_IFMT, S_IFREG, type Inode } from "./inodes.js";
+import { OpenFiles } from "./opens.js";
 import {
-  decodeAccessIn, decodeCreateIn, decodeFsyncIn, decodeGetattrIn, decodeLinkIn, decodeMkdirIn, decodeMknodIn,
-  decodeOpenIn, decodeReadIn, decodeReleaseIn, decodeRenameIn, decodeSetattrIn, decodeSymlinkIn, decodeWriteIn,
-  encodeAttrOut, encodeDirent, encodeEntryOut, encodeOpenOut, encodeStatfsOut, encodeWriteOut, ENTRY_OUT_SIZE,
+  decodeAccessIn, decodeGetattrIn, decodeLinkIn, decodeMkdirIn, decodeMknodIn, decodeReadIn, decodeReleaseIn, decodeRenameIn,
+  decodeSetattrIn, decodeSymlinkIn, encodeAttrOut, encodeDirent, encodeEntryOut, encodeOpenOut, encodeStatfsOut,
   FATTR_ATIME, FATTR_ATIME_NOW, FATTR_FH, FATTR_GID, FATTR_MODE, FATTR_MTIME, FATTR_MTIME_NOW, FATTR_SIZE, FATTR_UID,
-  FUSE_FSYNC_FDATASYNC, FUSE_GETATTR_FH, RENAME_EXCHANGE, RENAME_NOREPLACE, readName,
+  FUSE_GETATTR_FH, RENAME_EXCHANGE, RENAME_NOREPLACE, readName,
   type InHeader,
 } from "./protocol.js";
 import type { Recorder, RecordFields } from "./records.js";
 
-const { O_CREAT, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
+const { O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } = constants;
 
 /** One request: its header and its arguments (extensions stripped). */
 export interface Request {
@@ -50,20 +49,23 @@ export class SourceFs {
   readonly handles = new HandleTable();
   /** Set once passthrough is negotiated (and the addon is there); null: every open goes through the daemon. */
   backing: BackingIds | null = null;
+  /** OPEN, CREATE, their I/O and RELEASE (opens.ts). */
+  readonly files: OpenFiles;
 
   constructor(source: string, private readonly config: FsConfig, private readonly recorder: Recorder) {
     this.inodes = new InodeTable(source);
+    this.files = new OpenFiles(this, config, recorder);
   }
 
-  // ---- names and paths --------------------------------------------------------------------------------------
+  // ---- names and paths (opens.ts uses them too) -------------------------------------------------------------
 
   /** The backing object itself, through its O_PATH descriptor (follows it for files and directories). */
-  private self(inode: Inode): string {
+  self(inode: Inode): string {
     return `/proc/self/fd/${inode.fd}`;
   }
 
   /** `name` inside directory `dir`, like an *at() call on the directory's descriptor. */
-  private child(dir: Inode, name: Buffer): Buffer {
+  child(dir: Inode, name: Buffer): Buffer {
     return Buffer.concat([Buffer.from(`/proc/self/fd/${dir.fd}/`), name]);
   }
 
@@ -73,7 +75,7 @@ export class SourceFs {
   }
 
   /** The path relative to the source directory, for records; "" when it cannot be told. */
-  private relPath(inode: Inode): string {
+  relPath(inode: Inode): string {
     try {
       const p = this.realPath(inode);
       const root = this.inodes.rootPath;
@@ -83,7 +85,7 @@ export class SourceFs {
     }
   }
 
-  private relChild(dir: Inode, name: Buffer): string {
+  relChild(dir: Inode, name: Buffer): string {
     const d = this.relPath(dir);
     return d === "." ? name.toString() : `${d}/${name.toString()}`;
   }
@@ -105,11 +107,11 @@ export class SourceFs {
   }
 
   /** New objects belong to the requester, as if it had made them (the daemon runs as root). */
-  private own(path: Buffer, h: InHeader): void {
+  own(path: Buffer, h: InHeader): void {
     if (h.uid !== process.geteuid?.() || h.gid !== process.getegid?.()) lchownSync(path, h.uid, h.gid);
   }
 
-  private ctx(req: Request): RequestContext {
+  ctx(req: Request): RequestContext {
     return { unique: Number(req.h.unique), pid: req.h.pid };
   }
 
@@ -292,121 +294,6 @@ export class SourceFs {
     });
   }
 
-  // ---- files ------------------------------------------------------------------------------------------------
-
-  /**
-   * OPEN: opens the backing file with the opener's flags (O_TRUNC included: FUSE_ATOMIC_O_TRUNC) and, with
-   * passthrough, answers FOPEN_PASSTHROUGH and the backing id the daemon model picks.
-   */
-  open(req: Request, out: Buffer): number {
-    const inode = this.inodes.get(req.h.nodeid);
-    const { flags } = decodeOpenIn(req.arg);
-    const at = { op: "open", unique: Number(req.h.unique), pid: req.h.pid, nodeid: inode.nodeid, flags, dev: Number(inode.dev), ino: Number(inode.ino), path: this.relPath(inode) } as const;
-    try {
-      // The /proc link is followed even under O_NOFOLLOW (the kernel already resolved the name).
-      const fd = openSync(this.self(inode), flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW));
-      const file = this.passOpen(inode, fd, flags, req);
-      this.recorder.emit({ ...at, ...this.opened(file) });
-      return encodeOpenOut(out, 0, file.fh, this.fopenOf(file), file.backing?.id ?? 0);
-    } catch (e) {
-      this.recorder.emit({ ...at, error: replyErrorOf(e) });
-      throw e;
-    }
-  }
-
-  /** CREATE: creates (or, without O_EXCL, opens) the name and opens it, in one reply: entry_out then open_out. */
-  create(req: Request, out: Buffer): number {
-    const dir = this.inodes.get(req.h.nodeid);
-    const a = decodeCreateIn(req.arg);
-    const at = { op: "create", unique: Number(req.h.unique), pid: req.h.pid, parent: dir.nodeid, flags: a.flags, name: a.name.toString(), path: this.relChild(dir, a.name) } as const;
-    try {
-      const path = this.child(dir, a.name);
-      const fd = openSync(path, a.flags & ~O_NOCTTY, a.mode & 0o7777);
-      let inode: Inode;
-      try {
-        this.own(path, req.h);
-        const st = fstatSync(fd, { bigint: true });
-        inode = this.inodes.reference(path, st);
-      } catch (e) {
-        closeSync(fd);
-        throw e;
-      }
-      const file = this.passOpen(inode, fd, a.flags, req);
-      const n = encodeEntryOut(out, 0, inode.nodeid, inode.generation, this.config.entryTimeout, this.config.attrTimeout, fstatSync(fd, { bigint: true }));
-      this.recorder.emit({ ...at, nodeid: inode.nodeid, dev: Number(inode.dev), ino: Number(inode.ino), ...this.opened(file) });
-      return n + encodeOpenOut(out, ENTRY_OUT_SIZE, file.fh, this.fopenOf(file), file.backing?.id ?? 0);
-    } catch (e) {
-      this.recorder.emit({ ...at, error: replyErrorOf(e) });
-      throw e;
-    }
-  }
-
-  /** The open file of a new open of `inode` on `fd`, with its backing id when passthrough is on. */
-  private passOpen(inode: Inode, fd: number, flags: number, req: Request): OpenFile {
-    const sha256 = this.config.digest ? sha256Of(fd) : "";
-    let backing = null;
-    try {
-      backing = this.backing?.acquire(inode, fd, this.ctx(req)) ?? null;
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-    return this.handles.addFile({ inode, fd, flags, backing, sha256 });
-  }
-
-  /** The open reply's FOPEN_* flags. */
-  private fopenOf(file: OpenFile): number {
-    return file.backing ? passthroughFlags(this.config.policy ?? "ptr") : 0;
-  }
-
-  /** What an open record says about the open file. */
-  private opened(file: OpenFile) {
-    return { fh: file.fh, fopen: this.fopenOf(file), backing_id: file.backing?.id ?? 0, sha256: file.sha256 };
-  }
-
-  read(req: Request, out: Buffer): number {
-    const a = decodeReadIn(req.arg);
-    const file = this.handles.file(a.fh);
-    if (a.size > out.length) throw new FuseError(EINVAL, `READ of ${a.size} bytes exceeds the reply buffer`);
-    return readSync(file.fd, out, 0, a.size, a.offset);
-  }
-
-  write(req: Request, out: Buffer): number {
-    const a = decodeWriteIn(req.arg);
-    const file = this.handles.file(a.fh);
-    const n = writeSync(file.fd, a.data, 0, a.data.length, a.offset);
-    return encodeWriteOut(out, 0, n);
-  }
-
-  /** FLUSH: a descriptor of the file was closed (fuse_flush_in starts with the fh). */
-  flush(req: Request): number {
-    const file = this.handles.file(Number(req.arg.readBigUInt64LE(0)));
-    file.flushed = true;
-    return 0;
-  }
-
-  fsync(req: Request): number {
-    const a = decodeFsyncIn(req.arg);
-    const file = this.handles.file(a.fh);
-    (a.fsyncFlags & FUSE_FSYNC_FDATASYNC ? fdatasyncSync : fsyncSync)(file.fd);
-    return 0;
-  }
-
-  /** RELEASE: the last close of an open file (or the kernel dropping an open it refused). */
-  release(req: Request): number {
-    const a = decodeReleaseIn(req.arg);
-    const file = this.handles.file(a.fh);
-    this.handles.remove(a.fh);
-    closeSync(file.fd);
-    this.recorder.emit({
-      op: "release", unique: Number(req.h.unique), pid: req.h.pid, nodeid: file.inode.nodeid, fh: file.fh, flags: file.flags,
-      fopen: this.fopenOf(file), backing_id: file.backing?.id ?? 0, dev: Number(file.inode.dev), ino: Number(file.inode.ino),
-      flushed: file.flushed,
-    });
-    if (file.backing) this.backing?.release(file.inode, file.backing, this.ctx(req));
-    return 0;
-  }
-
   // ---- directories ------------------------------------------------------------------------------------------
 
   opendir(req: Request, out: Buffer): number {
@@ -458,7 +345,3 @@ export class SourceFs {
   }
 }
 
-/** sha256 of a file's bytes, read through a fresh descriptor (its own offset; works for O_WRONLY opens too). */
-function sha256Of(fd: number): string {
-  return Buffer.from(sha256File(`/proc/self/fd/${fd}`)).toString("hex");
-}

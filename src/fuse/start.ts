@@ -11,7 +11,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ScenarioAction } from "./actions.js";
-import type { DaemonPolicy, LiveDaemonModel } from "./backing.js";
+import type { DaemonPolicy, DaemonIdModel } from "./backing.js";
 import type { DaemonStats, DaemonStatus } from "./daemon.js";
 import type { FromDaemon, ServerConfig, ToDaemon } from "./ipc.js";
 import { isMounted, unmountSync } from "./mount.js";
@@ -23,7 +23,7 @@ export interface DaemonOptions {
   /** An empty directory; created if missing. */
   mountpoint: string;
   /** How backing ids are handed out (default per-inode, as libfuse passthrough_hp). */
-  model?: LiveDaemonModel;
+  model?: DaemonIdModel;
   /** Negotiate FUSE_PASSTHROUGH (default true); status.passthrough says whether it happened. */
   passthrough?: boolean;
   /** Restart after every N opens (OPEN and CREATE). */

@@ -1,6 +1,6 @@
 // What every ingest reports, and how it says the input is bad.
 import type { DaemonStraceCounts } from "./daemon-strace.js";
-import type { Counts } from "./machine.js";
+import type { Counts } from "./counts.js";
 
 /** What an ingest found (see Counts) and how many backing file versions the trace holds. */
 export interface IngestSummary extends Counts {

@@ -31,10 +31,12 @@ import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { TRACE_CHUNK_ROWS, TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
-import { readDaemonStrace, type DaemonFile, type DaemonStraceCounts } from "./daemon-strace.js";
+import type { DaemonFile } from "./daemon-files.js";
+import { readDaemonStrace, type DaemonStraceCounts } from "./daemon-strace.js";
 import { ownDigest, sha256File } from "../digest.js";
 import { IngestError, type IngestSummary } from "./errors.js";
-import { Machine, type Counts, type OpenContext } from "./machine.js";
+import type { Counts } from "./counts.js";
+import { Machine, type OpenContext } from "./machine.js";
 
 export interface IngestOptions {
   /** The log; a `.gz` file is read as a gzip stream. */

@@ -6,7 +6,9 @@
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
-import { LIVE_DAEMON_MODELS, startDaemon, type DaemonPolicy, type ScenarioAction } from "../fuse/index.js";
+import {
+  LIVE_DAEMON_MODELS, STABLE_ID_MODELS, startDaemon, type DaemonIdModel, type DaemonPolicy, type LiveDaemonModel, type ScenarioAction,
+} from "../fuse/index.js";
 import { writeNativeCapture } from "../ingest/native.js";
 import { failedOpens } from "../ingest/index.js";
 import { recordNative, recordsOf } from "../record/native.js";
@@ -30,6 +32,8 @@ export interface GuestWorkload {
 export interface GuestResult {
   policy: DaemonPolicy;
   uname: string;
+  /** The kernel takes server-chosen 64-bit backing ids (spec §i.2): the stable-id scenarios were played. */
+  ids64: boolean;
   scenarios: Record<string, GuestScenario>;
   workloads: GuestWorkload[];
 }
@@ -39,8 +43,14 @@ const bytesOf = (fill: string) => Buffer.alloc(SIZE, fill);
 /** A: the file F1 holds; A2: A rewritten in place; C: another file, other bytes. */
 const A = bytesOf("A"), A2 = bytesOf("a"), C = bytesOf("C");
 
+/**
+ * What happens between F1's open and F2's: a daemon action (actions.ts), a restart, or a restart after which the
+ * file is opened and closed once more (the restarted daemon's own last release of it).
+ */
+type Between = ScenarioAction | "restart" | "restart, open and close";
+
 /** Each scenario of src/scenarios: what happens between F1's open and F2's, and what F2 should read. */
-const PLAYS: Record<string, { between?: ScenarioAction | "restart"; expect: Buffer }> = {
+const PLAYS: Record<string, { between?: Between; expect: Buffer }> = {
   "S1": { expect: A },
   "S1′": { expect: A },
   "S2": { between: "restart", expect: A },
@@ -48,14 +58,35 @@ const PLAYS: Record<string, { between?: ScenarioAction | "restart"; expect: Buff
   "S4a": { between: { kind: "replace", path: "a", bytes: C.toString("base64") }, expect: C },
   "S4b": { between: { kind: "rewrite", path: "a", bytes: A2.toString("base64") }, expect: A2 },
   "S5": { between: { kind: "serve", path: "a", other: "c" }, expect: C },
+  // The daemon now means C (the replaced file); a per-nodeid daemon answers with the nodeid's id, the old A.
+  "S4n": { between: { kind: "replace", path: "a", bytes: C.toString("base64") }, expect: C },
+  // Server-chosen 64-bit ids (spec §i.2): only on a kernel that has them (the ptr guest kernel).
+  "S2s": { between: "restart", expect: A },
+  "S2s′": { between: "restart, open and close", expect: A },
+  "S2s″": { between: "restart, open and close", expect: A },
 };
 
+/** The daemon models the scenarios' daemons map to, on a kernel with (ids64) or without 64-bit ids. */
+function runnable(ids64: boolean): readonly DaemonIdModel[] {
+  return ids64 ? [...LIVE_DAEMON_MODELS, ...STABLE_ID_MODELS] : LIVE_DAEMON_MODELS;
+}
+
 /**
- * The scenarios fbreplay's daemon can play for real: the stable-id and per-nodeid rows need ids it does not hand
- * out (server-chosen 64-bit ids are not in 6.12), so those rows stay the model's reading.
+ * The scenarios fbreplay's daemon can play for real: those of the daemon models it runs (LIVE_DAEMON_MODELS), and on
+ * a kernel with server-chosen 64-bit ids (`ids64`; spec §i.2: our ptr guest kernel) the stable-id rows too.
  */
-export function playableScenarios(): string[] {
-  return SCENARIOS.filter((s) => s.name in PLAYS && LIVE_DAEMON_MODELS.some((m) => m === s.daemon)).map((s) => s.name);
+export function playableScenarios(ids64 = false): string[] {
+  return SCENARIOS.filter((s) => s.name in PLAYS && runnable(ids64).some((m) => m === s.daemon)).map((s) => s.name);
+}
+
+/** Whether this kernel takes server-chosen 64-bit backing ids: a daemon's INIT probe says (src/fuse/ids64.ts). */
+export async function kernelHasIds64(work: string): Promise<boolean> {
+  const dir = join(work, "probe-ids64");
+  mkdirSync(join(dir, "src"), { recursive: true });
+  const daemon = await startDaemon({ source: join(dir, "src"), mountpoint: join(dir, "mnt"), digest: false, timeoutMs: 120_000 });
+  await daemon.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return daemon.status.ids64;
 }
 
 export async function playScenario(name: string, policy: DaemonPolicy, work: string): Promise<GuestScenario> {
@@ -67,8 +98,8 @@ export async function playScenario(name: string, policy: DaemonPolicy, work: str
   writeFileSync(join(source, "a"), A);
   writeFileSync(join(source, "c"), C);
   // Long cache lifetimes: F2's open must reach the same fuse inode as F1's, whatever happened to the backing file.
-  const model = LIVE_DAEMON_MODELS.find((m) => m === s.daemon);
-  if (model === undefined) throw new Error(`${name}: fbreplay's daemon runs ${LIVE_DAEMON_MODELS.join(" and ")} ids, not ${s.daemon}`);
+  const model = runnable(true).find((m) => m === s.daemon);
+  if (model === undefined) throw new Error(`${name}: fbreplay's daemon runs ${runnable(true).join(", ")} ids, not ${s.daemon}`);
   const daemon = await startDaemon({
     source, mountpoint: join(dir, "mnt"), model, policy, entryTimeout: 3600, attrTimeout: 3600, digest: false, timeoutMs: 120_000,
   });
@@ -77,8 +108,11 @@ export async function playScenario(name: string, policy: DaemonPolicy, work: str
     if (!daemon.status.passthrough) throw new Error(`no passthrough on this kernel: ${daemon.status.reason}`);
     const path = join(daemon.mountpoint, "a");
     fds.push(openSync(path, "r+")); // F1, a writer: a second page cache would be unsafe
-    if (play.between === "restart") await daemon.restart({ closeIds: false });
-    else if (play.between !== undefined) await daemon.action(play.between);
+    if (play.between === "restart" || play.between === "restart, open and close") await daemon.restart({ closeIds: false });
+    if (play.between === "restart, open and close") {
+      closeSync(openSync(path, "r"));
+      await daemon.settle(); // close(2) returns before the kernel sends RELEASE
+    } else if (play.between !== undefined && play.between !== "restart") await daemon.action(play.between);
     let f2: number;
     try {
       f2 = openSync(path, "r");
@@ -103,7 +137,7 @@ interface WorkloadPlan {
   name: string;
   prepare: (src: string) => void;
   command: string;
-  model: "per-inode" | "per-open";
+  model: LiveDaemonModel;
   restartEvery: number;
   closeIds: boolean;
   redownloadEvery: number;
@@ -134,6 +168,15 @@ const WORKLOADS: WorkloadPlan[] = [
     // with (the kernel takes the id after the reply, in the opener's task) is a race the capture cannot order.
     model: "per-inode", restartEvery: 8, closeIds: false, redownloadEvery: 0,
   },
+  {
+    name: "nodeid-held",
+    prepare: (src) => { writeFileSync(join(src, "lib.so"), Buffer.alloc(16384, 7)); writeFileSync(join(src, "conf"), "x=1\n"); },
+    // mergerfs (per-nodeid, spec §i.4): a library held on fd 3 while its branch copy is re-downloaded under the nodeid
+    // (every 4th OPEN), readers opening it and a config file; one restart halfway. The nodeid keeps its id across the
+    // re-downloads until the restart, after which the new daemon's id for the held file is a second object.
+    command: "exec 3<lib.so; for i in $(seq 1 14); do cat lib.so > /dev/null 2>&1 || echo refused; cat conf > /dev/null 2>&1 || echo refused; done | sort | uniq -c",
+    model: "per-nodeid", restartEvery: 16, closeIds: false, redownloadEvery: 4,
+  },
 ];
 
 async function runWorkload(w: WorkloadPlan, policy: DaemonPolicy, work: string, out: string): Promise<GuestWorkload> {
@@ -143,6 +186,8 @@ async function runWorkload(w: WorkloadPlan, policy: DaemonPolicy, work: string, 
   const capture = await recordNative({
     src: prepared, command: ["sh", "-c", w.command], workDir: join(work, `workload-${w.name}`), model: w.model, policy,
     restartEvery: w.restartEvery, restartCloseIds: w.closeIds, redownloadEvery: w.redownloadEvery || undefined,
+    // Four guests under TCG on a shared machine: a mount and INIT may take far longer than on the host.
+    timeoutMs: 120_000,
   });
   const trace = `${w.name}.fbt`;
   await writeNativeCapture(recordsOf(capture.records), join(out, trace), {
@@ -164,8 +209,10 @@ async function runWorkload(w: WorkloadPlan, policy: DaemonPolicy, work: string, 
 export async function runGuest(policy: DaemonPolicy, out: string, log: (line: string) => void): Promise<GuestResult> {
   const work = join(process.env.TMPDIR ?? "/tmp", "fbreplay-kernel-check");
   mkdirSync(work, { recursive: true });
-  const result: GuestResult = { policy, uname: release(), scenarios: {}, workloads: [] };
-  for (const name of playableScenarios()) {
+  const ids64 = await kernelHasIds64(work);
+  const result: GuestResult = { policy, uname: release(), ids64, scenarios: {}, workloads: [] };
+  log(`${policy}: ${ids64 ? "" : "no "}server-chosen 64-bit backing ids on this kernel`);
+  for (const name of playableScenarios(ids64)) {
     const s = { name };
     result.scenarios[s.name] = await playScenario(s.name, policy, work);
     log(`${policy}: ${s.name} ${result.scenarios[s.name].kernel}${result.scenarios[s.name].stale ? " stale" : ""}`);

@@ -41,6 +41,8 @@ export interface WorkloadCheck {
 export interface PolicyCheck {
   kernel: string;
   uname: string;
+  /** The kernel takes server-chosen 64-bit backing ids (the ptr guest kernel): the stable-id scenarios played. */
+  ids64: boolean;
   /** The policy whose model the kernel was compared with (itself, unless --model-as says otherwise). */
   model: Policy;
   scenarios: Record<string, ScenarioCheck>;
@@ -97,7 +99,7 @@ async function checkPolicy(policy: DaemonPolicy, o: KernelCheckOptions): Promise
     const guest = JSON.parse(readFileSync(resultFile, "utf8")) as GuestResult;
     if (guest.policy !== policy) throw new VmError(`${resultFile}: a result of the ${guest.policy} kernel, not ${policy}`);
     const check: PolicyCheck = {
-      kernel: kernelDescription(policy), uname: guest.uname, model, scenarios: {}, workloads: {}, mismatches: 0,
+      kernel: kernelDescription(policy), uname: guest.uname, ids64: guest.ids64 === true, model, scenarios: {}, workloads: {}, mismatches: 0,
       elapsed_s: Math.round(elapsedMs / 100) / 10,
     };
     const table = runScenarios("js", [model]).table;
@@ -149,7 +151,8 @@ const cellText = (result: string, stale: boolean, unsafe = false) =>
 export function formatKernelCheck(report: KernelCheckReport): string {
   const lines: string[] = [];
   for (const [policy, c] of Object.entries(report)) {
-    lines.push(`${policy}: ${c.kernel} (guest uname ${c.uname}, ${c.elapsed_s} s)${c.model !== policy ? `, compared with the ${c.model} model` : ""}`);
+    lines.push(`${policy}: ${c.kernel} (guest uname ${c.uname}${c.ids64 ? ", server-chosen 64-bit ids" : ""}, ${c.elapsed_s} s)` +
+      `${c.model !== policy ? `, compared with the ${c.model} model` : ""}`);
     lines.push(`  scenario  kernel          model`);
     for (const [name, s] of Object.entries(c.scenarios)) {
       const model = s.model.result === "ok" ? cellText("ok", s.model.stale, s.model.unsafe) : `${s.model.internal}→EIO`;

@@ -5,8 +5,7 @@
 import { EBUSY, EINVAL, EIO, ENOENT, ETXTBSY, OP_OPEN } from "../abi.js";
 import { ReferenceReplay } from "../model/index.js";
 import { defaultMaxMemory, overBudget } from "../replay/budget.js";
-import type { DaemonModel } from "../engine.js";
-import type { Policy } from "../engine.js";
+import { DAEMONS, type DaemonModel, type Policy } from "../engine.js";
 import type { TraceReader } from "../trace/index.js";
 import { denseIds, type IdSource } from "../trace/dense.js";
 import type { TraceChunk } from "../trace/types.js";
@@ -65,10 +64,12 @@ export async function runOracle(reader: TraceReader, policy: Policy = "ptr"): Pr
   const source = reader.header.source;
   let model: DaemonModel | null = null;
   if (source.daemon_model !== undefined) {
-    if (source.daemon_model !== "per-inode" && source.daemon_model !== "per-open") {
-      throw new TraceError(reader.path, "header", `source.daemon_model is ${JSON.stringify(source.daemon_model)}, expected "per-inode" or "per-open"`);
+    // Any daemon behaviour the model knows, but not "recorded": the recorded ids are replayed anyway.
+    const known = DAEMONS.filter((d) => d !== "recorded");
+    model = known.find((d) => d === source.daemon_model) ?? null;
+    if (model === null) {
+      throw new TraceError(reader.path, "header", `source.daemon_model is ${JSON.stringify(source.daemon_model)}, expected one of ${known.join(", ")}`);
     }
-    model = source.daemon_model;
   }
   const dense = await denseIds(reader);
   const sizes = { inodes: dense.footer.max_nodeid + 1, files: dense.footer.max_fh + 1, backingFiles: dense.footer.backing_files, policies: 2 };

@@ -14,16 +14,17 @@ export const kernelCheckCommand: Command = {
   options: {
     policy: { type: "string", value: "P,...", default: KERNEL_POLICIES.join(","), help: "the policies to check (those with a kernel/patches/P.patch)" },
     json: { type: "boolean", help: "{\"<policy>\": {kernel, scenarios: {S1: {kernel, stale, model}, ...}, workloads: {<name>: {compared, kernel_refused, mismatches}}}}" },
-    keep: { type: "string", value: "DIR", help: "keep each guest's out directory (traces, console.log) in DIR/<policy>" },
-    from: { type: "string", value: "DIR", help: "compare what an earlier --keep DIR run left, without booting (e.g. with --model-as)" },
-    "model-as": { type: "string", value: "P=Q,...", help: "compare P's kernel with Q's model: shows that a wrong model fails (e.g. inode=ptr)" },
+    keep: { type: "string", value: "DIR", default: "none: removed", help: "keep each guest's out directory (traces, console.log) in DIR/<policy>" },
+    from: { type: "string", value: "DIR", default: "none: boot the guests", help: "compare what an earlier --keep DIR run left, without booting (e.g. with --model-as)" },
+    "model-as": { type: "string", value: "P=Q,...", default: "none: each policy's own model", help: "compare P's kernel with Q's model: shows that a wrong model fails (e.g. inode=ptr)" },
     timeout: { type: "string", value: "S", default: 900, help: "seconds per guest" },
     "in-guest": { type: "boolean", help: "internal: the guest half, run by kernel-check inside `fbreplay vm`" },
   },
   notes: "Boots each policy's kernel (see vm; the guests run side by side) and, on fbreplay's own daemon with real\n" +
-    "passthrough inside, plays the scenarios S1–S5 of spec §d (F1 held open while the daemon restarts, re-downloads,\n" +
-    "replaces, rewrites; F2's open fails with EIO or not, and F2's bytes show a stale accept) and records workloads\n" +
-    "with restarts and re-downloads (sqlite-held, atomic-edit, parallel). Prints per policy the kernel, each scenario\n" +
+    "passthrough inside, plays the scenarios of spec §d (F1 held open while the daemon restarts, re-downloads,\n" +
+    "replaces, rewrites; F2's open fails with EIO or not, and F2's bytes show a stale accept; S2s–S2s″ only where\n" +
+    "the kernel has server-chosen 64-bit ids: ptr) and records workloads with restarts and re-downloads\n" +
+    "(sqlite-held, atomic-edit, parallel, nodeid-held). Prints per policy the kernel, each scenario\n" +
     "as the kernel gave it against the model's table, and per workload the opens compared one by one with the model\n" +
     "replaying the capture (the oracle's comparison), kernel refusals and every mismatch with its context. Exit 1 on\n" +
     "any mismatch.",
