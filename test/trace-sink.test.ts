@@ -33,8 +33,9 @@ async function watched(path: string, withSink: boolean) {
 async function bothWays(path: string, plan: ReplayPlan) {
   const placed = await watched(path, true);
   const copied = await watched(path, false);
-  const a = await replayTrace(placed.source, plan);
-  const b = await replayTrace(copied.source, plan);
+  // A pass per policy even for these small traces (large ones only, by default).
+  const a = await replayTrace(placed.source, plan, { passMinEvents: 0 });
+  const b = await replayTrace(copied.source, plan, { passMinEvents: 0 });
   expect(placed.seen.sink).toBe(true);
   expect(copied.seen.placed).toBe(0);
   expect(a.policies).toEqual(Object.fromEntries(Object.entries(b.policies).map(([p, r]) => [p, { ...r, ns_per_event: a.policies[p as keyof typeof a.policies]!.ns_per_event }])));
@@ -77,10 +78,17 @@ describe("chunks read into the core", () => {
     const { placed, report } = await bothWays(path, plan);
     expect(placed).toBe(14 * 5); // a pass per policy
     expect(report.events).toBe(40_000);
-    // A restart beyond the last event makes the injector rewrite (no pass per policy, no slots): the same counts.
+    // One pass for every policy, in slots (a small trace, by default), and a restart beyond the last event that makes
+    // the injector rewrite (one pass, no slots): the same counts.
+    const onePass = await watched(path, true);
+    const together = await replayTrace(onePass.source, plan);
+    expect(onePass.seen.placed).toBe(14);
     const interleaved = await replayTrace(await openTrace(path), { ...plan, restartEvery: 1e9 });
     expect(interleaved.injected.restarts).toBe(0);
-    for (const p of plan.policies) expect({ ...interleaved.policies[p], ns_per_event: 0 }).toEqual({ ...report.policies[p], ns_per_event: 0 });
+    for (const p of plan.policies) {
+      expect({ ...interleaved.policies[p], ns_per_event: 0 }).toEqual({ ...report.policies[p], ns_per_event: 0 });
+      expect({ ...together.policies[p], ns_per_event: 0 }).toEqual({ ...report.policies[p], ns_per_event: 0 });
+    }
   });
 
   it("clear a slot's recorded ids before a chunk without them replays there (--ids recorded)", async () => {

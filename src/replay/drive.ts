@@ -60,7 +60,15 @@ export interface DriveOptions {
   onProgress?: (p: ReplayProgress) => void;
   /** Checked between chunks: true stops the replay, which is then reported as incomplete. */
   interrupted?: () => boolean;
+  /** Smallest trace (events) replayed in a pass per policy (replayTrace); default PASS_MIN_EVENTS. For tests. */
+  passMinEvents?: number;
 }
+
+/**
+ * Below this many events a trace's policies share one pass: the working sets of a small trace fit the cache
+ * together, and a pass costs a session's set-up (measured: a 27k-event trace's replay took longer in five passes).
+ */
+export const PASS_MIN_EVENTS = 1 << 20;
 
 /**
  * Events (rows × scale) rewritten and replayed between two looks at Ctrl-C. A piece's time grows with what each
@@ -72,13 +80,14 @@ export const PIECE_EVENTS = 1 << 16;
 
 /**
  * Replays a trace under the plan's policies. When the trace's chunks go to the wasm core as they are (no scale, no
- * injection), each policy replays the trace in a pass of its own, reading it again: five policies interleaved chunk
+ * injection) and it is not small (PASS_MIN_EVENTS), each policy replays the trace in a pass of its own, reading it again: five policies interleaved chunk
  * by chunk in one session took 1.7–2× the core time of five sessions one after the other, measured in memory
  * (bench/README.md, "End to end"), more than reading the file again costs. Counts are the same either way (each
  * policy's state is its own; test/parallel.test.ts).
  */
 export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: DriveOptions = {}): Promise<ReplayReport> {
-  if (plan.engine !== "wasm" || plan.policies.length === 1 || !new Injector(plan).passthrough) return replayPass(traced, plan, drive);
+  const small = traced.footer.events < (drive.passMinEvents ?? PASS_MIN_EVENTS);
+  if (plan.engine !== "wasm" || plan.policies.length === 1 || small || !new Injector(plan).passthrough) return replayPass(traced, plan, drive);
   const started = process.hrtime.bigint();
   const passes = plan.policies.length;
   let report: ReplayReport | undefined;
