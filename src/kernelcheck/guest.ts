@@ -79,11 +79,15 @@ export function playableScenarios(ids64 = false): string[] {
   return SCENARIOS.filter((s) => s.name in PLAYS && runnable(ids64).some((m) => m === s.daemon)).map((s) => s.name);
 }
 
-/** Whether this kernel takes server-chosen 64-bit backing ids: a daemon's INIT probe says (src/fuse/ids64.ts). */
+/**
+ * Whether this kernel takes server-chosen 64-bit backing ids: a daemon's INIT probe says (src/fuse/ids64.ts). It is
+ * the guest's first daemon: its process loads the program cold over 9p, which on a loaded host has taken more than
+ * two minutes, so it may take up to ten (the guest's own timeout, 15 minutes by default, still bounds the run).
+ */
 export async function kernelHasIds64(work: string): Promise<boolean> {
   const dir = join(work, "probe-ids64");
   mkdirSync(join(dir, "src"), { recursive: true });
-  const daemon = await startDaemon({ source: join(dir, "src"), mountpoint: join(dir, "mnt"), digest: false, timeoutMs: 120_000 });
+  const daemon = await startDaemon({ source: join(dir, "src"), mountpoint: join(dir, "mnt"), digest: false, timeoutMs: 600_000 });
   await daemon.stop();
   rmSync(dir, { recursive: true, force: true });
   return daemon.status.ids64;
