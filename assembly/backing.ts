@@ -5,12 +5,13 @@ import {
 } from "../src/abi";
 import { THREADED } from "./config";
 import {
-  CTX_FB_FREE, CTX_FB_SEG, CTX_FB_USED, CTX_FILE_SEG, CTX_IDR_COUNT, CTX_IDR_CURSOR, CTX_LIVE_BACKINGS, connLock,
+  CTX_IDR_COUNT, CTX_IDR_CURSOR, CTX_LIVE_BACKINGS, connLock,
   connUnlock, ctxLoad, ctxStore, idMax, idr, idrMask, inc, raisePeak, setCounter, setIdr,
 } from "./ctx";
 import { heapAlloc } from "./heap";
 import { igrab, iput } from "./icache";
-import { BR_DIGEST, BR_INODE_INDEX, F_INODE, FB_COUNT, FB_DIGEST, FB_FILE, FB_INODE_INDEX, FB_NEXT_FREE, FB_SIZE, FILE_SIZE, IDR_SLOT } from "./layout";
+import { BR_DIGEST, BR_INODE_INDEX, F_INODE, FB_COUNT, FB_DIGEST, FB_FILE, FB_INODE_INDEX, IDR_SLOT } from "./layout";
+import { fbGive, fbTake } from "./slab";
 
 /** Set when memory cannot grow: the replay stops and the host reports it (never a silent wrong count). */
 export let backingCapacityExceeded = false;
@@ -19,35 +20,24 @@ export function resetCapacityFlag(): void {
   backingCapacityExceeded = false;
 }
 
-// ---- fuse_backing slab: segments carved from the heap, a free list threaded through freed objects ----
-// In the threaded build the slab, the idr and the backing inodes are changed only under the connection's lock, and
-// reference counts are atomic (refcount_t).
+// ---- fuse_backing objects (their slab: slab.ts) ----
+// In the threaded build the idr and the backing inodes are changed only under the connection's lock, reference
+// counts are atomic (refcount_t), and each worker has a slab cache of its own.
 
-/** Objects per slab segment. A freed fuse_backing keeps its struct file, as both come back together. */
-const SEGMENT_OBJECTS: u32 = 4096;
-
-function fbAlloc(bref: usize): usize {
+/**
+ * A new fuse_backing for file version `bref`, with one reference, under the connection's lock: `taken` is an
+ * object the caller took from the slab before the lock (as the kernel's kmalloc comes before fc->lock), or 0.
+ */
+function fbAlloc(bref: usize, taken: usize): usize {
   const inode = igrab(bref);
-  if (inode == 0) return 0;
-  let fb = <usize>ctxLoad(CTX_FB_FREE);
-  if (fb != 0) {
-    ctxStore(CTX_FB_FREE, load<i32>(fb, FB_NEXT_FREE));
-  } else {
-    let used = <u32>ctxLoad(CTX_FB_USED);
-    if (ctxLoad(CTX_FB_SEG) == 0 || used == SEGMENT_OBJECTS) {
-      const fbSeg = heapAlloc(<usize>SEGMENT_OBJECTS * FB_SIZE);
-      const fileSeg = heapAlloc(<usize>SEGMENT_OBJECTS * FILE_SIZE);
-      if (fbSeg == 0 || fileSeg == 0) {
-        iput(inode);
-        return 0;
-      }
-      ctxStore(CTX_FB_SEG, <i32>fbSeg);
-      ctxStore(CTX_FILE_SEG, <i32>fileSeg);
-      used = 0;
-    }
-    ctxStore(CTX_FB_USED, used + 1);
-    fb = <usize>ctxLoad(CTX_FB_SEG) + <usize>used * FB_SIZE;
-    store<usize>(fb, <usize>ctxLoad(CTX_FILE_SEG) + <usize>used * FILE_SIZE, FB_FILE);
+  if (inode == 0) {
+    if (taken != 0) fbGive(taken);
+    return 0;
+  }
+  const fb = taken != 0 ? taken : fbTake();
+  if (fb == 0) {
+    iput(inode);
+    return 0;
   }
   const file = load<usize>(fb, FB_FILE);
   store<usize>(file, inode, F_INODE);
@@ -63,8 +53,7 @@ function fbAlloc(bref: usize): usize {
 
 function fbFree(fb: usize): void {
   iput(load<usize>(load<usize>(fb, FB_FILE), F_INODE));
-  store<i32>(fb, ctxLoad(CTX_FB_FREE), FB_NEXT_FREE);
-  ctxStore(CTX_FB_FREE, <i32>fb);
+  fbGive(fb);
   const live = ctxLoad(CTX_LIVE_BACKINGS) - 1;
   ctxStore(CTX_LIVE_BACKINGS, live);
   setCounter(C_LIVE_BACKINGS, live);
@@ -215,8 +204,10 @@ function idrAllocCyclic(fb: usize): i32 {
 /** FUSE_DEV_IOC_BACKING_OPEN (spec §b.1): a new fuse_backing per call, no dedup. Returns the id or -errno. */
 export function backingOpen(bref: usize): i32 {
   inc(C_BACKING_OPENS);
+  // The kernel allocates the fuse_backing (kmalloc, per-CPU) before it takes fc->lock for the idr.
+  const taken = THREADED ? fbTake() : 0;
   connLock();
-  const fb = fbAlloc(bref);
+  const fb = THREADED && taken == 0 ? 0 : fbAlloc(bref, taken);
   if (fb == 0) {
     connUnlock();
     backingCapacityExceeded = true;
@@ -245,7 +236,7 @@ export function backingOpenIfAbsent(bref: usize, id: i32): i32 {
     return 0;
   }
   inc(C_BACKING_OPENS);
-  const fb = fbAlloc(bref);
+  const fb = fbAlloc(bref, 0);
   const count = ctxLoad(CTX_IDR_COUNT);
   if (fb == 0 || !idrReserve(count)) {
     if (fb != 0) backingPutLocked(fb);

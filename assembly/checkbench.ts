@@ -13,7 +13,7 @@ import { lockedConflictCheck } from "./iomode";
 import { BR_SIZE, FI_FB, FI_IOCACHECTR } from "./layout";
 
 /** A registered fuse_backing for file version `bref`, with the reference an open would hold; 0 when out of memory. */
-function registered(bref: u32): usize {
+export function registered(bref: u32): usize {
   const id = backingOpen(brefs + <usize>bref * BR_SIZE);
   return id > 0 ? backingLookup(id) : 0;
 }
@@ -31,17 +31,22 @@ export function checkSetup(n: u32): usize {
     const fi = inodeAt(k);
     store<usize>(fi, cached, FI_FB);
     store<i32>(fi, -1, FI_IOCACHECTR);
-    let candidate: usize;
-    switch (k & 3) {
-      case 0: candidate = backingGet(cached); break;
-      case 1: candidate = registered(file << 1); break;
-      case 2: candidate = registered((file << 1) | 1); break;
-      default: candidate = registered(((file + 1) % files) << 1);
-    }
+    const candidate = candidateFor(k, cached, files);
     if (candidate == 0) return 0;
     store<usize>(candidates + (<usize>k << 2), candidate);
   }
   return candidates;
+}
+
+/** Nodeid `k`'s candidate for the next open, by the case `k & 3`, against its cached `cached`; 0 if out of memory. */
+export function candidateFor(k: u32, cached: usize, files: u32): usize {
+  const file = k % files;
+  switch (k & 3) {
+    case 0: return backingGet(cached);
+    case 1: return registered(file << 1);
+    case 2: return registered((file << 1) | 1);
+    default: return registered(((file + 1) % files) << 1);
+  }
 }
 
 /**

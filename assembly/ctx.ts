@@ -136,11 +136,19 @@ export function ctxCountInto(block: usize): void {
 
 // ---- locks of the threaded build (no-ops otherwise) ----
 
+/**
+ * This instance's (one worker's) acquisitions of fc->lock and failed attempts, in wasm globals, which are the
+ * instance's own: counting writes no shared line. The contention benchmark reports them (connection rows).
+ */
+export let connAcquisitions: i64 = 0;
+export let connSpins: i64 = 0;
+
 /** spin_lock(&fc->lock). The idr may have been replaced by another worker: its mirror is reloaded. */
 // @ts-ignore: decorator
 @inline export function connLock(): void {
   if (THREADED) {
-    while (atomic.cmpxchg<i32>(ctx + CTX_LOCK, 0, 1) != 0);
+    while (atomic.cmpxchg<i32>(ctx + CTX_LOCK, 0, 1) != 0) connSpins++;
+    connAcquisitions++;
     idr = load<usize>(ctx, CTX_IDR);
     idrMask = load<u32>(ctx, CTX_IDR_MASK);
   }

@@ -101,19 +101,25 @@ export function backingInodeDefine(index: u32, sb: usize, ino: f64): void {
 // Digests live in segments so the pointers a fuse_backing keeps stay valid as the table grows.
 const DIGESTS_PER_SEGMENT: u32 = 2048;
 
-/** Appends a file version of backing inode `index` as the next bref; returns where its digest goes, 0 if none. */
-export function backingFileAdd(index: u32): usize {
+/**
+ * Appends a file version of backing inode `index` as the next bref; returns where its digest goes, 0 if none.
+ * With `digest` (one an earlier bref got here), the new bref shares those bytes: the copies of a scaled trace hold
+ * the same content, and 32 bytes per copy of every version would outweigh the rest of the table.
+ */
+export function backingFileAdd(index: u32, digest: usize = 0): usize {
   const count = get(BREF_COUNT);
   if (count >= get(BREF_CAPACITY) || index >= get(INODE_CAPACITY)) return 0;
-  if (getPtr(DIGEST_SEGMENT) == 0 || get(DIGESTS_USED) == DIGESTS_PER_SEGMENT) {
-    const segment = heapAlloc(<usize>DIGESTS_PER_SEGMENT * DIGEST_SIZE);
-    if (segment == 0) return 0;
-    setPtr(DIGEST_SEGMENT, segment);
-    set(DIGESTS_USED, 0);
+  if (digest == 0) {
+    if (getPtr(DIGEST_SEGMENT) == 0 || get(DIGESTS_USED) == DIGESTS_PER_SEGMENT) {
+      const segment = heapAlloc(<usize>DIGESTS_PER_SEGMENT * DIGEST_SIZE);
+      if (segment == 0) return 0;
+      setPtr(DIGEST_SEGMENT, segment);
+      set(DIGESTS_USED, 0);
+    }
+    const used = get(DIGESTS_USED);
+    digest = getPtr(DIGEST_SEGMENT) + <usize>used * DIGEST_SIZE;
+    set(DIGESTS_USED, used + 1);
   }
-  const used = get(DIGESTS_USED);
-  const digest = getPtr(DIGEST_SEGMENT) + <usize>used * DIGEST_SIZE;
-  set(DIGESTS_USED, used + 1);
   const p = getPtr(BREF_TABLE) + <usize>count * BR_SIZE;
   const e = inodeEntry(index);
   if (load<usize>(e, IT_CONTENT) == 0) store<usize>(e, digest, IT_CONTENT); // its first version, until an event names one

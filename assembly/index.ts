@@ -2,8 +2,11 @@
 // context per policy, and then hands over chunks of event columns; it never calls per event.
 import { C_LIVE_BACKINGS, C_LIVE_IDS, C_OPEN_AT_END, COUNTER_SLOTS } from "../src/abi";
 import { liveBackings, liveIds, resetCapacityFlag } from "./backing";
-import { ctxCountInto, ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setCounter } from "./ctx";
+import {
+  connAcquisitions, connSpins, ctxCountInto, ctxCounters, ctxCreate, ctxEnter, fileAt, inodeAt, maxFiles, maxInodes, setCounter,
+} from "./ctx";
 import { checkBatch, checkSetup } from "./checkbench";
+import { connectionCycles, contentionCandidates } from "./contention";
 import { heapAlloc } from "./heap";
 import { hasState } from "./iomode";
 import {
@@ -12,6 +15,9 @@ import {
 } from "./layout";
 import { backingFileAdd, backingInodeDefine, backingReserve, superBlockNew } from "./icache";
 import { evict, replayRows } from "./replay";
+import { scanRows } from "./scan";
+
+export { scanElapsed, scanMaxFh, scanMaxNodeid } from "./scan";
 
 // ---- the backing-file table (shared by every context; it grows as a trace extends it) ----
 
@@ -33,6 +39,11 @@ export function backing_inode_define(index: u32, sb: usize, ino: f64): void {
 /** Appends a file version of backing inode `index` as the next bref; returns where its 32-byte digest goes. */
 export function backing_file_add(index: u32): usize {
   return backingFileAdd(index);
+}
+
+/** Appends a file version of backing inode `index` whose content is the digest at `digest`, added before. */
+export function backing_file_share(index: u32, digest: usize): usize {
+  return backingFileAdd(index, digest);
 }
 
 // ---- event columns ----
@@ -71,6 +82,26 @@ export function replay(ctx: usize, n: u32): u32 {
     events_column(0), events_column(1), events_column(2), events_column(3), events_column(4), events_column(5),
     events_column(6), n,
   );
+}
+
+/**
+ * Replays n rows of event columns anywhere in memory: a chunk the trace reader read into a slot of host_alloc'd
+ * memory (src/replay/sink.ts) is replayed where it landed. `bid` must hold n rows (zeros when none were recorded).
+ */
+export function replay_columns(
+  ctx: usize, op: usize, nodeid: usize, fh: usize, bref: usize, oflags: usize, fopen: usize, bid: usize, n: u32,
+): u32 {
+  ctxEnter(ctx);
+  resetCapacityFlag();
+  return replayRows(op, nodeid, fh, bref, oflags, fopen, bid, n);
+}
+
+/** The trace reader's row checks over a chunk in memory (assembly/scan.ts); the first bad row or -1. */
+export function scan_rows(
+  op: usize, nodeid: usize, fh: usize, bref: usize, bid: usize, verdict: usize, dt: usize, n: u32,
+  backingFiles: u32, maxNodeid: u32, maxFh: u32, maxVerdict: u32,
+): i32 {
+  return scanRows(op, nodeid, fh, bref, bid, verdict, dt, n, backingFiles, maxNodeid, maxFh, maxVerdict);
 }
 
 // ---- workers of the threaded build: each instance has its own event columns and counters ----
@@ -158,6 +189,38 @@ export function check_setup(ctx: usize, n: u32): usize {
 export function check_batch(ctx: usize, candidates: usize, order: usize, mask: u32, count: u32): u32 {
   ctxEnter(ctx);
   return checkBatch(candidates, order, mask, count);
+}
+
+// ---- the contention benchmark (threaded build; assembly/contention.ts) ----
+
+/** A worker's own candidates for nodeids [first, first + n) of `ctx`, counting into `counters`; 0 if out of memory. */
+export function contention_candidates(ctx: usize, counters: usize, first: u32, n: u32): usize {
+  ctxEnter(ctx);
+  ctxCountInto(counters);
+  return contentionCandidates(first, n);
+}
+
+/** check_batch by a worker, counting its lock acquisitions and spins into its own `counters`. */
+export function contention_checks(ctx: usize, counters: usize, candidates: usize, order: usize, mask: u32, count: u32): u32 {
+  ctxEnter(ctx);
+  ctxCountInto(counters);
+  return checkBatch(candidates, order, mask, count);
+}
+
+/** `count` BACKING_OPEN + BACKING_CLOSE cycles of file version `bref` by a worker; returns the cycles made. */
+export function contention_cycles(ctx: usize, counters: usize, bref: u32, count: u32): u32 {
+  ctxEnter(ctx);
+  ctxCountInto(counters);
+  return connectionCycles(bref, count);
+}
+
+/** This instance's fc->lock acquisitions and failed attempts so far (threaded build; 0 otherwise). */
+export function conn_lock_acquisitions(): f64 {
+  return <f64>connAcquisitions;
+}
+
+export function conn_lock_spins(): f64 {
+  return <f64>connSpins;
 }
 
 /** Scratch memory for the host (the benchmark's visiting order); 0 when memory is exhausted. */

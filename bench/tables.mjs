@@ -35,7 +35,12 @@ if (s.scaling) {
   out.push("", `Largest / smallest cost per event over the events curve: ${Object.entries(s.scaling.flatness).map(([p, v]) => `${p} ${f2(v)}`).join(", ")}.`, "");
   out.push(table(["inodes", ...s.scaling.policies], s.scaling.by_inodes.map((x) => [x.inodes.toLocaleString("en"), ...s.scaling.policies.map((p) => f1(x.ns_per_event[p]))])));
 }
-if (s.contention) {
+if (s.contention?.results.some((x) => x.hot_inodes !== undefined)) {
+  out.push("", `**Contention** (threaded build on shared memory, ${s.contention.workload}; medians):`, "");
+  out.push(table(["partition", "policy", "hot inodes", "workers", "ns / check per worker", "CPU ns / check", "waiting for a CPU", "M checks/s", "× one worker", "× one, CPU time", "spins / acquisition"],
+    s.contention.results.map((x) => [x.partition, x.policy, x.hot_inodes, x.workers, f1(x.ns_per_check), f1(x.cpu_ns_per_check), `${Math.round(100 * x.waiting_share)}%`,
+      f1(x.events_per_s / 1e6), f2(x.speedup_vs_one), f2(x.cpu_speedup_vs_one), x.spins_per_acquisition])));
+} else if (s.contention) {
   out.push("", `**Contention** (threaded build on shared memory, ${s.contention.events.toLocaleString("en")} events, ${s.contention.workload}):`, "");
   out.push(table(["partition", "policy", "workers", "events/s", "× one worker", "spins / acquisition", "outcomes differing from one worker"],
     s.contention.results.map((x) => [x.partition, x.policy, x.workers, M(x.events_per_s), f2(x.speedup_vs_one), x.spins_per_acquisition,

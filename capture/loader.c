@@ -75,6 +75,15 @@ static void emit(__u32 kind, __u64 lost)
 	memset(&r, 0, sizeof(r));
 	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
 	r.t_ns = (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	if (kind == FBC_READY || kind == FBC_DONE) {
+		/* The wall clock at t_ns (read between two monotonic reads, taken at their middle): a workload's strace
+		 * stamps its calls with it (capture --workload-strace). */
+		struct timespec real, after;
+		clock_gettime(CLOCK_REALTIME, &real);
+		clock_gettime(CLOCK_MONOTONIC, &after);
+		r.t_ns = (r.t_ns + (__u64)after.tv_sec * 1000000000ull + after.tv_nsec) / 2;
+		r.generation = (__u64)real.tv_sec * 1000000000ull + real.tv_nsec;
+	}
 	r.kind = kind;
 	r.lost = lost;
 	fwrite(&r, sizeof(r), 1, out);

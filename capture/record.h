@@ -6,7 +6,7 @@
 #define FBC_NAME_LEN 64
 
 /* kind */
-#define FBC_READY 1        /* loader: the programs are attached; `lost` = 0 */
+#define FBC_READY 1        /* loader: the programs are attached; `lost` = 0; READY and DONE: `generation` = CLOCK_REALTIME at t_ns */
 #define FBC_SEND 2         /* fuse_request_send: a request of the traced connection left for the daemon */
 #define FBC_END 3          /* fuse_request_end: its reply (or abort) arrived */
 #define FBC_BACKING_OPEN 4 /* the daemon's FUSE_DEV_IOC_BACKING_OPEN returned (error: the id or -errno) */

@@ -92,6 +92,11 @@ export interface SessionOptions extends Omit<ReplayOptions, "policy"> {
    * large instead of doubling towards it, each doubling leaving the old table behind in the core's bump heap.
    */
   expectedFiles?: number;
+  /**
+   * Bytes the session's tables may take in all (the wasm core's linear memory cannot grow past it: an allocation
+   * beyond fails as a ReplayMemoryError). Default: what the core addresses.
+   */
+  maxBytes?: number;
 }
 
 /** Several policies replaying the same events; what the CLI and the benchmarks drive. */

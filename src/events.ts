@@ -10,6 +10,7 @@
 export interface BackingFile {
   dev: number;
   ino: number;
+  /** Never changed once handed to a replay session: a session keeps one copy of the bytes per array (replay/wasm.ts). */
   digest: Uint8Array;
 }
 

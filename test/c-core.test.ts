@@ -107,7 +107,7 @@ const sum = (out: Record<string, Outcomes>, key: keyof Outcomes) => Object.value
 describe.skipIf(binary === "")("the native C build of the core agrees with the wasm core", () => {
   it("is built by the system cc with -O2, warning-free under -Wall -Wextra", () => {
     expect(built).toMatchObject({ cc: "cc", flags: ["-O2"] });
-    const sources = ["core.c", "main.c"].map((f) => `bench/c-core/${f}`);
+    const sources = ["core.c", "main.c", "check.c"].map((f) => `bench/c-core/${f}`);
     const r = spawnSync("cc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", join(dir, "warnings"), ...sources], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);

@@ -295,6 +295,7 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
     expect(o.status).toBe(0);
     expect(o.runs).toHaveLength(1);
     expect(o.runs[0]).toMatchObject({ compared: c.opens.length, kernel_refused: 0, mismatches: [], anomalies: 0 });
+    expectLogAgrees(fromLog(d.log, "stock"), 0); // its -d log: no EIO either
   });
 
   it("the per-open build: a second open of a held file is refused, and the oracle agrees on every open", async () => {

@@ -21,6 +21,9 @@ describe("help", () => {
       for (const [name, spec] of Object.entries(command.options)) {
         expect(out, name).toMatch(new RegExp(`--${name}\\b`));
         if (spec.default !== undefined) expect(out.replace(/\s+/g, " "), name).toContain(`(default ${spec.default})`);
+        if (spec.required) expect(out.replace(/\s+/g, " "), name).toMatch(new RegExp(`--${name}\\b[^]*?\\(required\\)`));
+        // A value option says what it is when absent: a default ("none" when off), required, or a default in its text.
+        if (spec.type === "string") expect(spec.default !== undefined || spec.required || /\(default[: ]/.test(spec.help), `--${name} states no default`).toBe(true);
       }
     });
   }

@@ -89,12 +89,24 @@ describe("synth, inspect and replay", () => {
   });
 
   it("prints a policy × outcome table", () => {
-    const r = fbreplay("replay", trace, "--restart-at", "1000,50000");
+    const r = fbreplay("replay", trace, "--restart-before-open", "1000,50000");
     expect(r.status).toBe(0);
+    expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/^policy\s+opens\s+accepted\s+EBUSY/m);
     expect(r.stdout).toMatch(/2 restarts/);
     for (const p of ["ptr", "inode", "digest", "reuse", "lookup"]) expect(r.stdout).toMatch(new RegExp(`^${p}\\s+\\d+`, "m"));
     expect(r.stdout).not.toMatch(/All traces/);
+  });
+
+  it("keeps the old --restart-at (event indices from 0) for one release, saying so, with its old meaning", () => {
+    const old = fbreplay("replay", trace, "--restart-at", "0,1", "--policy", "ptr", "--json");
+    expect(old.status).toBe(0);
+    expect(old.stderr).toMatch(/^fbreplay: replay --restart-at \(event indices from 0\) is deprecated .*use --restart-before-open K \(opens from 1, as record\)$/m);
+    // Events 0 and 1 are two restarts; as opens they would be one (there is no open 0).
+    expect(JSON.parse(old.stdout).injected.restarts).toBe(2);
+    const bad = fbreplay("replay", trace, "--restart-before-open", "0");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--restart-before-open 0: expected an integer >= 1/);
   });
 
   it("puts several traces side by side after their tables: EIO % and unsafe or stale accepts per policy", () => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../src/abi.js";
+import { OP_OPEN, OP_RELEASE, OP_RESTART, RESTART_CLOSE_ALL } from "../src/abi.js";
 import { Injector, ReferenceSession, WasmReplaySession, eventColumns, type EventColumns, type Outcomes } from "../src/replay/index.js";
 import { WORLD_BACKING, WORLD_FILES, WORLD_INODES, closeAll, eventSequence } from "./arbitraries.js";
 
@@ -44,6 +44,23 @@ describe("scenario injection", () => {
     const second = rows(injector.rewrite(chunk()).events).map((r) => r.op);
     expect([...first, ...second]).toEqual([OP_RESTART, OP_OPEN, OP_OPEN, OP_OPEN, OP_RESTART, OP_OPEN]);
     expect(injector.counts.restarts).toBe(2);
+  });
+
+  it("inserts restarts before the K-th open (from 1), counting opens only, across chunks and copies", () => {
+    const injector = new Injector({ restartBeforeOpen: [1, 4], scale: 2 });
+    injector.addTraceBacking(WORLD_BACKING);
+    // Per trace row two copies: OPEN OPEN | RELEASE RELEASE | OPEN OPEN: opens 1, 2, then 3, 4.
+    const chunk = () => eventColumns([{ op: OP_OPEN, nodeid: 0, fh: 0 }, { op: OP_RELEASE, nodeid: 0, fh: 0 }]);
+    const out = [...rows(injector.rewrite(chunk()).events), ...rows(injector.rewrite(chunk()).events)].map((r) => r.op);
+    expect(out).toEqual([OP_RESTART, OP_OPEN, OP_OPEN, OP_RELEASE, OP_RELEASE, OP_OPEN, OP_RESTART, OP_OPEN, OP_RELEASE, OP_RELEASE]);
+    // The restart goes before the open it names: as many opens come before it as its number minus one.
+    const opensBefore = out.flatMap((op, i) => (op === OP_RESTART ? [out.slice(0, i).filter((o) => o === OP_OPEN).length] : []));
+    expect(opensBefore).toEqual([0, 3]);
+    expect(injector.counts.restarts).toBe(2);
+  });
+
+  it("refuses open number 0: opens are numbered from 1", () => {
+    expect(() => new Injector({ restartBeforeOpen: [0] })).toThrow(/--restart-before-open: expected open numbers >= 1/);
   });
 
   it("re-downloads give new inodes with the same bytes, replacements new bytes", () => {

@@ -41,6 +41,16 @@ describe("parallel replay", () => {
     expect(groups.one[0].policies.ptr!.eio).toBeGreaterThan(0);
   });
 
+  it("a trace whose replay under every policy exceeds --max-memory is replayed in policy groups that fit, with the same counts", async () => {
+    const plan: ReplayPlan = { engine: "wasm", policies: POLICIES, daemon: "per-inode", scale: 8, restartEvery: 5000, redownloadRate: 0.01, seed: 3 };
+    const path = "traces/git-import.fbt";
+    const whole = counts(await replayTraces([await openTrace(path)], plan, { jobs: 1 }));
+    // replayBytes: about 113 MiB under one policy and 170 MiB under all five at this scale.
+    const tight = { ...plan, maxMemory: 128 * 2 ** 20 };
+    for (const jobs of [1, 2]) expect(counts(await replayTraces([await openTrace(path)], tight, { jobs }))).toEqual(whole);
+    await expect(replayTraces([await openTrace(path)], { ...plan, maxMemory: 100 * 2 ** 20 }, { jobs: 1 })).rejects.toThrow(/needs about \d+ MiB, more than --max-memory 100 MiB/);
+  });
+
   it("generated traces: the same counts whatever the jobs", async () => {
     let n = 0;
     await fc.assert(fc.asyncProperty(

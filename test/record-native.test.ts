@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { recorderMounts } from "./fuse-env.js";
 import { need } from "./provision.js";
-import { OP_BACKING_OPEN, OP_OPEN } from "../src/abi.js";
+import { OP_BACKING_OPEN, OP_OPEN, OP_RESTART } from "../src/abi.js";
 import { tryLoadAddon, type DaemonRecord } from "../src/fuse/index.js";
 import { openTrace } from "../src/trace/index.js";
 import { VERDICT_ACCEPTED, VERDICT_REFUSED, type TraceBackingFile, type TraceChunk } from "../src/trace/types.js";
@@ -91,24 +91,29 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
     const opens = opensOf(records(keep));
     const rows = trace.rows.filter((x) => x.op === OP_OPEN);
     expect(rows.length).toBe(opens.length);
+    // From the kernel capture (the default where BPF runs), ids are the kernel's less the ids taken before it started
+    // (the daemon's startup probe): the header says by how much.
+    const fromKernel = trace.header.source.format === "fbreplay-capture";
+    const offset = Number(trace.header.source.backing_id_offset ?? 0);
     expect(opens.map((o) => o.path)).toEqual(expect.arrayContaining(["a.txt", "c.txt", "b.txt", "db.sqlite"]));
     rows.forEach((row, k) => {
       const o = opens[k];
       const file = trace.backing[row.bref];
       expect({ dev: file.dev, ino: file.ino, digest: Buffer.from(file.digest).toString("hex") }, o.path)
         .toEqual({ dev: o.dev, ino: o.ino, digest: o.sha256 });
-      expect(row.bid).toBe(o.backing_id);
+      expect(row.bid + offset).toBe(o.backing_id);
       expect(row.bid).toBeGreaterThan(0);
       expect(row.verdict).toBe(VERDICT_ACCEPTED);
     });
-    // Every registration the daemon made is a row, with the id the kernel returned (the startup probe's first).
-    const registered = records(keep).filter((x) => x.op === "backing_open" && x.error === 0).map((x) => x.backing_id);
-    expect(trace.rows.filter((x) => x.op === OP_BACKING_OPEN).map((x) => x.bid)).toEqual(registered);
+    // Every registration the daemon made is a row, with the id the kernel returned (the startup probe's first, unless
+    // the capture started after it).
+    const registered = records(keep).filter((x) => x.op === "backing_open" && x.error === 0 && !(fromKernel && x.via === "probe")).map((x) => x.backing_id);
+    expect(trace.rows.filter((x) => x.op === OP_BACKING_OPEN).map((x) => x.bid + offset)).toEqual(registered);
   });
 
   it("restarts the daemon while a file is held open: the kernel refuses, and the recorded ids reproduce it", async (ctx) => {
     // Open 1 creates x.txt, open 2 holds it on fd 3, the daemon restarts before open 3: a new id for the same inode.
-    const { r, out, trace } = await recordNative("restart", ["--restart-at", "3"],
+    const { r, out, trace } = await recordNative("restart", ["--restart-before-open", "3"],
       "echo x > x.txt; exec 3<x.txt; cat x.txt || echo refused; exec 3<&-; cat x.txt", ctx);
     expect(r.stderr).toMatch(/cat: x\.txt: Input\/output error/);
     // The other witness: the workload's own strace shows the one open the kernel refused.
@@ -131,6 +136,32 @@ describe.skipIf(problem !== null)("fbreplay record --daemon native (real kernel 
     const o = JSON.parse(oracle.stdout);
     for (const run of o.runs) expect(run, run.daemon).toMatchObject({ compared: xs.length, agree: xs.length, kernel_refused: 1, model_refused: 1, mismatches: [] });
     expect(o.runs.map((x: { daemon: string }) => x.daemon)).toEqual(["recorded", "per-inode"]);
+  });
+
+  it("a restart before open K in record and in replay lands before the same open of the same workload", async (ctx) => {
+    const script = "echo x > x.txt; exec 3<x.txt; cat x.txt || echo refused; exec 3<&-; cat x.txt";
+    // The old spelling still works for one release, with a line saying the new one (same meaning in record).
+    const live = await recordNative("restart-live", ["--restart-at", "3"], script, ctx);
+    expect(live.r.stderr).toMatch(/^fbreplay: record --restart-at is deprecated and goes in the next release: use --restart-before-open$/m);
+    const plain = await recordNative("restart-none", [], script, ctx);
+    // In the recorded trace the daemon's restart comes after two opens, before the third.
+    const ops = live.trace.rows.map((x) => x.op);
+    expect(ops.filter((op) => op === OP_RESTART)).toHaveLength(1);
+    expect(ops.slice(0, ops.indexOf(OP_RESTART)).filter((op) => op === OP_OPEN)).toHaveLength(2);
+    expect(plain.trace.rows.some((x) => x.op === OP_RESTART)).toBe(false);
+    // The model replays the live restart, and the injected one on the restart-free recording: the same counts.
+    const counts = (...args: string[]) => {
+      const r = fbreplay(["replay", ...args, "--ids", "per-inode", "--policy", "ptr,inode", "--json"]);
+      expect(r.status, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { policies: Record<string, Record<string, number>> };
+      const keep = ["opens", "accepted", "ebusy", "eio", "anomalies"];
+      return Object.fromEntries(Object.entries(report.policies).map(([p, c]) => [p, Object.fromEntries(keep.map((k) => [k, c[k]]))]));
+    };
+    const recorded = counts(live.out);
+    expect(recorded.ptr).toMatchObject({ eio: 1, anomalies: 0 }); // the open the kernel refused
+    expect(counts(plain.out, "--restart-before-open", "3")).toEqual(recorded);
+    // One open earlier or later, the held file is not in the way: no refusal. So the point is the same, not near.
+    for (const k of ["2", "4"]) expect(counts(plain.out, "--restart-before-open", k).ptr.eio).toBe(0);
   });
 
   it("a command that fails leaves no mount and no trace", () => {

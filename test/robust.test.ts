@@ -12,7 +12,7 @@ import { FOPEN_PASSTHROUGH, OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE } from "..
 import { ingestLibfuseDebug } from "../src/ingest/index.js";
 import { recordsOf } from "../src/record/native.js";
 import { LineTooLong, MAX_LINE_CHARS, readLines } from "../src/ingest/lines.js";
-import { MAX_PENDING } from "../src/ingest/machine.js";
+import { MAX_PENDING } from "../src/ingest/pending.js";
 import { inspectTrace } from "../src/inspect/index.js";
 import { POLICIES, WasmReplaySession, replayTrace, type ReplayReport } from "../src/replay/index.js";
 import { chunkCrc32, encodeChunk, encodeTrailer } from "../src/trace/format.js";

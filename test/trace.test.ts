@@ -1,151 +1,17 @@
-// The .fbt format: write → read round trips (fast-check), and one test per kind of bad input the reader reports.
+// The .fbt format: write → read round trips (fast-check), recorded columns, the writer's own rules, and synth's
+// traces read back. Bad input: trace-errors.test.ts; format versions and columns landing in the core: trace-v2.test.ts.
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { crc32 } from "node:zlib";
+import { readFile, rm } from "node:fs/promises";
 import fc from "fast-check";
-import { Unpackr, pack, unpackMultiple } from "msgpackr";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Unpackr } from "msgpackr";
+import { describe, expect, it } from "vitest";
 import { OP_FORGET, OP_LOOKUP, OP_OPEN, OP_RELEASE, OP_RESTART } from "../src/abi.js";
 import { emptyColumns } from "../src/events.js";
-import { COLUMNS, TRAILER_SIZE, columnBytes, encodeTrailer } from "../src/trace/format.js";
-import {
-  TraceError, TraceWriter, chunkCrc32, chunkFromColumns, openTrace, sliceChunk,
-  type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader, type TraceItem,
-} from "../src/trace/index.js";
+import { COLUMNS, TRAILER_SIZE, columnBytes } from "../src/trace/format.js";
+import { TraceWriter, chunkFromColumns, openTrace, sliceChunk, type TraceBackingFile, type TraceChunk, type TraceItem } from "../src/trace/index.js";
+import { HEADER, backingFile, expectTraceError, flipInChunk1, readAll, sampleTrace, smallChunk, tmpFile, useTmpDir } from "./trace-helpers.js";
 
-let dir: string;
-let fileNo = 0;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "fbt-test-")); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
-const tmpFile = () => join(dir, `t${fileNo++}.fbt`);
-
-const HEADER: Omit<TraceHeader, "format" | "version"> = {
-  source: { format: "synth", seed: 7, params: { files: 3 } },
-  workload: "unit test",
-  recorder: { name: "trace.test", version: "1" },
-  host_kernel: "6.9.0",
-  created: "2025-01-01T00:00:00.000Z",
-};
-
-const backingFile = (i: number): TraceBackingFile => ({ dev: 1, ino: 100 + i, digest: new Uint8Array(32).fill(i), size: 10 * i, path: `/data/f${i}` });
-
-/** A small chunk: rows open/release over nodeids and fhs, brefs below `brefs`, dt 1 after the first row. */
-function smallChunk(length: number, t0: number, brefs: number, salt = 0): TraceChunk {
-  const c = chunkFromColumns(emptyColumns(length), new Uint32Array(length), new Uint32Array(length), t0);
-  for (let i = 0; i < length; i++) {
-    c.op[i] = i % 2 === 0 ? OP_OPEN : OP_RELEASE;
-    c.nodeid[i] = (i + salt) % 5;
-    c.fh[i] = (i + salt) % 7;
-    c.bref[i] = (i + salt) % brefs;
-    c.fopen[i] = 0x80;
-    c.pid[i] = 1000 + i;
-    c.dt[i] = i === 0 ? 0 : 1;
-  }
-  return c;
-}
-
-async function readAll(path: string, blockBytes?: number) {
-  const r = await openTrace(path, { blockBytes });
-  const items: TraceItem[] = [];
-  for await (const item of r.items()) items.push(item);
-  return { r, items };
-}
-
-/** A valid three-chunk trace with backing extensions before chunks 0 and 2. */
-async function sampleTrace(path = tmpFile()): Promise<string> {
-  const w = await TraceWriter.create(path, HEADER);
-  w.addBacking([backingFile(0), backingFile(1)]);
-  await w.writeChunk(smallChunk(6, 0, 2));
-  await w.writeChunk(smallChunk(5, 10, 2, 1));
-  w.addBacking([backingFile(2)]);
-  await w.writeChunk(smallChunk(4, 20, 3, 2));
-  await w.close();
-  return path;
-}
-
-interface Value { value: unknown; start: number; end: number }
-
-/** The msgpack values before the trailer, with their byte ranges (header, items…, footer). */
-function valuesOf(bytes: Buffer): Value[] {
-  const values: Value[] = [];
-  unpackMultiple(bytes.subarray(0, bytes.length - TRAILER_SIZE), (value: unknown, start?: number, end?: number) => {
-    values.push({ value, start: start!, end: end! });
-  });
-  return values;
-}
-
-/** A copy of the trace at `path` with bits `mask` flipped in the byte `fromEnd` bytes before chunk 1 ends. */
-async function flipInChunk1(path: string, fromEnd: number, mask: number): Promise<{ bad: string; chunk1: Value }> {
-  const bytes = await readFile(path);
-  const chunk1 = valuesOf(bytes)[3];
-  const flipped = Buffer.from(bytes);
-  flipped[chunk1.end - fromEnd] ^= mask;
-  const bad = tmpFile();
-  await writeFile(bad, flipped);
-  return { bad, chunk1 };
-}
-
-/** Header, items and footer re-assembled with a fresh trailer. */
-function assemble(parts: Uint8Array[], footer: Uint8Array): Buffer {
-  const body = Buffer.concat(parts);
-  const trailer = encodeTrailer({ footerOffset: body.length, footerLength: footer.length, footerCrc32: crc32(footer) });
-  return Buffer.concat([body, footer, trailer]);
-}
-
-/** A chunk map as a msgpack library would write it, fields overridable. */
-function rawChunk(index: number, c: TraceChunk, overrides: Record<string, unknown> = {}): Buffer {
-  const cols = Object.fromEntries(COLUMNS.map(([name]) => [name, Buffer.from(columnBytes(c[name]))]));
-  return pack({ kind: "chunk", index, length: c.length, t0: c.t0, crc32: chunkCrc32(c), ...cols, ...overrides });
-}
-
-function footerFor(chunks: TraceChunk[], backingFiles: number, overrides: Partial<TraceFooter> = {}): Buffer {
-  let maxNodeid = -1, maxFh = -1, first = -1, last = 0;
-  for (const c of chunks) {
-    for (let i = 0; i < c.length; i++) { maxNodeid = Math.max(maxNodeid, c.nodeid[i]); maxFh = Math.max(maxFh, c.fh[i]); }
-    if (first < 0) first = c.t0;
-    last = c.t0 + c.dt.slice(1).reduce((a, b) => a + b, 0);
-  }
-  const footer: TraceFooter = {
-    events: chunks.reduce((a, c) => a + c.length, 0), chunks: chunks.length, backing_files: backingFiles,
-    max_nodeid: maxNodeid, max_fh: maxFh, duration_us: first < 0 ? 0 : last - first, chunk_crc32: chunks.map(chunkCrc32),
-  };
-  return pack({ kind: "footer", ...footer, ...overrides });
-}
-
-const headerBytes = (overrides: Record<string, unknown> = {}) => pack({ format: "fbreplay-trace", version: 1, ...HEADER, ...overrides });
-const backingBytes = (first: number, files: TraceBackingFile[]) => pack({ kind: "backing", first, files });
-
-/** A raw trace file: header, one backing extension of `backing` files, the chunks, footer. */
-async function rawTrace(chunks: Buffer[], footer: Buffer, backing = 2, header = headerBytes()): Promise<string> {
-  const path = tmpFile();
-  const files = Array.from({ length: backing }, (_, i) => backingFile(i));
-  await writeFile(path, assemble([header, ...(backing > 0 ? [backingBytes(0, files)] : []), ...chunks], footer));
-  return path;
-}
-
-/**
- * Opens and streams the file; expects a one-line TraceError naming the file and the place. Returns the indexes of
- * the chunks yielded before the error.
- */
-async function expectTraceError(path: string, where: string, reason: RegExp, blockBytes?: number): Promise<number[]> {
-  const yielded: number[] = [];
-  let err: unknown;
-  try {
-    const r = await openTrace(path, { blockBytes });
-    for await (const item of r.items()) if (item.kind === "chunk") yielded.push(item.index);
-  } catch (e) {
-    err = e;
-  }
-  expect(err, "no error").toBeInstanceOf(TraceError);
-  const msg = (err as TraceError).message;
-  expect(msg).not.toMatch(/[\r\n]/);
-  expect(msg.startsWith(`${path}: ${where}: `), msg).toBe(true);
-  expect(msg).toMatch(reason);
-  expect((err as TraceError).where).toBe(where);
-  return yielded;
-}
+useTmpDir();
 
 describe("round trip", () => {
   // A plan: backing extensions and chunks in file order. brefs of OPEN/LOOKUP rows are folded into the table size
@@ -164,10 +30,11 @@ describe("round trip", () => {
     { weight: 3, arbitrary: fc.record({ rows: fc.array(row, { minLength: 1, maxLength: 40 }), gap: fc.nat(1000) }) },
   );
 
-  it("gives back the header, backing table and events byte for byte, for any chunking and block size", async () => {
-    await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 10 }), fc.constantFrom(1, 5, 64, 1000, undefined), async (plan, blockBytes) => {
+  it("gives back the header, backing table and events byte for byte, for any chunking, block size and format version", async () => {
+    const version = fc.constantFrom<1 | 2>(1, 2);
+    await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 10 }), fc.constantFrom(1, 5, 64, 1000, undefined), version, async (plan, blockBytes, v) => {
       const path = tmpFile();
-      const w = await TraceWriter.create(path, HEADER);
+      const w = await TraceWriter.create(path, HEADER, { version: v });
       const table: TraceBackingFile[] = [];
       const chunks: TraceChunk[] = [];
       let last = 0;
@@ -193,7 +60,7 @@ describe("round trip", () => {
       expect(existsSync(`${path}.tmp`)).toBe(false);
 
       const { r, items } = await readAll(path, blockBytes);
-      expect(r.header).toEqual({ format: "fbreplay-trace", version: 1, ...HEADER });
+      expect(r.header).toEqual({ format: "fbreplay-trace", version: v, ...HEADER });
       expect(r.footer).toEqual(written);
       expect(r.footer).toMatchObject({ events: chunks.reduce((a, c) => a + c.length, 0), chunks: chunks.length, backing_files: table.length });
       expect(r.size).toBe((await readFile(path)).length);
@@ -365,9 +232,9 @@ describe("writer", () => {
     expect(items.map((it) => it.kind)).toEqual(["backing", "chunk", "backing", "chunk"]);
   });
 
-  it("writes integers beyond 32 bits as msgpack integers, not floats", async () => {
+  it("writes integers beyond 32 bits as msgpack integers, not floats (version 1 backing maps, and chunks)", async () => {
     const path = tmpFile();
-    const w = await TraceWriter.create(path, HEADER);
+    const w = await TraceWriter.create(path, HEADER, { version: 1 });
     w.addBacking([{ ...backingFile(0), ino: 2 ** 40 + 1, size: Number.MAX_SAFE_INTEGER }]);
     const c = smallChunk(2, 2 ** 33, 1);
     await w.writeChunk(c);
@@ -391,206 +258,6 @@ describe("writer", () => {
     const { r, items } = await readAll(path);
     expect(items.map((it) => (it.kind === "backing" ? [it.first, it.files.length] : []))).toEqual([[0, 16384], [16384, 16384], [32768, 7232]]);
     expect(r.footer.backing_files).toBe(40000);
-  });
-});
-
-describe("bad input", () => {
-  it("reports truncation at every cut point before any replay", async () => {
-    const path = await sampleTrace();
-    const bytes = await readFile(path);
-    const headerEnd = valuesOf(bytes)[0].end;
-    for (let cut = 0; cut < bytes.length; cut++) {
-      const cutPath = tmpFile();
-      await writeFile(cutPath, bytes.subarray(0, cut));
-      let err: unknown;
-      try {
-        await openTrace(cutPath); // fails up front: no items() needed
-      } catch (e) {
-        err = e;
-      }
-      expect(err, `cut at ${cut}`).toBeInstanceOf(TraceError);
-      const { where, message } = err as TraceError;
-      expect(where).toBe(cut < headerEnd ? "byte 0" : "trailer");
-      expect(message).toMatch(cut === 0 ? /empty file/ : cut < headerEnd ? /ends inside the header \(truncated\)/ : /truncated/);
-      expect(message.startsWith(`${cutPath}: ${where}: `)).toBe(true);
-      await rm(cutPath);
-    }
-  });
-
-  it("reports a flipped byte in a column as a CRC mismatch of that chunk, after yielding the good ones", async () => {
-    const { bad, chunk1 } = await flipInChunk1(await sampleTrace(), 3, 0x40); // inside the last column (dt) of chunk 1
-    for (const blockBytes of [undefined, 3]) {
-      const yielded = await expectTraceError(bad, `chunk 1 (byte ${chunk1.start})`, /CRC-32 of the columns is 0x[0-9a-f]{8}, the chunk says 0x[0-9a-f]{8}/, blockBytes);
-      expect(yielded).toEqual([0]);
-    }
-  });
-
-  it("reports a chunk CRC that differs from the footer's list", async () => {
-    const a = smallChunk(3, 0, 2);
-    const b = smallChunk(3, 10, 2, 1);
-    const footer = footerFor([a, b], 2, { chunk_crc32: [chunkCrc32(a), (chunkCrc32(b) ^ 1) >>> 0] });
-    const path = await rawTrace([rawChunk(0, a), rawChunk(1, b)], footer);
-    const at = valuesOf(await readFile(path))[3].start;
-    expect(await expectTraceError(path, `chunk 1 (byte ${at})`, /CRC-32 0x[0-9a-f]{8} differs from the footer's 0x[0-9a-f]{8} for this chunk/)).toEqual([0]);
-  });
-
-  it("reports a corrupt footer through the trailer's CRC", async () => {
-    const path = await sampleTrace();
-    const bytes = await readFile(path);
-    const footer = valuesOf(bytes).at(-1)!;
-    bytes[footer.end - 1] ^= 1;
-    await writeFile(path, bytes);
-    await expectTraceError(path, `footer (byte ${footer.start})`, /CRC-32 of the footer is .* the trailer says .* \(corrupt\)/);
-  });
-
-  it("reports a wrong trailer magic, and a file that is not a trace", async () => {
-    const path = await sampleTrace();
-    const bytes = await readFile(path);
-    bytes.write("XXXX", bytes.length - 4, "latin1");
-    await writeFile(path, bytes);
-    await expectTraceError(path, "trailer", /no "FBTR" trailer at the end of the file \(found "XXXX"\)/);
-
-    const text = tmpFile();
-    await writeFile(text, "hello, world\n");
-    await expectTraceError(text, "byte 0", /not an fbreplay trace/);
-
-    const other = await rawTrace([], footerFor([], 0), 0, headerBytes({ format: "something-else" }));
-    await expectTraceError(other, "byte 0", /not an fbreplay trace: format is "something-else", expected "fbreplay-trace"/);
-
-    const notMap = tmpFile();
-    await writeFile(notMap, assemble([pack([1, 2, 3])], footerFor([], 0)));
-    await expectTraceError(notMap, "byte 0", /not an fbreplay trace: the first value is not a header map/);
-  });
-
-  it("carries the footer's optional ambiguous_releases; a trace without it reads as not saying; a bad one is an error", async () => {
-    const a = smallChunk(3, 0, 2);
-    const older = await openTrace(await rawTrace([rawChunk(0, a)], footerFor([a], 2)));
-    expect(older.footer.ambiguous_releases).toBeUndefined();
-    const said = await openTrace(await rawTrace([rawChunk(0, a)], footerFor([a], 2, { ambiguous_releases: 3 })));
-    expect(said.footer.ambiguous_releases).toBe(3);
-    const bad = await rawTrace([rawChunk(0, a)], footerFor([a], 2, { ambiguous_releases: -1 }));
-    const footerAt = valuesOf(await readFile(bad)).at(-1)!.start;
-    await expectTraceError(bad, `footer (byte ${footerAt})`, /ambiguous_releases must be a non-negative integer, got -1/);
-  });
-
-  it("reports an unknown version", async () => {
-    const path = await rawTrace([], footerFor([], 0), 0, headerBytes({ version: 99 }));
-    await expectTraceError(path, "byte 0", /unknown version 99: this reader reads version 1/);
-  });
-
-  it("reports malformed msgpack and items that are not chunk or backing maps", async () => {
-    const footer = footerFor([], 2);
-    const bad = await rawTrace([Buffer.from([0xc1])], footer); // 0xc1 is never used in msgpack
-    const at = valuesOf(await readFile(await rawTrace([], footer))).at(-1)!.start; // where the item starts
-    await expectTraceError(bad, `item at byte ${at}`, /expected a map/);
-    const badKey = await rawTrace([Buffer.from([0x81, 0xd4, 0x05, 0x00, 0x01])], footer); // unknown ext type 5
-    await expectTraceError(badKey, `item at byte ${at}`, /malformed msgpack: Unknown extension 5/);
-    const unknown = await rawTrace([pack({ kind: "comment", text: "hi" })], footer);
-    await expectTraceError(unknown, `item at byte ${at}`, /unknown item kind string "comment"/);
-    const runsPast = await rawTrace([Buffer.from([0x81, 0xa1, 0x78, 0xc6, 0, 0, 1, 0])], footer); // bin of 256 bytes
-    await expectTraceError(runsPast, `item at byte ${at}`, /x: a bin of 256 bytes runs past byte/);
-  });
-
-  it("reports inconsistent column lengths and columns of the wrong type", async () => {
-    const c = smallChunk(4, 0, 2);
-    const footer = footerFor([c], 2);
-    const cases: [Record<string, unknown>, RegExp][] = [
-      [{ nodeid: Buffer.alloc(12) }, /inconsistent column lengths: column nodeid has 12 bytes, expected 4 × 4 rows = 16/],
-      [{ op: Buffer.alloc(5) }, /inconsistent column lengths: column op has 5 bytes, expected 1 × 4 rows = 4/],
-      [{ length: 5 }, /inconsistent column lengths: column op has 4 bytes, expected 1 × 5 rows = 5/],
-      [{ fh: [1, 2, 3, 4] }, /column fh is an array, expected a bin/],
-      [{ dt: "abcd" }, /column dt is string "abcd", expected a bin/],
-      [{ pid: null }, /column pid is nil, expected a bin/],
-      [{ t0: -1 }, /t0 is number -1, expected a non-negative integer/],
-      [{ index: 1 }, /index field is 1, expected 0/],
-    ];
-    for (const [overrides, reason] of cases) {
-      const path = await rawTrace([rawChunk(0, c, overrides)], footer);
-      const at = valuesOf(await readFile(path))[2].start;
-      expect(await expectTraceError(path, `chunk 0 (byte ${at})`, reason)).toEqual([]);
-    }
-  });
-
-  it("reports a bref beyond the backing table at that point", async () => {
-    const c = smallChunk(4, 0, 3); // row 2 opens bref 2
-    const path = await rawTrace([rawChunk(0, c)], footerFor([c], 2), 2);
-    const at = valuesOf(await readFile(path))[2].start;
-    await expectTraceError(path, `chunk 0 (byte ${at})`, /row 2: references backing file 2 but the backing table has 2 entries at this point/);
-
-    // The entry exists, but only after the chunk.
-    const late = tmpFile();
-    const files = [0, 1, 2].map(backingFile);
-    await writeFile(late, assemble([headerBytes(), backingBytes(0, files.slice(0, 2)), rawChunk(0, c), backingBytes(2, files.slice(2))], footerFor([c], 3)));
-    await expectTraceError(late, `chunk 0 (byte ${at})`, /references backing file 2/);
-
-    // A backing extension that does not start at the end of the table.
-    const gap = tmpFile();
-    await writeFile(gap, assemble([headerBytes(), backingBytes(0, files.slice(0, 2)), backingBytes(3, files.slice(2))], footerFor([], 3)));
-    await expectTraceError(gap, `backing extension (byte ${at})`, /first is number 3, but the backing table has 2 entries here/);
-
-    // RELEASE rows carry no reference: their bref is not checked.
-    const rel = smallChunk(2, 0, 1);
-    rel.op.fill(OP_RELEASE);
-    rel.bref.fill(77);
-    const ok = await rawTrace([rawChunk(0, rel)], footerFor([rel], 0), 0);
-    expect((await readAll(ok)).items.length).toBe(1);
-  });
-
-  it("reports events out of order", async () => {
-    const a = smallChunk(5, 100, 2); // last event at 104
-    const b = smallChunk(3, 103, 2);
-    const path = await rawTrace([rawChunk(0, a), rawChunk(1, b)], footerFor([a, b], 2));
-    const at = valuesOf(await readFile(path))[3].start;
-    const yielded = await expectTraceError(path, `chunk 1 (byte ${at})`, /events out of order: t0 103 us is earlier than the previous chunk's last event at 104 us/);
-    expect(yielded).toEqual([0]);
-  });
-
-  it("reports counts that differ from the footer at the end", async () => {
-    const a = smallChunk(3, 0, 2);
-    const b = smallChunk(3, 10, 2);
-    const cases: [Partial<TraceFooter>, RegExp][] = [
-      [{ events: 7 }, /the footer says events = 7 but the file holds 6/],
-      [{ backing_files: 3 }, /the footer says backing_files = 3 but the file holds 2/],
-      [{ max_fh: 9 }, /the footer says max_fh = 9 but the file holds 2/],
-      [{ duration_us: 1 }, /the footer says duration_us = 1 but the file holds 12/],
-      [{ chunks: 3, chunk_crc32: [chunkCrc32(a), chunkCrc32(b), 5] }, /the footer says chunks = 3 but the file holds 2/],
-    ];
-    for (const [overrides, reason] of cases) {
-      const path = await rawTrace([rawChunk(0, a), rawChunk(1, b)], footerFor([a, b], 2, overrides));
-      const footerAt = valuesOf(await readFile(path)).at(-1)!.start;
-      expect(await expectTraceError(path, `footer (byte ${footerAt})`, reason)).toEqual([0, 1]);
-    }
-    // More chunks than the footer lists: caught at the extra chunk.
-    const path = await rawTrace([rawChunk(0, a), rawChunk(1, b)], footerFor([a], 2));
-    const at = valuesOf(await readFile(path))[3].start;
-    await expectTraceError(path, `chunk 1 (byte ${at})`, /more chunks than the footer's 1/);
-    // A footer whose list and count disagree is rejected up front.
-    const inconsistent = await rawTrace([rawChunk(0, a)], footerFor([a], 2, { chunks: 2 }));
-    await expectTraceError(inconsistent, `footer (byte ${valuesOf(await readFile(inconsistent)).at(-1)!.start})`, /chunk_crc32 lists 1 CRCs for 2 chunks/);
-  });
-
-  it("reports trailing garbage and values after the footer", async () => {
-    const path = await sampleTrace();
-    const bytes = await readFile(path);
-    const appended = tmpFile();
-    await writeFile(appended, Buffer.concat([bytes, Buffer.from("garbage")]));
-    await expectTraceError(appended, "trailer", /truncated, has bytes appended, or is not an fbreplay trace/);
-
-    // A value between the footer and the trailer, the trailer still pointing at the footer.
-    const values = valuesOf(bytes);
-    const footer = values.at(-1)!;
-    const footerBytes = bytes.subarray(footer.start, footer.end);
-    const extra = pack({ kind: "chunk" });
-    const between = tmpFile();
-    const trailer = encodeTrailer({ footerOffset: footer.start, footerLength: footerBytes.length, footerCrc32: crc32(footerBytes) });
-    await writeFile(between, Buffer.concat([bytes.subarray(0, footer.end), extra, trailer]));
-    await expectTraceError(between, `footer (byte ${footer.start})`, new RegExp(`unexpected values after the footer: ${extra.length} bytes before the trailer`));
-
-    // A footer length that takes in a second value.
-    const covering = tmpFile();
-    const both = Buffer.concat([footerBytes, extra]);
-    await writeFile(covering, Buffer.concat([bytes.subarray(0, footer.start), both, encodeTrailer({ footerOffset: footer.start, footerLength: both.length, footerCrc32: crc32(both) })]));
-    await expectTraceError(covering, `footer (byte ${footer.start})`, new RegExp(`unexpected values after the footer: ${extra.length} bytes`));
   });
 });
 

@@ -10,8 +10,8 @@ import { DAEMON_CODE, POLICY_CODE, outcomesFromCounters } from "../../dist/engin
 import { CORE_EVENT_ROWS } from "../../dist/replay/wasm.js";
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
-const SOURCES = ["core.c", "core.h", "abi.h", "main.c"].map(here);
-const COMPILED = ["core.c", "main.c"].map(here);
+const SOURCES = ["core.c", "core.h", "abi.h", "host.h", "main.c", "check.c"].map(here);
+const COMPILED = ["core.c", "main.c", "check.c"].map(here);
 /** Warnings are always asked for; they do not change the code generated. */
 const WARNINGS = ["-Wall", "-Wextra"];
 const OUT_DIR = fileURLToPath(new URL("../../build/c-core/", import.meta.url));

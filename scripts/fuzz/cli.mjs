@@ -9,7 +9,15 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 
 const NUMBERS = [...INTERESTING_TEXT, "10", "100", "1000", "0.001", "0.7", "65536", "65537"];
 const RATES = ["0", "0.1", "0.5", "0.7", "1", "1.1", "-0.1", "NaN", "", "1e-9"];
-const SIZES = ["1M", "64M", "512M", "2G", "100", "0", "-1", "1T", "abc", "1.5G"];
+/**
+ * --max-memory values: none past the harness's budget, which a replay may use in full (several inputs run at once
+ * in this process, whose RSS the parent holds to run.mjs's RSS_LIMIT).
+ */
+const SIZES = ["1M", "64M", "256M", "100", "0", "-1", "1e3", "abc", "0.25G", "1.5K"];
+/** The budget of a replay whose argv names none (the default, a quarter of the RAM, is the machine's to give). */
+export const CLI_MAX_MEMORY = "256M";
+/** Commands that replay, so take --max-memory. */
+const REPLAYING = new Set(["replay", "advise"]);
 
 /** Each command: its options (name → values to try) and what goes in positionals. */
 function commands(files) {
@@ -23,6 +31,14 @@ function commands(files) {
       },
       positionals: () => [files.trace, files.native, files.badTrace, files.dir, files.missing, files.log, ""],
       max: 3,
+    },
+    advise: {
+      options: {
+        "--restart-every": [...NUMBERS, "0"], "--close-ids": null, "--redownload-rate": RATES, "--replace-rate": RATES, "--scale": NUMBERS,
+        "--seed": NUMBERS, "--max-memory": SIZES, "--jobs": ["1", "2", "0", "64", "x"], "--json": null,
+      },
+      positionals: () => [files.native, files.trace, files.badTrace, files.dir, files.missing, ""],
+      max: 1,
     },
     inspect: { options: { "--json": null }, positionals: () => anyPath, max: 2 },
     synth: {
@@ -51,6 +67,11 @@ function commands(files) {
     report: { options: { "--history": [files.history, files.missing, files.dir, files.results], "-o": [files.outHtml, files.results, files.dir, "", files.history] }, positionals: () => anyPath, max: 2 },
     scenarios: { options: { "--json": null, "--engine": ["wasm", "js", "x"], "--policy": ["ptr", "x", ""] }, positionals: () => [], max: 0 },
   };
+}
+
+/** The commands the target runs (cliArgs also tries a few names that are none). */
+export function cliCommands() {
+  return Object.keys(commands(new Proxy({}, { get: () => "x" })));
 }
 
 /** Inputs the commands read, made once per scratch directory (the CLI runs must never change them). */
@@ -91,6 +112,7 @@ export function cliArgs(rng, files) {
   }
   // report writes report.html in the working directory without -o: the fuzz must not write outside its scratch
   if (name === "report" && !argv.includes("-o")) argv.splice(1, 0, "-o", files.outHtml);
+  if (REPLAYING.has(name) && !argv.some((a) => a.startsWith("--max-memory"))) argv.splice(1, 0, "--max-memory", CLI_MAX_MEMORY);
   const n = cmd.max === 0 ? (rng.chance(0.05) ? 1 : 0) : rng.int((cmd.max ?? 1) + 1) + (rng.chance(0.9) ? 1 : 0);
   const pos = cmd.positionals();
   for (let i = 0; i < n && pos.length > 0; i++) argv.push(rng.pick(pos));
@@ -115,7 +137,15 @@ export async function runCli(argv, interruptMs = 3000) {
   process.stdout.write = (chunk) => { out.push(String(chunk)); return true; };
   process.stderr.write = (chunk) => { err.push(String(chunk)); return true; };
   let interrupted = false;
-  const timer = setTimeout(() => { interrupted = true; process.emit("SIGINT"); }, interruptMs);
+  // Emitted once, and only to a command that listens: an emitted signal nobody hears is lost (a real one would end
+  // the process), so a command still setting up when the time comes is interrupted as soon as it listens.
+  let timer;
+  const tryInterrupt = () => {
+    if (process.listenerCount("SIGINT") === 0) { timer = setTimeout(tryInterrupt, 50); return; }
+    interrupted = true;
+    process.emit("SIGINT");
+  };
+  timer = setTimeout(tryInterrupt, interruptMs);
   try {
     const status = await main(argv);
     return { status, stdout: out.join(""), stderr: err.join(""), interrupted };

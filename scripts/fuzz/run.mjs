@@ -6,6 +6,7 @@
 // OK / clean error / defect; the exit status is 1 when there is any defect.
 //
 //   node scripts/fuzz/run.mjs [--seed S] [--count N] [--targets a,b] [--sample N] [--jobs J] [--json FILE]
+//                             [--minutes M: stop each target at its share of M minutes, counting what ran]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,24 +26,35 @@ export const SPAWN_RSS_LIMIT = 300 << 20;
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-/** Runs inputs [0, count) of a target on `jobs` workers; resolves to its counts, defects and wall time. */
-export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir }) {
+/**
+ * Runs inputs [0, count) of a target on `jobs` workers; resolves to its counts, defects and wall time. With
+ * `seconds`, the workers stop taking inputs when that time is up: the counts then say how many ran (from 0 in each
+ * worker's range, so the same seed runs the same inputs).
+ */
+export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir, seconds, interruptMs }) {
   const started = Date.now();
   const totals = { ok: 0, clean: 0, defect: 0 };
   const defects = [];
+  const shapes = {};
   const per = Math.ceil(count / jobs);
   const ranges = [];
   for (let j = 0; j < jobs; j++) if (j * per < count) ranges.push([j * per, Math.min(count, (j + 1) * per)]);
   return new Promise((resolve) => {
     let live = 0;
+    let timeUp = false;
+    const flags = [];
+    const timer = seconds === undefined ? undefined : setTimeout(() => { timeUp = true; for (const f of flags) Atomics.store(f, 2, 1); }, seconds * 1000);
     const spawnWorker = (start, end) => {
       if (start >= end) return;
       live++;
       const dir = mkdtempSync(join(tmpdir(), `fbreplay-fuzz-${target}-`));
-      const slot = new SharedArrayBuffer(8);
+      // [0]: the input running now; [1]: ticks, one per input; [2]: 1 when the time is up
+      const slot = new SharedArrayBuffer(12);
       const shared = new Int32Array(slot);
       shared[0] = start;
-      const w = new Worker(new URL("./worker.mjs", import.meta.url), { workerData: { target, seed, start, end, dir, slot, defectsDir } });
+      shared[2] = timeUp ? 1 : 0;
+      flags.push(shared);
+      const w = new Worker(new URL("./worker.mjs", import.meta.url), { workerData: { target, seed, start, end, dir, slot, defectsDir, interruptMs } });
       let lastTick = -1;
       let since = Date.now();
       let finished = false;
@@ -59,7 +71,8 @@ export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir }
           rmSync(dir, { recursive: true, force: true });
           live--;
           if (defect !== undefined) spawnWorker(at + 1, end); // go on after the input that failed
-          if (live === 0) resolve({ target, ...totals, inputs: totals.ok + totals.clean + totals.defect, defects, seconds: (Date.now() - started) / 1000 });
+          if (live === 0) clearTimeout(timer);
+          if (live === 0) resolve({ target, ...totals, inputs: totals.ok + totals.clean + totals.defect, defects, shapes, seconds: (Date.now() - started) / 1000 });
         });
       };
       const watch = setInterval(() => {
@@ -72,6 +85,7 @@ export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir }
       w.on("message", (m) => {
         if (m.type !== "progress") return;
         for (const k of Object.keys(totals)) totals[k] += m.counts[k];
+        for (const [k, n] of Object.entries(m.shapes)) shapes[k] = (shapes[k] ?? 0) + n;
         defects.push(...m.defects);
         onProgress?.(target, totals);
       });
@@ -136,6 +150,7 @@ async function cli() {
     options: {
       seed: { type: "string", default: "1" }, count: { type: "string", default: "100000" }, targets: { type: "string" },
       sample: { type: "string", default: "200" }, jobs: { type: "string", default: "2" }, json: { type: "string" }, "keep-defects": { type: "string" },
+      minutes: { type: "string" },
     },
   });
   const seed = Number(values.seed);
@@ -146,9 +161,12 @@ async function cli() {
   const results = [];
   const started = Date.now();
   const tty = process.stderr.isTTY;
-  for (const target of targets) {
+  // --minutes: each target gets an equal share of what is left (a target done early leaves its time to the next)
+  const deadline = values.minutes === undefined ? undefined : started + Number(values.minutes) * 60_000;
+  for (const [i, target] of targets.entries()) {
+    const seconds = deadline === undefined ? undefined : Math.max(1, (deadline - Date.now()) / 1000 / (targets.length - i));
     results.push(await fuzzTarget(target, {
-      seed, count, jobs: Number(values.jobs), defectsDir: values["keep-defects"],
+      seed, count, jobs: Number(values.jobs), defectsDir: values["keep-defects"], seconds,
       onProgress: (t, c) => {
         const done = c.ok + c.clean + c.defect;
         if (tty) process.stderr.write(`\r${t}: ${done}/${count} (${c.defect} defects) `);

@@ -3,6 +3,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { INTERRUPT_NOTICE } from "../../dist/cli/context.js";
 import { Rng } from "./mutate.mjs";
 
 /** The seed of input i of a target: every input can be made again alone (`npm run fuzz -- --target T --only I`). */
@@ -31,7 +32,7 @@ function leftovers(input) {
 }
 
 async function main() {
-  const { target, seed, start, end, dir, slot, defectsDir } = workerData;
+  const { target, seed, start, end, dir, slot, defectsDir, interruptMs } = workerData;
   const shared = new Int32Array(slot);
   const isCli = target === "cli";
   const { TARGETS } = await import("./targets.mjs");
@@ -45,12 +46,15 @@ async function main() {
   const T = TARGETS[target];
   const counts = { ok: 0, clean: 0, defect: 0 };
   const defects = [];
+  /** What kind of input ran and how it ended: "<shape> <class>" → count (the slice checks it covers them all). */
+  let shapes = {};
   const fingerprint = () => (isCli ? Object.fromEntries(["trace", "native", "results", "log", "history", "strace", "badTrace"].map((k) => {
     const s = statSync(files[k]);
     return [k, `${s.size}:${s.mtimeMs}`];
   })) : null);
   const before = fingerprint();
   for (let i = start; i < end; i++) {
+    if (Atomics.load(shared, 2) === 1) break; // the run's time is up
     Atomics.store(shared, 0, i);
     Atomics.add(shared, 1, 1);
     const rng = new Rng(inputSeed(seed, target, i));
@@ -66,7 +70,7 @@ async function main() {
     try {
       if (isCli) {
         input = { argv: cli.cliArgs(rng, files) };
-        const r = await cli.runCli(input.argv);
+        const r = await cli.runCli(input.argv, interruptMs);
         result = classifyCli(r, cli.outputsLeft(dir));
         const after = fingerprint();
         const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
@@ -93,13 +97,16 @@ async function main() {
       result = { cls: "defect", kind: `harness: ${e?.name}`, detail: String(e?.stack ?? e).slice(0, 500) };
     }
     counts[result.cls]++;
+    const shape = `${isCli ? input?.argv?.[0] : input?.shape} ${result.cls}`;
+    shapes[shape] = (shapes[shape] ?? 0) + 1;
     if (result.cls === "defect") {
       defects.push({ target, index: i, kind: result.kind, detail: result.detail, argv: input?.argv });
       if (defectsDir !== undefined && !isCli && existsSync(runDir)) cpSync(runDir, join(defectsDir, `${target}-${i}`), { recursive: true });
     }
     // Every input is reported at once: a worker stopped for a hang loses nothing it ran before.
-    parentPort.postMessage({ type: "progress", counts: { ...counts }, defects: defects.splice(0), done: i + 1 });
+    parentPort.postMessage({ type: "progress", counts: { ...counts }, shapes, defects: defects.splice(0), done: i + 1 });
     counts.ok = counts.clean = counts.defect = 0;
+    shapes = {};
   }
   parentPort.postMessage({ type: "done" });
 }
@@ -114,14 +121,21 @@ function inputsOf(argv) {
   return read;
 }
 
+
 /** A CLI run: exit 0 (or 130 after our interrupt) is fine; 2 needs one line and no stdout; anything else is a defect. */
-function classifyCli(r, left) {
-  const errLines = r.stderr.split("\n").filter((l) => l !== "");
+export function classifyCli(r, left) {
+  let errLines = r.stderr.split("\n").filter((l) => l !== "");
+  // The line Ctrl-C prints is the harness's doing after its own interrupt, not a line of the command's answer;
+  // anywhere else it counts like any other line.
+  if (r.interrupted) {
+    const at = errLines.indexOf(INTERRUPT_NOTICE);
+    if (at >= 0) errLines = errLines.filter((_, i) => i !== at);
+  }
   if (r.status === 0) return left.some((f) => f.includes(".tmp")) ? { cls: "defect", kind: "temporary file left", detail: left.join(",") } : { cls: "ok", kind: "ok" };
   if (r.status === 130 && r.interrupted) return left.some((f) => f.includes(".tmp") || f === "out.fbt") && !r.stdout ? { cls: "defect", kind: "output left after interrupt", detail: left.join(",") } : { cls: "ok", kind: "interrupted" };
   if (r.status === 1 && errLines.length === 0) return { cls: "ok", kind: "compare: differences" };
   if (r.status === 2) {
-    if (errLines.length !== 1 || !errLines[0].startsWith("fbreplay: ")) return { cls: "defect", kind: "not one line", detail: r.stderr.slice(0, 300) };
+    if (errLines.length !== 1 || !errLines[0].startsWith("fbreplay: ")) return { cls: "defect", kind: "not one line", detail: errLines.join(" | ").slice(0, 300) };
     if (r.stdout !== "") return { cls: "defect", kind: "partial output with an error", detail: `${r.stdout.slice(0, 100)} / ${errLines[0]}` };
     if (left.length > 0) return { cls: "defect", kind: "output left after failure", detail: `${left.join(",")} / ${errLines[0]}` };
     return { cls: "clean", kind: "clean error", detail: errLines[0] };

@@ -80,7 +80,8 @@ export async function advise(trace: TraceSource, plan: AdvisePlan, o: ParallelOp
     if (report === undefined) return incomplete(trace, plan, table);
     first ??= report;
     complete &&= report.complete;
-    table[daemon] = Object.fromEntries(POLICIES.map((p) => [p, cellOf(report.policies[p]!)])) as Record<Policy, AdviseCell>;
+    // An interrupt can come before some of the policy groups started: those have no counts (zeros, as in fill()).
+    table[daemon] = Object.fromEntries(POLICIES.map((p) => [p, report.policies[p] ? cellOf(report.policies[p]) : ZERO_CELL])) as Record<Policy, AdviseCell>;
     if (!report.complete || o.interrupted?.()) return { trace: report.trace, injected: report.injected, complete: false, table, verdict: verdictOf(fill(table)) };
   }
   return { trace: first!.trace, injected: first!.injected, complete, table, verdict: verdictOf(table) };
@@ -94,11 +95,12 @@ function incomplete(trace: TraceSource, plan: AdvisePlan, table: AdviseTable): A
   };
 }
 
+const ZERO_CELL: AdviseCell = { opens: 0, eio: 0, eio_pct: 0, unsafe: 0, stale: 0, peak_ids: 0, peak_backings: 0 };
+
 /** An interrupted run's table with the daemons not replayed as zeros, so a verdict can still be formed (and is marked). */
 function fill(table: AdviseTable): AdviseTable {
-  const zero: AdviseCell = { opens: 0, eio: 0, eio_pct: 0, unsafe: 0, stale: 0, peak_ids: 0, peak_backings: 0 };
   const out = { ...table };
-  for (const d of ADVISE_DAEMONS) out[d] ??= Object.fromEntries(POLICIES.map((p) => [p, zero])) as Record<Policy, AdviseCell>;
+  for (const d of ADVISE_DAEMONS) out[d] ??= Object.fromEntries(POLICIES.map((p) => [p, ZERO_CELL])) as Record<Policy, AdviseCell>;
   return out;
 }
 

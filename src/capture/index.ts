@@ -4,7 +4,7 @@
 // acts on at once: READY, DONE, and each backing file the daemon registers, hashed through /proc/PID/fd if the
 // daemon still holds it by then. The conversion into a trace is the ingest stage's
 // (src/ingest/capture.ts).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Workload } from "../record/workload.js";
 import { digestKey } from "../ingest/capture.js";
 import { KIND, RECORD_SIZE, decodeRecord, kernelDev, userDev } from "./layout.js";
+import { straceArgv } from "./strace.js";
 
 export class CaptureError extends Error {}
 
@@ -33,6 +34,8 @@ export interface CaptureOptions {
    */
   during?: () => Promise<number>;
   durationS?: number;
+  /** With `command`: run it under strace (open calls only) into workDir/workload.strace (capture --workload-strace). */
+  workloadStrace?: boolean;
   /** Where records.bin goes (a fresh temp dir by default). */
   workDir?: string;
   /** The ring buffer's size in bytes (a power of 2, at least 4096; default 16 MiB). */
@@ -55,6 +58,8 @@ export interface KernelCapture {
   recordCount: number;
   /** Records the ring buffer had no room for. */
   lost: number;
+  /** The workload's strace (--workload-strace), or null. */
+  workloadStrace: string | null;
   /** -1 without a command. */
   exitCode: number;
   interrupted: boolean;
@@ -66,7 +71,7 @@ export function loaderPath(): string {
 }
 
 /** Everything capture needs, checked before anything starts: one line naming what is missing. */
-export function checkCapture(mount: string): { loader: string; dev: number } {
+export function checkCapture(mount: string, workloadStrace = false): { loader: string; dev: number } {
   if (!existsSync("/sys/kernel/btf/vmlinux")) throw new CaptureError("capture needs a kernel with BTF (/sys/kernel/btf/vmlinux is missing: CONFIG_DEBUG_INFO_BTF)");
   if (process.getuid?.() !== 0) throw new CaptureError("capture needs root (it loads BPF programs)");
   let type: number;
@@ -78,6 +83,9 @@ export function checkCapture(mount: string): { loader: string; dev: number } {
     throw new CaptureError(`${mount}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}: not a directory to capture`);
   }
   if (type !== FUSE_SUPER_MAGIC) throw new CaptureError(`${mount}: not a FUSE mount (file system type 0x${type.toString(16)})`);
+  if (workloadStrace && spawnSync("sh", ["-c", "command -v strace"]).status !== 0) {
+    throw new CaptureError("capture --workload-strace needs strace (scripts/install-fuse.sh installs it)");
+  }
   const loader = loaderPath();
   if (!existsSync(loader)) throw new CaptureError(`capture needs its BPF loader (${loader}): run scripts/build-capture.sh`);
   return { loader, dev: kernelDev(dev) };
@@ -125,8 +133,9 @@ function commOf(pid: number): string {
  * capture that fails leaves no scratch directory of its own behind.
  */
 export async function capture(o: CaptureOptions): Promise<KernelCapture> {
-  const { loader, dev } = checkCapture(o.mount);
-  const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), "fbreplay-capture-"));
+  const { loader, dev } = checkCapture(o.mount, o.workloadStrace === true);
+  // Absolute: the command (and its strace) runs in the mount.
+  const workDir = resolve(o.workDir ?? mkdtempSync(join(tmpdir(), "fbreplay-capture-")));
   try {
     return await captureInto(o, loader, dev, workDir);
   } catch (e) {
@@ -139,6 +148,7 @@ async function captureInto(o: CaptureOptions, loader: string, dev: number, workD
   const records = join(workDir, "records.bin");
   const result: KernelCapture = {
     workDir, records, digests: new Map(), dev, daemons: new Map(), recordCount: 0, lost: 0, exitCode: -1, interrupted: false,
+    workloadStrace: o.workloadStrace === true && o.command !== undefined && o.command.length > 0 ? join(workDir, "workload.strace") : null,
   };
   // Before the loader starts: Ctrl-C from here on stops the capture (and the command), never this process.
   const workload = new Workload();
@@ -186,7 +196,8 @@ async function captureInto(o: CaptureOptions, loader: string, dev: number, workD
       throw new CaptureError(line.replace(/^fbcapture: /, "capture: "));
     }
     o.onReady?.();
-    const run = o.during ?? (o.command !== undefined && o.command.length > 0 ? () => workload.run(o.command!, o.mount, o.command![0]) : undefined);
+    const argv = o.command === undefined || result.workloadStrace === null ? o.command : straceArgv(result.workloadStrace, o.command);
+    const run = o.during ?? (argv !== undefined && argv.length > 0 ? () => workload.run(argv, o.mount, o.command![0]) : undefined);
     if (run !== undefined) {
       result.exitCode = await run();
       const settleEnd = Date.now() + SETTLE_MAX_MS;

@@ -2,7 +2,7 @@
 // writer of daemon records (writeNativeCapture). Shared by `fbreplay capture` and `fbreplay record`.
 import { writeFileSync } from "node:fs";
 import { daemonRecordsOf, type CaptureDecodeStats } from "../ingest/capture.js";
-import { writeNativeCapture, type NativeCaptureSummary } from "../ingest/native.js";
+import { writeNativeCapture, type NativeCaptureSummary, type RecordSource } from "../ingest/native.js";
 import type { KernelCapture } from "./index.js";
 
 export interface CaptureTraceMeta {
@@ -13,13 +13,16 @@ export interface CaptureTraceMeta {
   recorder: { name: string; version: string };
   /** Where digests.json goes (beside records.bin, when the raw captures are kept). */
   keepDigests?: string;
+  /** What a recorder adds to the capture's records before they are written (src/record/merge.ts). */
+  transform?: (records: RecordSource) => RecordSource;
 }
 
 export async function writeCaptureTrace(c: KernelCapture, output: string, meta: CaptureTraceMeta): Promise<{ summary: NativeCaptureSummary; stats: CaptureDecodeStats }> {
   if (meta.keepDigests !== undefined) writeFileSync(meta.keepDigests, JSON.stringify(Object.fromEntries(c.digests)));
   const stats = {} as CaptureDecodeStats;
   const daemons = [...c.daemons].map(([pid, comm]) => `${comm}[${pid}]`).join(", ");
-  const summary = await writeNativeCapture(daemonRecordsOf(c.records, c.digests, stats), output, {
+  const records = daemonRecordsOf(c.records, c.digests, stats);
+  const summary = await writeNativeCapture(meta.transform === undefined ? records : meta.transform(records), output, {
     source: {
       format: "fbreplay-capture", connection: c.dev, daemon: daemons, complete: c.lost === 0, lost_records: c.lost, ...meta.source,
       // Read when the header is written, after the writer's first pass over the records has filled `stats`.

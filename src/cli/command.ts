@@ -7,8 +7,10 @@ export interface OptionSpec {
   short?: string;
   /** The value's placeholder in the help: N, P, FILE, P,... */
   value?: string;
-  /** The default, as the help shows it; boolean options default to false. */
+  /** The default, as the help shows it ("none": no value, the feature is off); boolean options default to false. */
   default?: string | number;
+  /** The command refuses to run without it (the help says so instead of a default). */
+  required?: boolean;
   /** What the option means (wrapped to the help's width). */
   help: string;
 }
@@ -91,7 +93,7 @@ export function commandHelp(command: Command): string {
   const lines = [`usage: fbreplay ${command.usage}`, "", ...wrap(command.summary, WIDTH), "", "options:"];
   for (const [name, o] of Object.entries({ ...command.options, help: HELP_OPTION })) {
     const flag = `${o.short ? `-${o.short}, ` : ""}--${name}${o.value ? ` ${o.value}` : ""}`;
-    const text = wrap(o.help + (o.default !== undefined ? ` (default ${o.default})` : ""), WIDTH - OPTION_COLUMN);
+    const text = wrap(o.help + (o.required ? " (required)" : o.default !== undefined ? ` (default ${o.default})` : ""), WIDTH - OPTION_COLUMN);
     if (flag.length + 2 >= OPTION_COLUMN) lines.push(`  ${flag}`);
     else lines.push(`  ${flag.padEnd(OPTION_COLUMN - 2)}${text.shift() ?? ""}`);
     for (const t of text) lines.push(`${" ".repeat(OPTION_COLUMN)}${t}`);

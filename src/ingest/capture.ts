@@ -71,7 +71,6 @@ interface AwaitingOpen {
   end: CaptureRecord;
   op: DaemonRecordOp;
   fields: Partial<DaemonRecord>;
-  held: (() => DaemonRecord)[];
 }
 
 interface Instance {
@@ -105,7 +104,6 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<string, strin
       awaiting.delete(unique);
       awaitingFh.delete(open.fields.fh!);
       yield record(open.op, { ...at, unique }, open.fields);
-      for (const release of open.held) yield release();
     }
     const flushed = new Set<number>();
     let seq = 0;
@@ -146,10 +144,13 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<string, strin
             case FUSE.FLUSH: flushed.add(r.fh); break;
             case FUSE.RELEASE: {
               const release = (): DaemonRecord => record("release", r, { nodeid: dense(r.nodeid), fh: r.fh, flags: r.flags, flushed: flushed.delete(r.fh) });
-              const open = awaiting.get(awaitingFh.get(r.fh) ?? -1);
-              // A refused open is released before its opener returns: after the open, in the trace.
-              if (open !== undefined) open.held.push(release);
-              else yield release();
+              // A RELEASE while the opener is still inside its open(2): the kernel refused the open after the reply
+              // and released the file at once (spec §b.3), so its check came right before this. The open goes here,
+              // not at the opener's return: whatever the daemon does on this release (closing the open's backing id)
+              // and every open checked later come after it, as in the kernel.
+              const unique = awaitingFh.get(r.fh);
+              if (unique !== undefined) yield* emitOpen(unique, awaiting.get(unique)!, r);
+              yield release();
               break;
             }
             case FUSE.UNLINK: yield record("unlink", r, { nodeid: 0, parent: dense(r.nodeid), name: r.name }); break;
@@ -183,13 +184,14 @@ export function daemonRecordsOf(path: string, digests: ReadonlyMap<string, strin
           const file = idFile.get(bid) ?? unregistered(bid, nodes.get(r.opcode === FUSE.CREATE ? r.nodeid : req.nodeid)!);
           flushed.delete(r.fh);
           // The daemon hands an fh out again only after its release: an open still waiting with this fh was
-          // released (refused), so the kernel checked it before this reply. It goes first.
+          // released, so the kernel checked it before this reply (its RELEASE placed it already, unless the capture
+          // lost that record). It goes first.
           const before = awaiting.get(awaitingFh.get(r.fh) ?? -1);
           if (before !== undefined) yield* emitOpen(awaitingFh.get(r.fh)!, before, r);
           // The kernel checks the reply in the opener's context once it wakes up, and the opener's syscall returns
           // right after: the open takes its place at the verdict (or here, if no verdict comes).
           awaiting.set(r.unique, {
-            end: r, held: [],
+            end: r,
             fields: { nodeid, fh: r.fh, pid: req.pid, flags: req.flags, fopen: r.open_flags, backing_id: bid, ...file, name: req.name },
             op,
           });

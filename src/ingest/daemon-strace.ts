@@ -13,8 +13,9 @@
 // A system call belongs to the request its thread read last and has not replied to yet, which is exact for
 // libfuse's worker threads (each handles one request from read to reply).
 import { ID_MAX_DEFAULT } from "../abi.js";
+import { DaemonFiles, FD_ARG, OPENS, type DaemonFile } from "./daemon-files.js";
 import { readLines } from "./lines.js";
-import { Resumptions, closingParen, resolvePath, splitArgs, splitStraceLine, stringArg, stringText } from "./strace-syntax.js";
+import { Resumptions, closingParen, splitArgs, splitStraceLine, stringArg } from "./strace-syntax.js";
 
 export const FUSE_OPEN = 14;
 export const FUSE_CREATE = 35;
@@ -23,23 +24,6 @@ const OUT_HEADER = 16;
 const ENTRY_OUT = 128;
 /** Reply bytes kept per write: enough for a CREATE reply's fuse_open_out. */
 const REPLY_BYTES = OUT_HEADER + ENTRY_OUT + 16;
-
-/**
- * A file as the daemon saw it: its path (strace -y) and, where a stat showed them, st_dev/st_ino. `gen` counts the
- * inode numbers's reuse: a file system hands a freed inode number to the next new file, which is another file.
- */
-export interface DaemonFile {
-  path: string;
-  dev?: number;
-  ino?: number;
-  gen?: number;
-}
-
-interface StatId {
-  dev: number;
-  ino: number;
-  gen: number;
-}
 
 /** What the daemon did for one request (only OPEN/CREATE requests and those that made ioctls are kept). */
 export interface DaemonRequest {
@@ -56,6 +40,8 @@ export interface DaemonRequest {
   file?: DaemonFile;
   /** Ids FUSE_DEV_IOC_BACKING_OPEN returned while the daemon handled this request, in order. */
   registered: number[];
+  /** The file each registration registered, where it differs from `file` (ids by order: ioctl-order.ts). */
+  registeredFiles?: (DaemonFile | undefined)[];
   /** FUSE_DEV_IOC_BACKING_CLOSE calls made while handling it (strace does not show which id). */
   closes: number;
 }
@@ -75,9 +61,19 @@ export interface DaemonStraceCounts {
   backingOutsideRequests: number;
 }
 
+/** A successful FUSE_DEV_IOC_BACKING_OPEN, in the strace's order: the id, its thread, the file it registered. */
+export interface BackingIoctl {
+  id: number;
+  tid: number;
+  /** The file the thread opened last before the ioctl (the backing fd it passes), where strace -y showed it. */
+  file?: DaemonFile;
+}
+
 export interface DaemonStrace {
   requests: Map<string, DaemonRequest>;
   counts: DaemonStraceCounts;
+  /** Every successful BACKING_OPEN: what ids-by-order pairs with the log when no /dev/fuse traffic was traced. */
+  ioctls: BackingIoctl[];
 }
 
 export interface DaemonStraceOptions {
@@ -88,12 +84,8 @@ export interface DaemonStraceOptions {
 const CALL = /^([a-z_0-9]+)\(/;
 /** `= 8</tmp/src/a.txt>`, `= 0`, `= -1 ENOENT (No such file or directory)`, `= 1 (SUID_DUMP_USER)`, `= ?`. */
 const RESULT = /^\s*=\s*(-?\d+|0x[0-9a-f]+|\?)(?:<(.*)>)?(?:\s.*)?$/;
-const FD_ARG = /^(-?\d+|AT_FDCWD)(?:<(.*)>)?$/;
 const BACKING_OPEN_IOCTL = /^(?:_IOC\(_IOC_WRITE, 0xe5, 0x1, 0x10\)|FUSE_DEV_IOC_BACKING_OPEN)$/;
 const BACKING_CLOSE_IOCTL = /^(?:_IOC\(_IOC_WRITE, 0xe5, 0x2, 0x4\)|FUSE_DEV_IOC_BACKING_CLOSE)$/;
-const OPENS = new Set(["open", "openat", "openat2", "creat"]);
-const DUPS = new Set(["dup", "dup2", "dup3", "fcntl", "fcntl64"]);
-const STATS = new Set(["stat", "lstat", "fstat", "newfstatat", "fstatat64", "stat64", "lstat64", "fstat64", "statx"]);
 
 interface Thread {
   /** The request this thread read last and has not replied to. */
@@ -102,6 +94,8 @@ interface Thread {
   lastOpened?: string;
   /** Registrations and closes it made outside any request (at start-up): they go with its next request. */
   prelude?: { registered: number[]; closes: number };
+  /** The last file it opened, request or not (the fd a BACKING_OPEN passes is opened just before). */
+  opened?: string;
 }
 
 /** Reads a daemon's strace; bad lines are counted (or, strict, thrown as `FILE:LINE: reason`). */
@@ -109,7 +103,7 @@ export async function readDaemonStrace(path: string, o: DaemonStraceOptions, onB
   const r = new DaemonStraceReader(o);
   let lineNo = 0;
   for await (const line of readLines(path, onBytes)) r.line(line, ++lineNo);
-  return { requests: r.requests, counts: r.counts };
+  return { requests: r.requests, counts: r.counts, ioctls: r.ioctls };
 }
 
 class DaemonStraceReader {
@@ -117,21 +111,13 @@ class DaemonStraceReader {
     lines: 0, malformed: 0, requests: 0, replies: 0, truncatedOpenReplies: 0, backingOpens: 0, backingCloses: 0, backingOutsideRequests: 0,
   };
   readonly requests = new Map<string, DaemonRequest>();
+  readonly ioctls: BackingIoctl[] = [];
   /** OPEN and CREATE requests waiting for their reply, by unique. */
   private readonly opcodes = new Map<string, number>();
   private readonly threads = new Map<number, Thread>();
   private readonly resumptions = new Resumptions();
-  /** The daemon's fd table (one process; its threads share it). */
-  private readonly fds = new Map<number, string>();
-  /** The daemon's working directory, where strace showed it. */
-  private cwd: string | undefined;
-  /** st_dev/st_ino of each path, as the daemon's last stat of it showed. */
-  private readonly stats = new Map<string, StatId>();
-  /**
-   * Per dev:ino, its generation and whether its last known name went away (unlinked or renamed over): the next
-   * stat that shows it is a new file. Hard links are not counted: unlinking one of two names starts a generation.
-   */
-  private readonly inodes = new Map<string, { gen: number; gone: boolean }>();
+  /** The daemon's files: what its fds and paths name. */
+  private readonly files = new DaemonFiles();
   private lineNo = 0;
   private text = "";
 
@@ -155,7 +141,7 @@ class DaemonStraceReader {
     if (!result) return this.malformed("no result after the arguments");
     const args = splitArgs(rest.slice(call[0].length, close));
     const ret = result[1] === "?" ? NaN : Number(result[1]);
-    this.syscall(call[1], args, ret, result[2], thread);
+    this.syscall(call[1], args, ret, result[2], thread, tid);
   }
 
   private thread(tid: number): Thread {
@@ -171,65 +157,17 @@ class DaemonStraceReader {
     if (this.o.strict) throw this.o.fail(this.lineNo, reason);
   }
 
-  private syscall(name: string, args: string[], ret: number, retPath: string | undefined, thread: Thread): void {
+  private syscall(name: string, args: string[], ret: number, retPath: string | undefined, thread: Thread, tid: number): void {
     const fd = FD_ARG.exec(args[0] ?? "");
-    // strace -y shows the working directory on AT_FDCWD (the loader's first openat has it); chdir moves it.
-    if (fd?.[1] === "AT_FDCWD" && fd[2] !== undefined) this.cwd = fd[2];
-    if (name === "chdir" && ret === 0) this.cwd = this.pathOf(undefined, args[0]);
-    if (name === "fchdir" && ret === 0) this.cwd = fd?.[2];
     const onFuse = fd?.[2] === "/dev/fuse" || (fd?.[2] ?? "").startsWith("/dev/fuse");
     if (onFuse && (name === "read" || name === "readv") && ret > 0) return this.request(args, thread);
     if (onFuse && (name === "write" || name === "writev") && ret > 0) return this.reply(name, args, thread);
-    if (onFuse && name === "ioctl") return this.ioctl(args[1] ?? "", ret, thread);
+    if (onFuse && name === "ioctl") return this.ioctl(args[1] ?? "", ret, thread, tid);
     if (OPENS.has(name) && ret >= 0 && retPath !== undefined) {
-      this.fds.set(ret, retPath);
+      thread.opened = retPath;
       if (thread.current !== undefined) thread.lastOpened = retPath;
-      return;
     }
-    if (DUPS.has(name) && ret >= 0 && retPath !== undefined) {
-      this.fds.set(ret, retPath);
-      return;
-    }
-    if (name === "close" && ret === 0 && fd) {
-      this.fds.delete(Number(fd[1]));
-      return;
-    }
-    if (STATS.has(name) && ret === 0) return this.stat(name, args, fd);
-    if (ret !== 0) return;
-    // A file's identity follows it through renames; an unlinked name has none.
-    if (name === "rename" || name === "renameat" || name === "renameat2") {
-      const [from, to] = name === "rename" ? [this.pathOf(undefined, args[0]), this.pathOf(undefined, args[1])] : [this.pathOf(args[0], args[1]), this.pathOf(args[2], args[3])];
-      if (from === undefined || to === undefined) return;
-      const id = this.stats.get(from);
-      this.stats.delete(from);
-      const over = this.stats.get(to);
-      if (over !== undefined && (id === undefined || over.dev !== id.dev || over.ino !== id.ino)) this.gone(to);
-      if (id !== undefined) this.stats.set(to, id);
-      else this.stats.delete(to);
-    } else if (name === "unlink" || name === "unlinkat") {
-      const gone = name === "unlink" ? this.pathOf(undefined, args[0]) : this.pathOf(args[0], args[1]);
-      if (gone !== undefined) this.gone(gone);
-    }
-  }
-
-  /**
-   * The path `name` names relative to `dirfd` (`3</src>` or `AT_FDCWD</src>`; undefined: the working directory);
-   * "" names the fd itself.
-   */
-  private pathOf(dirfd: string | undefined, name: string | undefined): string | undefined {
-    const p = stringText(name ?? "");
-    if (p === null) return undefined;
-    const dir = p.startsWith("/") ? "/" : dirfd === undefined ? this.cwd : FD_ARG.exec(dirfd)?.[2];
-    return dir === undefined ? undefined : resolvePath(dir, p);
-  }
-
-  /** The name `path` no longer names its inode. */
-  private gone(path: string): void {
-    const id = this.stats.get(path);
-    if (id === undefined) return;
-    this.stats.delete(path);
-    const inode = this.inodes.get(`${id.dev}:${id.ino}`);
-    if (inode !== undefined && inode.gen === id.gen) inode.gone = true;
+    this.files.syscall(name, args, ret, retPath, fd);
   }
 
   /** A request header: opcode (bytes 4–7), unique (8–15), nodeid (16–23) of struct fuse_in_header. */
@@ -285,12 +223,10 @@ class DaemonStraceReader {
     } else {
       req.backingId = backingId;
     }
-    // bindfs and passthrough_hp hand out their backing fd as the fh.
-    const path = (fh !== undefined && fh < 0x7fffffffn ? this.fds.get(Number(fh)) : undefined) ?? thread.lastOpened;
-    if (path !== undefined) req.file = { path, ...this.stats.get(path) };
+    req.file = this.files.behind(fh, thread.lastOpened);
   }
 
-  private ioctl(request: string, ret: number, thread: Thread): void {
+  private ioctl(request: string, ret: number, thread: Thread, tid: number): void {
     const open = BACKING_OPEN_IOCTL.test(request);
     if (!open && !BACKING_CLOSE_IOCTL.test(request)) return;
     if (!(ret >= 0)) return; // refused: nothing registered or closed
@@ -306,6 +242,7 @@ class DaemonStraceReader {
     if (open) {
       this.counts.backingOpens++;
       req.registered.push(ret);
+      this.ioctls.push({ id: ret, tid, file: this.files.behind(undefined, thread.opened) });
     } else {
       this.counts.backingCloses++;
       req.closes++;
@@ -317,58 +254,6 @@ class DaemonStraceReader {
     if (req === undefined) this.requests.set(unique, (req = { opcode, registered: [], closes: 0 }));
     return req;
   }
-
-  /** Remembers st_dev/st_ino for the path the stat names: an fd's, or a name relative to a directory fd. */
-  private stat(name: string, args: string[], fd: RegExpExecArray | null): void {
-    let path: string | undefined;
-    let struct: string | undefined;
-    if (name === "fstat" || name === "fstat64") {
-      path = fd?.[2];
-      struct = args[1];
-    } else if (name === "stat" || name === "lstat" || name === "stat64" || name === "lstat64") {
-      path = this.pathOf(undefined, args[0]); // bindfs: lstat("a.txt", …) in the source directory it chdir'd to
-      struct = args[1];
-    } else {
-      // newfstatat(dirfd, "name", {…}, flags) and statx(dirfd, "name", flags, mask, {…})
-      path = this.pathOf(args[0], args[1]);
-      struct = name === "statx" ? args[4] : args[2];
-    }
-    if (path === undefined || struct === undefined) return;
-    const id = statIdentity(struct);
-    if (id === null) return;
-    const key = `${id.dev}:${id.ino}`;
-    let inode = this.inodes.get(key);
-    if (inode === undefined) this.inodes.set(key, (inode = { gen: 0, gone: false }));
-    else if (inode.gone) {
-      inode.gen++;
-      inode.gone = false;
-    }
-    this.stats.set(path, { ...id, gen: inode.gen });
-  }
-}
-
-
-/** st_dev/st_ino of a printed struct stat (`st_dev=makedev(0xfe, 0x1)`, or a number) or struct statx. */
-export function statIdentity(struct: string): { dev: number; ino: number } | null {
-  const ino = /\b(?:st_ino|stx_ino)=(\d+)/.exec(struct);
-  if (!ino) return null;
-  let dev: number | undefined;
-  const mk = /\bst_dev=makedev\((0x[0-9a-f]+|\d+), (0x[0-9a-f]+|\d+)\)/.exec(struct);
-  if (mk) dev = makedev(Number(mk[1]), Number(mk[2]));
-  const raw = /\bst_dev=(\d+)\b/.exec(struct);
-  if (dev === undefined && raw) dev = Number(raw[1]);
-  const major = /\bstx_dev_major=(\d+)/.exec(struct);
-  const minor = /\bstx_dev_minor=(\d+)/.exec(struct);
-  if (dev === undefined && major && minor) dev = makedev(Number(major[1]), Number(minor[1]));
-  if (dev === undefined) return null;
-  return { dev, ino: Number(ino[1]) };
-}
-
-/** glibc's makedev: the st_dev a process (and Node's fs.stat) sees. */
-export function makedev(major: number, minor: number): number {
-  return Number(
-    (BigInt(minor & 0xff)) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n),
-  );
 }
 
 /** A write's string argument, as bytes with unknown (cut off) ones undefined. */

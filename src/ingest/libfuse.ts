@@ -31,10 +31,13 @@ import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { TRACE_CHUNK_ROWS, TraceWriter, type TraceBackingFile } from "../trace/index.js";
 import { readLines } from "./lines.js";
-import { readDaemonStrace, type DaemonFile, type DaemonStraceCounts } from "./daemon-strace.js";
+import type { DaemonFile } from "./daemon-files.js";
+import { readDaemonStrace, type DaemonStraceCounts } from "./daemon-strace.js";
+import { openReplies, pairByOrder, type IdsByOrder } from "./ioctl-order.js";
 import { ownDigest, sha256File } from "../digest.js";
 import { IngestError, type IngestSummary } from "./errors.js";
-import { Machine, type Counts, type OpenContext } from "./machine.js";
+import type { Counts } from "./counts.js";
+import { Machine, type OpenContext } from "./machine.js";
 
 export interface IngestOptions {
   /** The log; a `.gz` file is read as a gzip stream. */
@@ -85,6 +88,16 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
       throw e instanceof IngestError ? e : new IngestError(`${path}: ${reasonOf(e)}`);
     }
   }
+  // Its ioctls without its /dev/fuse traffic: ids paired with the log's open replies by order (ioctl-order.ts).
+  let byOrder: IdsByOrder | undefined;
+  if (daemon !== undefined && daemon.counts.requests === 0 && daemon.ioctls.length > 0) {
+    try {
+      byOrder = pairByOrder(await openReplies(o.log), daemon.ioctls);
+    } catch (e) {
+      throw new IngestError(`${o.log}: ${reasonOf(e)}`);
+    }
+    daemon = { ...daemon, requests: byOrder.requests };
+  }
 
   // First pass (only with sourceDir): where each file version ends up, so its bytes can be found there.
   let finalPaths: (string | null)[] = [];
@@ -126,8 +139,12 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
     machine.finish();
     await drain();
     const backingFiles = writer.backingFiles;
-    await writer.close({ ambiguous_releases: machine.counts.ambiguousReleases ?? 0 });
-    return { ...machine.counts, backingFiles, ...(daemon ? { daemonStrace: daemon.counts } : {}) };
+    await writer.close({
+      ambiguous_releases: machine.counts.ambiguousReleases ?? 0,
+      ...(byOrder === undefined ? {} : { ambiguous_ids: byOrder.ambiguous }),
+    });
+    const ids = byOrder === undefined ? {} : { idsByOrder: { certain: byOrder.certain, ambiguous: byOrder.ambiguous, undecided: byOrder.undecided } };
+    return { ...machine.counts, backingFiles, ...(daemon ? { daemonStrace: daemon.counts } : {}), ...ids };
   } catch (e) {
     await writer.abort();
     throw e;

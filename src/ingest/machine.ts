@@ -1,79 +1,33 @@
 // The log → events state machine: one instance reads one pass over the log, line by line, and emits trace rows.
 //
 // What it tracks, and why:
-// - Requests pending a reply, by `unique`: multithreaded daemons interleave requests, and an operation happened
-//   only if its reply says success. Lines between a header and its reply (high-level libfuse only) belong to the
-//   most recent pending request they can belong to, which is exact for single-threaded daemons and a best guess
-//   for multithreaded ones.
+// - Requests pending a reply, by `unique` (pending.ts).
 // - Inode instances: a daemon nodeid is looked up (each successful LOOKUP/CREATE/MKNOD/MKDIR/SYMLINK/LINK reply
 //   naming it in a `NODEID:` line adds one) and forgotten (`FORGET n/count` subtracts); at zero the instance
 //   ends, and a later lookup of the same nodeid is a new instance, as in the kernel. Instances get compact trace
 //   nodeids at their first open, reused after their FORGET.
-// - Open files: daemon fh → compact trace fh slot, reused after release (bindfs fhs are fd numbers).
+// - Open files: daemon fh → compact trace fh slot, and which file a RELEASE without fh releases (open-files.ts).
 // - Backing ids, where the capture shows them (passthrough_hp's lines, or the daemon's strace): each registration
 //   is a BACKING_OPEN row before the open that named it, each open row carries the id of its reply (column `bid`;
 //   an open the daemon did not pass through has FOPEN flags 0), each close with a known id is a BACKING_CLOSE row
 //   after the RELEASE it was made in.
 import { FOPEN_PASSTHROUGH, OP_BACKING_CLOSE, OP_BACKING_OPEN, OP_FORGET, OP_OPEN, OP_RELEASE } from "../abi.js";
-import type { DaemonFile, DaemonRequest } from "./daemon-strace.js";
-import { parseLine, splitPaths, type LogLine } from "./parse.js";
+import type { DaemonFile } from "./daemon-files.js";
+import type { DaemonRequest } from "./daemon-strace.js";
+import { NO_BACKING_IDS, type Counts } from "./counts.js";
 import { Emitter, SlotAllocator } from "./emitter.js";
+import { OpenFiles, type Instance, type OpenFile } from "./open-files.js";
+import { parseLine, splitPaths, type LogLine } from "./parse.js";
 import { PathTracker } from "./paths.js";
+import { MAX_PENDING, PendingRequests, type Request } from "./pending.js";
 
 export const O_TRUNC = 0o1000;
 /** Flags recorded for opens whose flags the log does not show (low-level logs): read-only, or O_RDWR|O_CREAT. */
 export const UNKNOWN_OPEN_FLAGS = 0;
 export const UNKNOWN_CREATE_FLAGS = 0o102;
 
-/**
- * Most requests pending a reply that a log may hold at once. The kernel has at most a few hundred FUSE requests in
- * flight (max_background, and one per blocked thread); beyond this bound a log is damaged, and the oldest are dropped.
- */
-export const MAX_PENDING = 4096;
-
 /** Opcodes whose reply is an entry (the kernel counts one lookup of the nodeid it names). */
 const ENTRY_OPCODES = new Set(["LOOKUP", "CREATE", "MKNOD", "MKDIR", "SYMLINK", "LINK"]);
-
-/** What one pass over a log found. */
-export interface Counts {
-  lines: number;
-  malformed: number;
-  firstMalformed?: { line: number; text: string; reason: string };
-  /** Request headers (libfuse) or system calls (strace) in the log. */
-  requests: number;
-  /** Successful OPEN and CREATE replies (or opens): OP_OPEN events. */
-  opens: number;
-  /** strace of a workload: successful opens that send the daemon no OPEN/CREATE (O_PATH; directories: OPENDIR). */
-  opathOpens?: number;
-  directoryOpens?: number;
-  /** RELEASEs matched to an open: OP_RELEASE events (besides the openAtEnd ones). */
-  releases: number;
-  failedOpens: number;
-  /** Inode instances ended with an OP_FORGET (only instances the trace opened are named). */
-  forgets: number;
-  events: number;
-  /** RELEASEs of an fh (or nodeid) with no successful open: not emitted. */
-  unmatchedReleases: number;
-  /**
-   * Low-level logs (no fh): RELEASEs that more than one open file of the nodeid could be, by what the kernel does;
-   * paired with the oldest, as a release of a file held open would be (so never more refusals than the kernel's).
-   */
-  ambiguousReleases?: number;
-  /** Files open when the log ends: an OP_RELEASE was appended for each. */
-  openAtEnd: number;
-  /** Opens whose reply's backing id the capture shows (passthrough_hp lines or the daemon's strace). */
-  recordedOpens: number;
-  /** The daemon's FUSE_DEV_IOC_BACKING_OPEN / _CLOSE calls in the trace (BACKING_OPEN / BACKING_CLOSE rows). */
-  backingOpens: number;
-  backingCloses: number;
-  /** BACKING_CLOSE calls whose id neither the log nor the strace shows: not in the trace. */
-  unknownBackingCloses: number;
-  /** Successful OPEN/CREATE requests the daemon's strace does not show (with a daemon strace only). */
-  notInDaemonStrace: number;
-}
-
-/** The backing-id counts of a capture that shows none. */
-export const NO_BACKING_IDS = { recordedOpens: 0, backingOpens: 0, backingCloses: 0, unknownBackingCloses: 0, notInDaemonStrace: 0 } as const;
 
 /** What an open knows to pick its backing file version. */
 export interface OpenContext {
@@ -106,56 +60,6 @@ export interface MachineOptions {
   daemonPassthrough?: boolean;
 }
 
-interface Request {
-  unique: string;
-  opcode: string;
-  nodeid: string;
-  pid: number;
-  /** From `open flags:` / `create flags:` lines. */
-  flags?: number;
-  path?: string;
-  /** The daemon's fh, from `open[fh]` / `create[fh]`. */
-  fh?: string;
-  /** The nodeid of an entry reply, from `NODEID: n`. */
-  entry?: string;
-  /** RELEASE: the file was already released from its `release[fh]` line. */
-  released?: boolean;
-  /** RELEASE without an fh in the log: the file the kernel's behaviour says it releases, chosen at its header. */
-  releases?: OpenFile;
-  /** unlink / rename / link lines seen while this request was the latest: applied when it succeeds. */
-  pathOps?: LogLine[];
-  /** Backing ids registered while the daemon handled it, the id its open reply names, and the ids it closed. */
-  registered?: number[];
-  replyId?: number;
-  closed?: number[];
-}
-
-interface Instance {
-  id: number;
-  /** Daemon nodeid, null for a low-level CREATE whose nodeid the log does not show (until a RELEASE binds it). */
-  nodeid: string | null;
-  lookups: number;
-  /** Trace nodeid, -1 until the first open. */
-  slot: number;
-  nopen: number;
-  /** nlookup reached zero; the FORGET is emitted once no file of it is open. */
-  ended: boolean;
-}
-
-interface OpenFile {
-  fh: number;
-  inst: Instance;
-  daemonFh: string;
-  /** The opener (the OPEN's header pid: a thread id). */
-  pid: number;
-  /** The opener made another request after this open's reply: its open returned, the kernel accepted it. */
-  active: boolean;
-  /** The OPEN row, while it waits for the kernel's check to be certainly done (see deferOpen). */
-  row?: () => void;
-  /** The order of the FLUSH this file's close sent (attributed by pid), 0 before any. */
-  flushed: number;
-}
-
 export class Machine {
   readonly counts: Counts = {
     lines: 0, malformed: 0, requests: 0, opens: 0, releases: 0, failedOpens: 0, forgets: 0, events: 0,
@@ -166,20 +70,11 @@ export class Machine {
   readonly paths = new PathTracker();
   readonly emitter: Emitter;
 
-  private readonly pending = new Map<string, Request>();
-  /** Pending requests in arrival order: detail lines go to the latest one that can own them. */
-  private readonly recent: Request[] = [];
+  private readonly pending = new PendingRequests();
   /** The current instance of each daemon nodeid. */
   private readonly instances = new Map<string, Instance>();
   private instanceIds = 0;
-  private readonly byFh = new Map<string, OpenFile>();
-  /** Open files per daemon nodeid, oldest first: how low-level RELEASEs (no fh in the log) are matched. */
-  private readonly byNodeid = new Map<string, OpenFile[]>();
-  /** Files whose opener has made no request since the open's reply, by opener pid. */
-  private readonly silentOpeners = new Map<number, OpenFile[]>();
-  private flushes = 0;
-  /** Files from low-level CREATEs, whose nodeid the log does not show, oldest first. */
-  private readonly unbound: OpenFile[] = [];
+  private readonly files = new OpenFiles(this.counts);
   private syntheticFh = 0;
   private readonly nodeSlots = new SlotAllocator();
   private readonly fhSlots = new SlotAllocator();
@@ -219,7 +114,7 @@ export class Machine {
         // Printed before the operation runs; it happened only if the request that printed it succeeds. libfuse 2
         // also renames inside UNLINK and RENAME (to .fuse_hidden… when the target is open) and unlinks inside
         // RELEASE, so these go to whichever request is latest.
-        const req = this.recent[this.recent.length - 1];
+        const req = this.pending.inOrder.at(-1);
         if (req !== undefined) (req.pathOps ??= []).push(l);
         return;
       }
@@ -232,13 +127,13 @@ export class Machine {
   /** passthrough_hp's account of a backing id, printed while it handles the OPEN/CREATE or RELEASE. */
   private backingLine(l: Extract<LogLine, { kind: "backing" }>, lineNo: number, text: string): void {
     if (l.action === "closed") {
-      const req = this.latest((r) => r.opcode === "RELEASE" && r.nodeid === l.inode) ?? this.latest(() => true);
+      const req = this.pending.latest((r) => r.opcode === "RELEASE" && r.nodeid === l.inode) ?? this.pending.latest(() => true);
       if (req === undefined) return this.backingClose(l.id, 0);
       (req.closed ??= []).push(l.id);
       return;
     }
     // A CREATE's header names the parent directory, not the inode of the line.
-    const req = this.latest((r) => r.opcode === "CREATE" || (r.opcode === "OPEN" && r.nodeid === l.inode));
+    const req = this.pending.latest((r) => r.opcode === "CREATE" || (r.opcode === "OPEN" && r.nodeid === l.inode));
     if (req === undefined) return this.malformed(lineNo, text, `passthrough_hp ${l.action} line outside a pending OPEN or CREATE of inode ${l.inode}`);
     if (l.action === "setup") (req.registered ??= []).push(l.id);
     req.replyId = l.id;
@@ -252,7 +147,7 @@ export class Machine {
   private fromDaemon(req: Request): DaemonRequest | undefined {
     const d = this.o.daemon?.get(req.unique);
     if (d === undefined) return undefined;
-    if (req.registered === undefined && d.registered.length > 0) req.registered = [...d.registered];
+    if (req.registered === undefined && d.registered.length > 0) [req.registered, req.registeredFiles] = [[...d.registered], d.registeredFiles];
     if (req.replyId === undefined && d.error === 0 && this.o.daemonPassthrough) {
       req.replyId = d.backingId ?? (d.registered.length === 1 ? d.registered[0] : undefined);
     }
@@ -274,12 +169,12 @@ export class Machine {
   /** End of log: pending releases happen, files still open are released (counted in openAtEnd). */
   finish(): void {
     this.settleForget();
-    for (const req of this.recent) {
+    for (const req of this.pending.inOrder) {
       if (req.opcode === "RELEASE" && !req.released) this.releaseByNodeid(req);
       for (const id of req.closed ?? []) this.backingClose(id, req.pid);
     }
-    for (const file of this.byFh.values()) this.emitOpen(file);
-    for (const file of [...this.byFh.values()]) {
+    for (const file of this.files.all()) this.emitOpen(file);
+    for (const file of [...this.files.all()]) {
       this.counts.openAtEnd++;
       this.close(file, 0);
     }
@@ -300,87 +195,25 @@ export class Machine {
       this.pendingForget = { nodeid: l.opcode === "FORGET" ? l.nodeid : null, seen: false };
       return;
     }
-    if (this.pending.has(l.unique)) {
+    const reused = this.pending.get(l.unique);
+    if (reused !== undefined) {
       this.malformed(lineNo, `unique: ${l.unique}`, `unique ${l.unique} reused while its request is pending`);
-      this.drop(this.pending.get(l.unique)!);
+      this.pending.drop(reused);
     }
-    if (this.recent.length >= MAX_PENDING) this.expireOldest(lineNo);
+    for (const old of this.pending.makeRoom()) {
+      this.malformed(lineNo, `unique: ${old.unique}`, `request ${old.unique} (${old.opcode}) got no reply before ${MAX_PENDING} later requests`);
+    }
     const req: Request = { unique: l.unique, opcode: l.opcode, nodeid: l.nodeid, pid: l.pid };
-    this.openerActive(l.pid);
-    if (l.opcode === "FLUSH") this.flush(l.nodeid, l.pid);
-    if (l.opcode === "RELEASE") req.releases = this.releasedFile(l.nodeid);
-    this.pending.set(l.unique, req);
-    this.recent.push(req);
-  }
-
-  /** A request from `pid`: the opens it made before have returned (a refused open's RELEASE comes before that). */
-  private openerActive(pid: number): void {
-    if (pid === 0) return;
-    const files = this.silentOpeners.get(pid);
-    if (files === undefined) return;
-    for (const f of files) {
-      f.active = true;
-      this.emitOpen(f);
-    }
-    this.silentOpeners.delete(pid);
-  }
-
-  /**
-   * A FLUSH of `nodeid` by `pid` (a close of a descriptor; the log shows no fh): the file that pid opened last. A
-   * FLUSH by another process is the close of an inherited descriptor (a child of the shell that holds the file
-   * exiting): it says nothing about which file is released next, and is left unattributed.
-   */
-  private flush(nodeid: string, pid: number): void {
-    const file = (this.byNodeid.get(nodeid) ?? []).filter((f) => f.flushed === 0 && f.pid === pid).pop();
-    if (file !== undefined) file.flushed = ++this.flushes;
-  }
-
-  /**
-   * Which open file of `nodeid` a RELEASE without fh releases, by the kernel's behaviour (spec §b.3): a file
-   * whose descriptor was closed (a FLUSH came) goes first, the earliest closed; else an open the kernel refused,
-   * released before its opener's open returned: unflushed, and its opener silent since the reply. Where several
-   * fit (the newest is taken), or none (the oldest), the choice is counted as ambiguous.
-   */
-  private releasedFile(nodeid: string): OpenFile | undefined {
-    const files = this.byNodeid.get(nodeid) ?? [];
-    if (files.length <= 1) return files[0];
-    const closed = files.filter((f) => f.flushed > 0);
-    if (closed.length > 0) return closed.reduce((a, b) => (b.flushed < a.flushed ? b : a));
-    // A file held open is released only after a close (a FLUSH), but a refused open at once: of the files whose
-    // opener is silent, the newest. A file whose opener went quiet after opening it looks the same, hence counted.
-    const refused = files.filter((f) => !f.active);
-    if (refused.length !== 1) this.counts.ambiguousReleases = (this.counts.ambiguousReleases ?? 0) + 1;
-    return refused.length > 0 ? refused[refused.length - 1] : files[0];
-  }
-
-  /**
-   * Too many requests wait for a reply: the oldest quarter never gets one (a log cut off or mangled, not a daemon:
-   * the kernel keeps far fewer in flight). They are reported as malformed, and memory and the searches of `recent`
-   * stay bounded however many unmatched uniques the log holds.
-   */
-  private expireOldest(lineNo: number): void {
-    for (const req of this.recent.splice(0, MAX_PENDING / 4)) {
-      this.pending.delete(req.unique);
-      this.malformed(lineNo, `unique: ${req.unique}`, `request ${req.unique} (${req.opcode}) got no reply before ${MAX_PENDING} later requests`);
-    }
-  }
-
-  private drop(req: Request): void {
-    this.pending.delete(req.unique);
-    const i = this.recent.lastIndexOf(req);
-    if (i >= 0) this.recent.splice(i, 1);
-  }
-
-  /** The latest pending request that `ok` accepts. */
-  private latest(ok: (r: Request) => boolean): Request | undefined {
-    for (let i = this.recent.length - 1; i >= 0; i--) if (ok(this.recent[i])) return this.recent[i];
-    return undefined;
+    for (const file of this.files.openerActive(l.pid)) this.emitOpen(file);
+    if (l.opcode === "FLUSH") this.files.flush(l.nodeid, l.pid);
+    if (l.opcode === "RELEASE") req.releases = this.files.releasedFile(l.nodeid);
+    this.pending.add(req);
   }
 
   private reply(l: Extract<LogLine, { kind: "reply" }>, lineNo: number, text: string): void {
     const req = this.pending.get(l.unique);
     if (req === undefined) return this.malformed(lineNo, text, `reply for unknown unique ${l.unique}`);
-    this.drop(req);
+    this.pending.drop(req);
     const ok = l.error === 0;
     const daemon = this.fromDaemon(req);
     if (ok && req.entry !== undefined && ENTRY_OPCODES.has(req.opcode)) this.lookup(req.entry);
@@ -412,7 +245,7 @@ export class Machine {
   private openLine(l: Extract<LogLine, { kind: "open" | "create" }>, lineNo: number, text: string): void {
     const opcode = l.kind === "open" ? "OPEN" : "CREATE";
     // `open flags: …` is printed before the call, `open[fh] flags: …` after it succeeded.
-    const req = this.latest((r) => r.opcode === opcode && (l.fh === undefined ? r.path === undefined : r.fh === undefined));
+    const req = this.pending.latest((r) => r.opcode === opcode && (l.fh === undefined ? r.path === undefined : r.fh === undefined));
     if (req === undefined) return this.malformed(lineNo, text, `${l.kind} line outside a pending ${opcode} request`);
     req.flags = l.flags;
     req.path = l.path;
@@ -420,10 +253,10 @@ export class Machine {
   }
 
   private releaseLine(fh: string, lineNo: number, text: string): void {
-    const req = this.latest((r) => r.opcode === "RELEASE" && !r.released);
+    const req = this.pending.latest((r) => r.opcode === "RELEASE" && !r.released);
     if (req === undefined) return this.malformed(lineNo, text, "release line outside a pending RELEASE request");
     req.released = true;
-    const file = this.byFh.get(fh);
+    const file = this.files.get(fh);
     if (file === undefined) {
       this.counts.unmatchedReleases++;
       return;
@@ -433,7 +266,7 @@ export class Machine {
   }
 
   private nodeidLine(nodeid: string, lineNo: number, text: string): void {
-    const req = this.latest((r) => ENTRY_OPCODES.has(r.opcode) && r.entry === undefined);
+    const req = this.pending.latest((r) => ENTRY_OPCODES.has(r.opcode) && r.entry === undefined);
     if (req === undefined) return this.malformed(lineNo, text, "NODEID line outside a pending entry request (LOOKUP, CREATE, …)");
     req.entry = nodeid;
   }
@@ -460,7 +293,7 @@ export class Machine {
   /** Subtracts `count` lookups (all of them when null); the instance ends at zero. */
   private forget(nodeid: string, count: number | null): void {
     // A RELEASE of this nodeid still waiting for its reply was sent before the FORGET (open files pin the inode).
-    for (const req of [...this.recent]) {
+    for (const req of [...this.pending.inOrder]) {
       if (req.opcode === "RELEASE" && !req.released && req.nodeid === nodeid) {
         req.released = true;
         this.releaseByNodeid(req);
@@ -494,7 +327,7 @@ export class Machine {
     const inst = nodeid === null ? this.newInstance(null) : (this.instances.get(nodeid) ?? this.newInstance(nodeid));
     // Without an fh in the log (low-level), each open gets a synthetic one, never reused.
     const daemonFh = req.fh ?? `#${this.syntheticFh++}`;
-    const stale = this.byFh.get(daemonFh);
+    const stale = this.files.get(daemonFh);
     if (stale !== undefined) {
       this.malformed(this.lineNo, this.text, `daemon fh ${daemonFh} opened again while still open: its RELEASE is missing`);
       this.counts.releases++;
@@ -502,16 +335,12 @@ export class Machine {
     }
     if (inst.slot < 0) inst.slot = this.nodeSlots.take();
     const bref = this.o.backing?.({ unique: req.unique, path: req.path, object, instance: inst.id, daemonFile }) ?? 0;
-    for (const id of req.registered ?? []) this.backingOpen(id, bref, req.pid);
+    (req.registered ?? []).forEach((id, k) => {
+      const f = req.registeredFiles?.[k];
+      this.backingOpen(id, f === undefined ? bref : (this.o.backing?.({ unique: req.unique, object: -1, instance: inst.id, daemonFile: f }) ?? 0), req.pid);
+    });
     const file: OpenFile = { fh: this.fhSlots.take(), inst, daemonFh, pid: req.pid, active: false, flushed: 0 };
-    if (req.pid !== 0) {
-      const silent = this.silentOpeners.get(req.pid);
-      if (silent === undefined) this.silentOpeners.set(req.pid, [file]);
-      else silent.push(file);
-    }
-    this.byFh.set(daemonFh, file);
-    if (inst.nodeid === null) this.unbound.push(file);
-    else this.filesOf(inst.nodeid).push(file);
+    this.files.add(file);
     inst.nopen++;
     // Without a recorded id, the trace asks what passthrough of every open would do; with one, it is what happened.
     const recorded = req.replyId !== undefined;
@@ -522,13 +351,7 @@ export class Machine {
     // a file of the same inode released meanwhile may have been released before the check. Such an open waits
     // until its opener's next request (the check is done by then) or its own release, so that releases in between
     // come first: the replay then refuses no open the kernel accepted (at worst it accepts one the kernel refused).
-    if (inst.nodeid === null || this.filesOf(inst.nodeid).length <= 1 || req.pid === 0) this.emitOpen(file);
-  }
-
-  private filesOf(nodeid: string): OpenFile[] {
-    let list = this.byNodeid.get(nodeid);
-    if (list === undefined) this.byNodeid.set(nodeid, (list = []));
-    return list;
+    if (inst.nodeid === null || this.files.of(inst.nodeid).length <= 1 || req.pid === 0) this.emitOpen(file);
   }
 
   /**
@@ -537,14 +360,11 @@ export class Machine {
    */
   private releaseByNodeid(req: Request): void {
     req.released = true;
-    const chosen = req.releases !== undefined && this.byFh.get(req.releases.daemonFh) === req.releases ? req.releases : undefined;
-    let file: OpenFile | undefined = chosen ?? this.byNodeid.get(req.nodeid)?.[0];
-    if (file === undefined && this.unbound.length > 0) {
-      file = this.unbound[0];
-      file.inst.nodeid = req.nodeid;
-      this.unbound.shift();
-      this.filesOf(req.nodeid).push(file);
-      if (!this.instances.has(req.nodeid)) this.instances.set(req.nodeid, file.inst);
+    const chosen = req.releases !== undefined && this.files.get(req.releases.daemonFh) === req.releases ? req.releases : undefined;
+    let file: OpenFile | undefined = chosen ?? this.files.oldest(req.nodeid);
+    if (file === undefined) {
+      file = this.files.bindUnbound(req.nodeid);
+      if (file !== undefined && !this.instances.has(req.nodeid)) this.instances.set(req.nodeid, file.inst);
     }
     if (file === undefined) {
       this.counts.unmatchedReleases++;
@@ -562,11 +382,8 @@ export class Machine {
 
   private close(file: OpenFile, pid: number): void {
     this.emitOpen(file);
-    this.byFh.delete(file.daemonFh);
+    this.files.remove(file);
     const { inst } = file;
-    const list = inst.nodeid === null ? this.unbound : this.byNodeid.get(inst.nodeid)!;
-    list.splice(list.indexOf(file), 1);
-    if (list.length === 0 && inst.nodeid !== null) this.byNodeid.delete(inst.nodeid);
     this.emitter.push(OP_RELEASE, inst.slot, file.fh, 0, 0, 0, pid);
     this.fhSlots.give(file.fh);
     inst.nopen--;

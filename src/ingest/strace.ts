@@ -11,7 +11,7 @@ import { TRACE_CHUNK_ROWS, TraceWriter } from "../trace/index.js";
 import { IngestError, type IngestSummary } from "./errors.js";
 import { readLines } from "./lines.js";
 import { Emitter, SlotAllocator } from "./emitter.js";
-import { NO_BACKING_IDS } from "./machine.js";
+import { NO_BACKING_IDS } from "./counts.js";
 import { Resumptions, resolvePath, splitStraceLine, stringText } from "./strace-syntax.js";
 
 export interface StraceIngestOptions {

@@ -17,9 +17,14 @@ export function ingestSummaryLine(output: string, s: IngestSummary): string {
   const ambiguous = (s.ambiguousReleases ?? 0) > 0
     ? `; ${s.ambiguousReleases} releases (no fh in the log) could be more than one open file: paired by the kernel's behaviour, not certain`
     : "";
+  const o = s.idsByOrder;
+  const byOrder = o === undefined ? ""
+    : o.undecided !== undefined ? `; no /dev/fuse traffic in the daemon strace, and ids by order not given: ${o.undecided}`
+    : `; ids by order (no /dev/fuse traffic in the daemon strace): ${o.certain} certain` +
+      (o.ambiguous > 0 ? `, ${o.ambiguous} opens in flight at once that the order cannot tell apart: given in the first pairing that fits, not certain` : "");
   const notSent = (s.opathOpens ?? 0) + (s.directoryOpens ?? 0) > 0
     ? `; not opens the daemon receives: ${s.opathOpens ?? 0} O_PATH, ${s.directoryOpens ?? 0} of directories (OPENDIR)`
     : "";
   return `wrote ${output}: ${s.events} events (${s.opens} opens, ${s.releases} releases, ${s.forgets} forgets), ` +
-    `${s.backingFiles} backing files from ${s.lines} log lines${malformed}${ids}${strace}${ambiguous}${notSent}`;
+    `${s.backingFiles} backing files from ${s.lines} log lines${malformed}${ids}${strace}${byOrder}${ambiguous}${notSent}`;
 }

@@ -33,6 +33,8 @@ export interface TraceStats {
   kernel_refused: number;
   /** Releases paired by the kernel's behaviour where several open files fitted (logs without fh); absent when the trace does not say. */
   ambiguous_releases?: number;
+  /** Opens given a backing id by order where the order could not tell them apart; absent when the trace does not say. */
+  ambiguous_ids?: number;
   duration_ns: number;
 }
 
@@ -125,6 +127,7 @@ export async function inspectTrace(traced: TraceSource): Promise<TraceStats> {
     kernel_accepted: accepted,
     kernel_refused: refused,
     ...(traced.footer.ambiguous_releases === undefined ? {} : { ambiguous_releases: traced.footer.ambiguous_releases }),
+    ...(traced.footer.ambiguous_ids === undefined ? {} : { ambiguous_ids: traced.footer.ambiguous_ids }),
     duration_ns: footer.duration_us * 1000,
   };
 }
@@ -142,6 +145,8 @@ export function formatTraceStats(s: TraceStats): string {
       ? [["kernel verdicts", `${s.kernel_accepted} accepted, ${s.kernel_refused} refused`] as [string, string]] : []),
     ...(s.ambiguous_releases === undefined ? []
       : [["ambiguous releases", s.ambiguous_releases > 0 ? `${s.ambiguous_releases} (paired by the kernel's behaviour, not certain)` : 0] as [string, string | number]]),
+    ...(s.ambiguous_ids === undefined ? []
+      : [["ambiguous backing ids", s.ambiguous_ids > 0 ? `${s.ambiguous_ids} (given by order, not certain)` : 0] as [string, string | number]]),
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n");

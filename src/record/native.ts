@@ -26,6 +26,8 @@ export interface NativeRecordOptions {
   onMounted?: (mountPoint: string) => void;
   /** Milliseconds to wait for the mount and INIT (startDaemon's default: 15000; a guest under TCG needs more). */
   timeoutMs?: number;
+  /** Runs the workload (`run`) inside something that watches the mount (the kernel capture); resolves to its status. */
+  around?: (mountPoint: string, run: () => Promise<number>) => Promise<number>;
 }
 
 export interface NativeCapture {
@@ -67,8 +69,12 @@ export async function recordNative(o: NativeRecordOptions): Promise<NativeCaptur
     o.onMounted?.(mountPoint);
     const argv = workloadStrace === null ? o.command
       : ["strace", "-f", "-tt", "-y", "--seccomp-bpf", "-e", "trace=open,openat,openat2,creat", "-o", workloadStrace, "--", ...o.command];
-    capture.exitCode = await workload.run(argv, mountPoint, o.command[0]);
-    await daemon.settle(); // RELEASE comes after close(2) returns
+    const run = async () => {
+      const status = await workload.run(argv, mountPoint, o.command[0]);
+      await daemon.settle(); // RELEASE comes after close(2) returns
+      return status;
+    };
+    capture.exitCode = o.around === undefined ? await run() : await o.around(mountPoint, run);
   } finally {
     workload.dispose();
     capture.interrupted = workload.interrupted;

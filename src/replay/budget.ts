@@ -17,15 +17,16 @@ export function defaultMaxMemory(): number {
 
 /**
  * Bytes per table entry and policy (assembly/layout.ts: fuse inode 64 + daemon inode 16, fuse file 32, backing
- * reference 8 + digest 32 + backing inode 24 + content slot 4; the reference model's objects, measured roughly at
- * several times that).
+ * reference 8 + backing inode 24 + content slot 4, a digest of 32 per file version of the trace (its scaled copies
+ * share it), a live backing's fuse_backing 64 + struct file 64 + struct inode 192; the reference model's objects,
+ * measured roughly at several times that).
  */
-const COST: Record<EngineName, { inode: number; file: number; backing: number }> = {
-  wasm: { inode: 80, file: 32, backing: 72 },
-  js: { inode: 320, file: 160, backing: 200 },
+const COST: Record<EngineName, { inode: number; file: number; backing: number; digest: number; live: number }> = {
+  wasm: { inode: 80, file: 32, backing: 36, digest: 32, live: 320 },
+  js: { inode: 320, file: 160, backing: 200, digest: 0, live: 400 },
 };
 
-/** Fixed costs: the core's event buffer (1 Mi rows × 25 bytes) and the injector's output, with headroom. */
+/** Fixed costs of a replay, measured: the core's event buffer (256k rows × 25 bytes), the injector's output and tables, the trace's chunks, and the JavaScript heap of a worker (its live objects and the garbage V8 has not collected yet). */
 const FIXED_BYTES = 96 * MIB;
 
 export interface ReplaySizes {
@@ -34,13 +35,31 @@ export interface ReplaySizes {
   files: number;
   /** Backing-table entries after scaling (injections add to them as they go). */
   backingFiles: number;
+  /** File versions before scaling, each with its digest (default: backingFiles). */
+  versions?: number;
   policies: number;
 }
 
-/** The bytes a replay of these sizes needs, about. */
+/** The sizes of a replay of a trace with this (validated) footer, scaled `scale` times, under `policies` policies. */
+export function replaySizes(footer: { max_nodeid: number; max_fh: number; backing_files: number }, scale: number, policies: number): ReplaySizes {
+  return {
+    inodes: Math.max(1, (footer.max_nodeid + 1) * scale),
+    files: Math.max(1, (footer.max_fh + 1) * scale),
+    backingFiles: footer.backing_files * scale,
+    versions: footer.backing_files,
+    policies,
+  };
+}
+
+/**
+ * The bytes a replay of these sizes needs, about. Live backings are bounded by the backing inodes a policy can pin
+ * (one per fuse inode under `lookup`, one per registered file otherwise) plus one per open file (a daemon that
+ * registers per open): an upper bound, reached by `lookup` on traces that look every inode up.
+ */
 export function replayBytes(engine: EngineName, s: ReplaySizes): number {
   const c = COST[engine];
-  return FIXED_BYTES + s.policies * (s.inodes * c.inode + s.files * c.file) + s.backingFiles * c.backing;
+  const live = Math.min(s.inodes, s.backingFiles) + s.files;
+  return FIXED_BYTES + s.policies * (s.inodes * c.inode + s.files * c.file + live * c.live) + s.backingFiles * c.backing + (s.versions ?? s.backingFiles) * c.digest;
 }
 
 /** A reason when the replay would exceed `budget` bytes (or what the wasm core can address), else undefined. */

@@ -10,7 +10,13 @@ export interface InjectOptions {
   scale?: number;
   /** A daemon restart before every N-th event (counted after scaling, restarts not counted; 0: none). */
   restartEvery?: number;
-  /** Daemon restarts before these event indices (ascending; counted as for restartEvery). */
+  /**
+   * Daemon restarts before these opens (ascending; 1: the first OPEN the replay sees, counted after scaling). The
+   * unit of `record --restart-before-open`, where the live daemon counts the opens it receives: the same K lands
+   * before the same open of the same workload in both.
+   */
+  restartBeforeOpen?: readonly number[];
+  /** Deprecated (`replay --restart-at`, for one release): restarts before these event indices, from 0. */
   restartAt?: readonly number[];
   /** Restarts also run FUSE_DEV_IOC_BACKING_CLOSE_ALL. */
   closeAll?: boolean;
@@ -32,6 +38,7 @@ export function validateInjectOptions(o: InjectOptions): string | undefined {
   const int = (v: number | undefined, min: number, max: number) => v === undefined || (Number.isSafeInteger(v) && v >= min && v <= max);
   if (!int(o.scale, 1, MAX_SCALE)) return `--scale ${o.scale}: expected an integer in [1, ${MAX_SCALE}]`;
   if (!int(o.restartEvery, 1, Number.MAX_SAFE_INTEGER)) return `--restart-every ${o.restartEvery}: expected an integer >= 1`;
+  if (o.restartBeforeOpen?.some((v) => !int(v, 1, Number.MAX_SAFE_INTEGER))) return "--restart-before-open: expected open numbers >= 1 (the first open is 1)";
   if (o.restartAt?.some((v) => !int(v, 0, Number.MAX_SAFE_INTEGER))) return "--restart-at: expected event indices >= 0";
   for (const [name, v] of [["redownload-rate", o.redownloadRate], ["replace-rate", o.replaceRate]] as const) {
     if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 1)) return `--${name} ${v}: expected a probability in [0, 1]`;
@@ -43,7 +50,8 @@ export function validateInjectOptions(o: InjectOptions): string | undefined {
   return undefined;
 }
 
-/** What the injector hands the session: new backing files first, then the events that may name them. */
+/** What the injector hands the session: new backing files first, then the events that may name them. Both are the
+ * injector's own, reused by its next rewrite: a session copies what it keeps (dev, ino, the digest's bytes). */
 export interface Injected {
   backing: BackingFile[];
   events: EventColumns;
@@ -58,8 +66,11 @@ export class Injector {
   private readonly rng: () => number;
   private readonly restartAt: number[];
   private nextRestartIndex = 0;
-  /** Events rewritten so far (after scaling; injected restarts not counted). */
+  private readonly restartBeforeOpen: number[];
+  private nextOpenRestart = 0;
+  /** Events rewritten so far (after scaling; injected restarts not counted), and the OPENs among them. */
   private emitted = 0;
+  private opens = 0;
   // Trace file versions, kept compact: device, inode number, digest, and which trace inode each belongs to.
   private traceDev = new Float64Array(1024);
   private traceIno = new Float64Array(1024);
@@ -86,6 +97,10 @@ export class Injector {
   readonly counts = { restarts: 0, redownloads: 0, replacements: 0 };
   /** Reused output columns: a rewritten chunk is consumed (copied into the core) before the next one. */
   private out = emptyColumns(0);
+  /** Reused output backing files, likewise: a scaled trace makes one per copy of every version, and objects made
+   * afresh for each would be hundreds of MB of garbage over a long replay. */
+  private readonly backingOut: BackingFile[] = [];
+  private readonly backingPool: BackingFile[] = [];
 
   constructor(private readonly options: InjectOptions) {
     const bad = validateInjectOptions(options);
@@ -93,12 +108,13 @@ export class Injector {
     this.scale = options.scale ?? 1;
     this.rng = sfc32(options.seed ?? 1);
     this.restartAt = [...(options.restartAt ?? [])];
+    this.restartBeforeOpen = [...(options.restartBeforeOpen ?? [])];
   }
 
   /** Nothing to rewrite: chunks can go to the session untouched. */
   get passthrough(): boolean {
     const o = this.options;
-    return this.scale === 1 && !o.restartEvery && this.restartAt.length === 0 && !o.redownloadRate && !o.replaceRate;
+    return this.scale === 1 && !o.restartEvery && this.restartAt.length === 0 && this.restartBeforeOpen.length === 0 && !o.redownloadRate && !o.replaceRate;
   }
 
   /**
@@ -147,15 +163,25 @@ export class Injector {
     // Each copy lives on a device of its own, and injected incarnations on yet another, so none collide.
     const dev = this.traceDev[b] + k * 0x10000 + (n === 0 ? 0 : 0x8000);
     const ino = n === 0 ? this.traceIno[b] : this.incarnationIno[at];
-    backing.push({ dev, ino, digest: digest ?? this.traceDigestView[b] });
+    const f = this.backingPool[backing.length] ?? (this.backingPool[backing.length] = { dev: 0, ino: 0, digest: this.traceDigestView[b] });
+    f.dev = dev;
+    f.ino = ino;
+    f.digest = digest ?? this.traceDigestView[b];
+    backing.push(f);
     this.current[slot] = this.sessionBrefs;
     this.currentFor[slot] = n;
     return this.sessionBrefs++;
   }
 
-  private restartDue(): boolean {
+  /** A restart goes before the next event, an `op`. */
+  private restartDue(op: number): boolean {
     const every = this.options.restartEvery ?? 0;
     if (every > 0 && this.emitted > 0 && this.emitted % every === 0) return true;
+    if (op === OP_OPEN && this.nextOpenRestart < this.restartBeforeOpen.length) {
+      const open = this.opens + 1; // this open's number
+      while (this.nextOpenRestart < this.restartBeforeOpen.length && this.restartBeforeOpen[this.nextOpenRestart] < open) this.nextOpenRestart++;
+      if (this.restartBeforeOpen[this.nextOpenRestart] === open) return true;
+    }
     while (this.nextRestartIndex < this.restartAt.length && this.restartAt[this.nextRestartIndex] < this.emitted) this.nextRestartIndex++;
     return this.nextRestartIndex < this.restartAt.length && this.restartAt[this.nextRestartIndex] === this.emitted;
   }
@@ -173,7 +199,8 @@ export class Injector {
 
   /** Rewrites one trace chunk. The result is valid until the next call (its columns are reused). */
   rewrite(ev: EventColumns): Injected {
-    const backing: BackingFile[] = [];
+    const backing = this.backingOut;
+    backing.length = 0;
     if (this.passthrough) {
       this.emitted += ev.length;
       return { backing, events: ev };
@@ -188,13 +215,13 @@ export class Injector {
     for (let i = 0; i < ev.length; i++) {
       for (let k = 0; k < K; k++) {
         if (n + 2 > out.length) out = grow(out, n);
-        if (this.restartDue()) {
+        const op = ev.op[i];
+        if (this.restartDue(op)) {
           out.op[n] = OP_RESTART;
           out.oflags[n] = restartFlags;
           n++;
           this.counts.restarts++;
         }
-        const op = ev.op[i];
         const b = ev.bref[i];
         let bref = 0;
         if (op === OP_OPEN || op === OP_LOOKUP) {
@@ -221,6 +248,7 @@ export class Injector {
         out.fopen[n] = ev.fopen[i];
         n++;
         this.emitted++;
+        if (op === OP_OPEN) this.opens++;
       }
     }
     this.out = out;

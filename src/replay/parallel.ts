@@ -6,7 +6,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { TraceError } from "../trace/types.js";
 import type { Policy } from "../engine.js";
-import { defaultMaxMemory, replayBytes } from "./budget.js";
+import { defaultMaxMemory, replayBytes, replaySizes } from "./budget.js";
 import { replayTrace, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";
 import type { UnitData, UnitMessage } from "./worker.js";
 
@@ -43,31 +43,56 @@ export function policyGroups(policies: readonly Policy[], groups: number): Polic
 interface Unit {
   trace: number;
   policies: Policy[];
+  /** The trace's events (progress counts them once per unit). */
+  events: number;
   cost: number;
   /** What its tables take, about (./budget.ts): the units running at once stay within --max-memory together. */
   bytes: number;
 }
 
 /**
- * Reports for `traces` in their order. With more jobs than traces, each trace's policies are split in groups
- * (the trace is then read and injected once per group); otherwise whole traces run side by side.
+ * A trace's policies in units: in groups when there are jobs to spare (more jobs than traces), and in as many more
+ * groups as it takes for each to fit in the memory budget, down to one policy each (a policy that alone does not fit
+ * is refused by the replay itself, in one line). Each group reads and injects the trace itself.
+ */
+function planUnits(traces: readonly TraceSource[], plan: ReplayPlan, jobs: number, budget: number): Unit[] {
+  const K = plan.scale ?? 1;
+  const spare = Math.max(1, Math.floor(jobs / traces.length));
+  return traces.flatMap((t, trace) => {
+    const bytes = (policies: readonly Policy[]) => replayBytes(plan.engine, replaySizes(t.footer, K, policies.length));
+    let groups = Math.min(spare, plan.policies.length);
+    while (groups < plan.policies.length && policyGroups(plan.policies, groups).some((g) => bytes(g) > budget)) groups++;
+    return policyGroups(plan.policies, groups).map((policies) => ({
+      trace, policies, events: t.footer.events, cost: t.footer.events * K * policies.reduce((n, p) => n + weight(p), 0), bytes: bytes(policies),
+    }));
+  });
+}
+
+/**
+ * Reports for `traces` in their order. Units (./planUnits) run on worker threads, as many at once as there are
+ * jobs and as fit in the budget together, or one after another in this thread with one job.
  */
 export async function replayTraces(traces: readonly TraceSource[], plan: ReplayPlan, o: ParallelOptions = {}): Promise<ReplayReport[]> {
   const jobs = Math.max(1, o.jobs ?? DEFAULT_JOBS);
-  const total = traces.reduce((s, t) => s + t.footer.events, 0);
-  if (jobs === 1) return replayHere(traces, plan, o, total);
-  const groups = Math.max(1, Math.floor(jobs / traces.length));
-  const K = plan.scale ?? 1;
-  const units: Unit[] = traces.flatMap((t, trace) => policyGroups(plan.policies, groups).map((policies) => ({
-    trace, policies, cost: t.footer.events * K * policies.reduce((s, p) => s + weight(p), 0),
-    bytes: replayBytes(plan.engine, {
-      inodes: (t.footer.max_nodeid + 1) * K, files: (t.footer.max_fh + 1) * K, backingFiles: t.footer.backing_files * K, policies: policies.length,
-    }),
-  })));
   const budget = plan.maxMemory ?? defaultMaxMemory();
+  const units = planUnits(traces, plan, jobs, budget);
+  const unitsTotal = units.reduce((s, u) => s + u.events, 0);
+  const reports = jobs === 1 ? await replayHere(traces, units, plan, o, unitsTotal) : await replayApart(traces, units, plan, o, jobs, budget, unitsTotal);
+  return traces.flatMap((_, i) => {
+    const parts = units.filter((u) => u.trace === i && reports.has(u)).map((u) => reports.get(u)!);
+    if (parts.length === 0) return [];
+    const whole = parts.length === units.filter((u) => u.trace === i).length;
+    return [join(parts, plan.policies, whole)];
+  });
+}
+
+async function replayApart(traces: readonly TraceSource[], units: Unit[], plan: ReplayPlan, o: ParallelOptions, jobs: number, budget: number, unitsTotal: number): Promise<Map<Unit, ReplayReport>> {
+  // More threads than cores only add memory (each unit has its own tables): the groups follow --jobs, but at most
+  // the cores run at once, and each gets an equal share of the budget, more when its tables need it.
+  const atOnce = Math.min(jobs, DEFAULT_JOBS, units.length);
+  const share = (u: Unit) => Math.min(budget, Math.max(u.bytes, Math.floor(budget / atOnce)));
   let inFlight = 0;
   let finished: () => void = () => {};
-  const unitsTotal = total * groups;
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const done = new Map<Unit, number>();
   const checkStop = () => { if (o.interrupted?.()) Atomics.store(stop, 0, 1); };
@@ -80,69 +105,80 @@ export async function replayTraces(traces: readonly TraceSource[], plan: ReplayP
   checkStop();
   const watch = setInterval(checkStop, 50); // a Ctrl-C between progress messages
   try {
-    // A unit starts when it fits in what the running ones leave of the budget, or when none runs (each checks its
-    // own size against the whole budget, as a replay in this thread does).
+    // A unit starts when its share fits in what the running ones leave of the budget, or when none runs. Its share
+    // is its own --max-memory: the core cannot grow past it (./wasm.ts), so the units together stay within the
+    // budget however far injections grow their tables.
     const run = async (): Promise<void> => {
       while (queue.length > 0 && Atomics.load(stop, 0) === 0) {
-        const at = queue.findIndex((u) => inFlight === 0 || inFlight + u.bytes <= budget);
+        const at = queue.findIndex((u) => inFlight === 0 || inFlight + share(u) <= budget);
         if (at < 0) {
           await new Promise<void>((resolve) => { const before = finished; finished = () => { before(); resolve(); }; });
           continue;
         }
         const [unit] = queue.splice(at, 1);
-        inFlight += unit.bytes;
+        const allowance = share(unit);
+        inFlight += allowance;
         try {
-          const data: UnitData = { path: traces[unit.trace].path, plan: { ...plan, policies: unit.policies }, stop };
+          const data: UnitData = { path: traces[unit.trace].path, plan: { ...plan, policies: unit.policies, maxMemory: allowance }, stop };
           reports.set(unit, await runUnit(data, (n) => { done.set(unit, n); progress(); }));
         } catch (e) {
           Atomics.store(stop, 0, 1); // the others stop at their next chunk: the error is the answer
           throw e;
         } finally {
-          inFlight -= unit.bytes;
+          inFlight -= allowance;
           const wake = finished;
           finished = () => {};
           wake();
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(jobs, units.length) }, run));
+    await Promise.all(Array.from({ length: atOnce }, run));
   } finally {
     clearInterval(watch);
   }
-  return traces.flatMap((_, i) => {
-    const parts = units.filter((u) => u.trace === i && reports.has(u)).map((u) => reports.get(u)!);
-    if (parts.length === 0) return [];
-    const whole = parts.length === units.filter((u) => u.trace === i).length;
-    return [join(parts, plan.policies, whole)];
-  });
+  return reports;
 }
 
-async function replayHere(traces: readonly TraceSource[], plan: ReplayPlan, o: ParallelOptions, total: number): Promise<ReplayReport[]> {
-  const reports: ReplayReport[] = [];
+async function replayHere(traces: readonly TraceSource[], units: readonly Unit[], plan: ReplayPlan, o: ParallelOptions, unitsTotal: number): Promise<Map<Unit, ReplayReport>> {
+  const reports = new Map<Unit, ReplayReport>();
   let before = 0;
-  for (const trace of traces) {
-    reports.push(await replayTrace(trace, plan, { onProgress: (p) => o.onProgress?.(before + p.done, total), interrupted: o.interrupted }));
-    before += trace.footer.events;
+  for (const unit of units) {
+    const report = await replayTrace(traces[unit.trace], { ...plan, policies: unit.policies }, {
+      onProgress: (p) => o.onProgress?.(before + p.done, unitsTotal), interrupted: o.interrupted,
+    });
+    reports.set(unit, report);
+    before += unit.events;
     if (o.interrupted?.()) break;
   }
   return reports;
 }
 
+/**
+ * Worker heap: V8's default young generation (tens of MB per isolate) holds garbage a replay makes little of; a small
+ * one keeps each worker's footprint to its tables.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
+
+/** Settles once the worker has exited, so that its memory is given back before the next unit takes its place. */
 function runUnit(data: UnitData, onProgress: (done: number) => void): Promise<ReplayReport> {
   return new Promise((resolve, reject) => {
     // No node flags of the parent's: a worker refuses several (--input-type, --expose-gc) and needs none.
-    const worker = new Worker(WORKER, { workerData: data, execArgv: [] });
-    let settled = false;
+    const worker = new Worker(WORKER, { workerData: data, execArgv: [], resourceLimits: WORKER_LIMITS });
+    let outcome: { report: ReplayReport } | { error: Error } | undefined;
     worker.on("message", (m: UnitMessage) => {
       if (m.kind === "progress") return onProgress(m.done);
-      settled = true;
-      if (m.kind === "done") resolve(m.report);
-      else if (m.name === "TraceError") reject(new TraceError(m.file!, m.where!, m.message.slice(`${m.file}: ${m.where}: `.length)));
-      else reject(new Error(m.message));
+      if (outcome !== undefined) return;
+      if (m.kind === "done") outcome = { report: m.report };
+      else if (m.name === "TraceError") outcome = { error: new TraceError(m.file!, m.where!, m.message.slice(`${m.file}: ${m.where}: `.length)) };
+      else outcome = { error: new Error(m.message) };
       void worker.terminate();
     });
-    worker.on("error", (e) => { if (!settled) { settled = true; reject(e); } });
-    worker.on("exit", (code) => { if (!settled) reject(new Error(`a replay worker for ${data.path} exited with status ${code}`)); });
+    worker.on("error", (e) => { outcome ??= { error: e }; });
+    worker.on("exit", (code) => {
+      if (outcome === undefined) reject(new Error(`a replay worker for ${data.path} exited with status ${code}`));
+      else if ("report" in outcome) resolve(outcome.report);
+      else reject(outcome.error);
+    });
   });
 }
 

@@ -4,12 +4,15 @@ import { readFileSync } from "node:fs";
 import { COUNTER_SLOTS, ID_MAX_DEFAULT } from "../abi.js";
 import { DAEMON_CODE, POLICY_CODE, ReplayMemoryError, outcomesFromCounters, type OutcomesByPolicy, type Policy, type ReplaySession, type SessionOptions } from "../engine.js";
 import { type BackingFile, type EventColumns } from "../events.js";
+import { CoreChunkSink, type SinkCore } from "./sink.js";
+import type { BackingColumns } from "../trace/backing.js";
 
-interface CoreExports {
+interface CoreExports extends SinkCore {
   backing_reserve(inodes: number, files: number): number;
   backing_sb_new(dev: number): number;
   backing_inode_define(index: number, sb: number, ino: number): void;
   backing_file_add(index: number): number;
+  backing_file_share(index: number, digest: number): number;
   events_create(capacity: number): number;
   events_column(k: number): number;
   ctx_create(policy: number, daemon: number, maxInodes: number, maxFiles: number, idMax: number): number;
@@ -18,6 +21,7 @@ interface CoreExports {
   ctx_finish(ctx: number): void;
   ctx_unmount(ctx: number): void;
   ctx_violations(ctx: number): number;
+  replay_columns(ctx: number, op: number, nodeid: number, fh: number, bref: number, oflags: number, fopen: number, bid: number, n: number): number;
   firstViolation: WebAssembly.Global;
 }
 
@@ -52,8 +56,11 @@ export function coreModule(build: WasmBuild = "release"): WebAssembly.Module {
   return mod;
 }
 
-/** Events copied into wasm memory per call: large enough that per-call cost vanishes (perf notes). */
-export const CORE_EVENT_ROWS = 1 << 20;
+/**
+ * Events copied into wasm memory per call: large enough that per-call cost vanishes (perf notes: ~2.5 ns a call
+ * against ~50 ns an event), small enough that the buffer (25 B a row) and the injector's output stay a few MB.
+ */
+export const CORE_EVENT_ROWS = 1 << 17;
 
 export class WasmReplaySession implements ReplaySession {
   readonly engine = "wasm" as const;
@@ -69,15 +76,24 @@ export class WasmReplaySession implements ReplaySession {
   private inodeCount = 0;
   private inodeCapacity = 0;
   private brefCount = 0;
+  /** Where a digest's bytes already are in the core, by the array that carried them: the injector hands every
+   * scaled copy of a file version the same array, so the copies share one 32-byte slot. */
+  private readonly digestAt = new WeakMap<Uint8Array, number>();
   private brefCapacity = 0;
   /** Rows of the bid column holding recorded ids of an earlier chunk, to clear before a chunk without them. */
   private bidRows = 0;
+  private sink: CoreChunkSink | undefined;
+  /** A view of the whole memory, made again when the memory grows. */
+  private bytes = new Uint8Array(0);
 
   constructor(table: readonly BackingFile[], private readonly options: SessionOptions, build: WasmBuild = "release", chunkRows = CORE_EVENT_ROWS) {
     this.policies = options.policies;
+    // The budget is a hard ceiling: injected re-downloads and replacements grow the tables as the replay goes,
+    // past any estimate made up front (./budget.ts), and a grow beyond it fails in the core like any other.
+    const budgetPages = options.maxBytes === undefined ? undefined : Math.max(1, Math.floor(options.maxBytes / 65536));
     this.memory = build === "shared"
-      ? new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true })
-      : new WebAssembly.Memory({ initial: 1 });
+      ? new WebAssembly.Memory({ initial: 1, maximum: Math.min(SHARED_MAX_PAGES, budgetPages ?? SHARED_MAX_PAGES), shared: true })
+      : new WebAssembly.Memory(budgetPages === undefined ? { initial: 1 } : { initial: 1, maximum: Math.min(65536, budgetPages) });
     const abort = (message: number, file: number, line: number, column: number) => {
       throw new Error(`wasm core assertion failed: ${this.readString(message)} at ${this.readString(file)}:${line}:${column}`);
     };
@@ -101,33 +117,56 @@ export class WasmReplaySession implements ReplaySession {
   /** An AssemblyScript string (UTF-16, byte length stored just before it), for assertion messages. */
   private readString(ptr: number): string {
     if (ptr === 0) return "?";
-    const bytes = new Uint32Array(this.memory.buffer, ptr - 4, 1)[0];
-    return String.fromCharCode(...new Uint16Array(this.memory.buffer, ptr, bytes >>> 1));
+    const at = ptr >>> 0;
+    const bytes = new Uint32Array(this.memory.buffer, at - 4, 1)[0];
+    return String.fromCharCode(...new Uint16Array(this.memory.buffer, at, bytes >>> 1));
   }
 
   addBacking(files: readonly BackingFile[]): void {
-    const core = this.core;
     this.reserve(this.inodeCount + files.length, this.brefCount + files.length);
-    for (const f of files) {
-      let sb = this.superBlocks.get(f.dev);
-      if (sb === undefined) {
-        sb = core.backing_sb_new(f.dev);
-        if (sb === 0) throw new ReplayMemoryError(`super_block of device ${f.dev}`);
-        this.superBlocks.set(f.dev, sb);
-      }
-      let byIno = this.inodeIndex.get(f.dev);
-      if (byIno === undefined) this.inodeIndex.set(f.dev, (byIno = new Map()));
-      let index = byIno.get(f.ino);
-      if (index === undefined) {
-        index = this.inodeCount++;
-        byIno.set(f.ino, index);
-        core.backing_inode_define(index, sb, f.ino);
-      }
-      const digest = core.backing_file_add(index);
-      if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
-      new Uint8Array(this.memory.buffer, digest, 32).set(f.digest.subarray(0, 32));
-      this.brefCount++;
+    for (const f of files) this.addFile(f.dev, f.ino, f.digest, 0, f.digest);
+  }
+
+  /**
+   * A trace's version 2 backing extension from its columns (src/trace/backing.ts), without an object per file:
+   * the same table as addBacking of its files. (No digest to share: scaled copies, which share their version's
+   * digest view, go through the injector and addBacking.)
+   */
+  addBackingColumns(c: BackingColumns): void {
+    this.reserve(this.inodeCount + c.count, this.brefCount + c.count);
+    for (let i = 0; i < c.count; i++) this.addFile(c.dev[i], c.ino[i], c.digest, i * 32, undefined);
+  }
+
+  /**
+   * One file version: its backing inode interned by (st_dev, st_ino), its digest copied from digests[at..at+32),
+   * or shared with the earlier file whose digest is the same view `shared` (digestAt).
+   */
+  private addFile(dev: number, ino: number, digests: Uint8Array, at: number, shared: Uint8Array | undefined): void {
+    const core = this.core;
+    let sb = this.superBlocks.get(dev);
+    if (sb === undefined) {
+      sb = core.backing_sb_new(dev);
+      if (sb === 0) throw new ReplayMemoryError(`super_block of device ${dev}`);
+      this.superBlocks.set(dev, sb);
     }
+    let byIno = this.inodeIndex.get(dev);
+    if (byIno === undefined) this.inodeIndex.set(dev, (byIno = new Map()));
+    let index = byIno.get(ino);
+    if (index === undefined) {
+      index = this.inodeCount++;
+      byIno.set(ino, index);
+      core.backing_inode_define(index, sb, ino);
+    }
+    const known = shared === undefined ? undefined : this.digestAt.get(shared);
+    const digest = known === undefined ? core.backing_file_add(index) : core.backing_file_share(index, known);
+    if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
+    if (known === undefined) {
+      // One view of the memory while it does not grow (a view per file was most of this function's cost).
+      if (this.bytes.buffer !== this.memory.buffer) this.bytes = new Uint8Array(this.memory.buffer);
+      this.bytes.set(digests.subarray(at, at + 32), digest >>> 0);
+      if (shared !== undefined) this.digestAt.set(shared, digest);
+    }
+    this.brefCount++;
   }
 
   /** Room in the core's tables, grown by doubling so a trace that extends its table often stays cheap. */
@@ -145,31 +184,50 @@ export class WasmReplaySession implements ReplaySession {
     for (let start = 0; start < ev.length; start += this.capacity) {
       const n = Math.min(this.capacity, ev.length - start);
       this.copyIn(ev, start, n);
-      this.contexts.forEach((ctx, i) => {
-        const begin = process.hrtime.bigint();
-        const done = this.core.replay(ctx, n);
-        this.elapsed[i] += Number(process.hrtime.bigint() - begin);
-        if (done !== n) throw new ReplayMemoryError("fuse_backing objects and ids");
-      });
+      this.replayEach(n, (ctx) => this.core.replay(ctx, n));
     }
+  }
+
+  /** Slots of this memory for the trace reader to read chunks into (ItemsOptions.sink), made at the first call. */
+  chunkSink(): CoreChunkSink {
+    this.sink ??= new CoreChunkSink(this.core, this.memory);
+    return this.sink;
+  }
+
+  /** Replays a chunk of `rows` rows the reader put in slot `slot` of chunkSink(), where it is. */
+  feedSlot(slot: number, rows: number, hasBid: boolean): void {
+    const c = this.chunkSink().replayColumns(slot, hasBid);
+    this.replayEach(rows, (ctx) => this.core.replay_columns(ctx, c.op, c.nodeid, c.fh, c.bref, c.oflags, c.fopen, c.bid, rows));
+  }
+
+  /** n rows under every policy in turn, each timed. */
+  private replayEach(n: number, replay: (ctx: number) => number): void {
+    this.contexts.forEach((ctx, i) => {
+      const begin = process.hrtime.bigint();
+      const done = replay(ctx);
+      this.elapsed[i] += Number(process.hrtime.bigint() - begin);
+      if (done !== n) throw new ReplayMemoryError("fuse_backing objects and ids");
+    });
   }
 
   private copyIn(ev: EventColumns, start: number, n: number): void {
     const buf = this.memory.buffer;
     const core = this.core;
     const end = start + n;
-    new Uint8Array(buf, core.events_column(0), n).set(ev.op.subarray(start, end));
-    new Uint32Array(buf, core.events_column(1), n).set(ev.nodeid.subarray(start, end));
-    new Uint32Array(buf, core.events_column(2), n).set(ev.fh.subarray(start, end));
-    new Uint32Array(buf, core.events_column(3), n).set(ev.bref.subarray(start, end));
-    new Uint32Array(buf, core.events_column(4), n).set(ev.oflags.subarray(start, end));
-    new Uint32Array(buf, core.events_column(5), n).set(ev.fopen.subarray(start, end));
+    // Pointers past 2 GiB: the core's usize is u32, an export's i32 reads negative here.
+    const column = (k: number) => core.events_column(k) >>> 0;
+    new Uint8Array(buf, column(0), n).set(ev.op.subarray(start, end));
+    new Uint32Array(buf, column(1), n).set(ev.nodeid.subarray(start, end));
+    new Uint32Array(buf, column(2), n).set(ev.fh.subarray(start, end));
+    new Uint32Array(buf, column(3), n).set(ev.bref.subarray(start, end));
+    new Uint32Array(buf, column(4), n).set(ev.oflags.subarray(start, end));
+    new Uint32Array(buf, column(5), n).set(ev.fopen.subarray(start, end));
     if (ev.bid !== undefined) {
-      new Uint32Array(buf, core.events_column(6), n).set(ev.bid.subarray(start, end));
+      new Uint32Array(buf, column(6), n).set(ev.bid.subarray(start, end));
       this.bidRows = Math.max(this.bidRows, n);
     } else if (this.bidRows > 0) {
       // Most traces carry no recorded ids: the column stays as fresh memory left it, zero, unless a chunk wrote some.
-      new Uint32Array(buf, core.events_column(6), this.bidRows).fill(0);
+      new Uint32Array(buf, column(6), this.bidRows).fill(0);
       this.bidRows = 0;
     }
   }
@@ -186,7 +244,7 @@ export class WasmReplaySession implements ReplaySession {
   }
 
   private counters(ctx: number): BigInt64Array {
-    return new BigInt64Array(this.memory.buffer, this.core.ctx_counters(ctx), COUNTER_SLOTS);
+    return new BigInt64Array(this.memory.buffer, this.core.ctx_counters(ctx) >>> 0, COUNTER_SLOTS);
   }
 
   outcomes(): OutcomesByPolicy {

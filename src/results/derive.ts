@@ -40,7 +40,8 @@ export function benchmarksOf(suites: Suites): Benchmark[] {
   }
   const contention = suites.contention;
   for (const r of contention?.results ?? []) {
-    out.push({ name: `contention/${r.partition}/${r.policy}/${r.workers}-workers`, unit: "ns/event", samples: perEvent(r.samples_ns, contention!.events) });
+    const hot = r.hot_inodes === undefined ? "" : `/${r.hot_inodes}-hot`;
+    out.push({ name: `contention/${r.partition}/${r.policy}${hot}/${r.workers}-workers`, unit: "ns/event", samples: perEvent(r.samples_ns, r.operations ?? contention!.events) });
   }
   return out;
 }

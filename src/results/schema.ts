@@ -156,15 +156,32 @@ export interface ScalingSuite {
   by_inodes: ScalingPoint[];
 }
 
+/**
+ * One row of the contention suite. Since issue 16: partition `shared` (N workers on one hot set of `hot_inodes`),
+ * `disjoint` (the control: each worker its own), or `connection` (BACKING_OPEN + CLOSE cycles under fc->lock);
+ * events are checks (or cycles), `operations` of them per run. Older files: the threaded replay, partitioned by
+ * `pid` or `inode`, `events` per run.
+ */
 export interface ContentionRow {
   partition: string;
   policy: string;
   workers: number;
+  hot_inodes?: number;
+  /** Per worker: its share's wall time (start → end) and its time on a CPU, per check (or cycle), median. */
+  ns_per_check?: number;
+  cpu_ns_per_check?: number;
+  /** Share of a worker's wall time spent waiting for a CPU (the machine's load), median. */
+  waiting_share?: number;
   events_per_s: number;
   speedup_vs_one: number;
+  /** The 1-worker CPU time of the slowest worker over this row's: the speedup with a free core per worker. */
+  cpu_speedup_vs_one?: number;
+  cpu_ns_slowest?: number;
   spins_per_acquisition: number;
   lock_acquisitions: number;
   outcomes_differing_from_one_thread: Record<string, { one_thread: number; threads: number }>;
+  /** Operations per run, when not the suite's `events`. */
+  operations?: number;
   samples_ns: number[];
 }
 
@@ -194,6 +211,8 @@ export type RunSummary = Record<string, EngineSummary> & {
   parallel_speedup?: number;
   e2e_ratio?: Record<string, number>;
   contention_control_speedup?: number;
+  /** The same control by the workers' CPU time: its speedup had each worker a free core (what load cannot skew). */
+  contention_control_cpu_speedup?: number;
 };
 
 /** One bench results file. */

@@ -3,14 +3,14 @@
 // of 64-bit daemons, cut to 32 bits) or a corrupted file a huge one. Tables are sized by the largest id only when
 // the space is dense; a sparse one is first read through once (which also checks every chunk) and renumbered in
 // order of first appearance, so memory follows the ids in use, never the largest value.
-import type { TraceFooter, TraceHeader, TraceItem } from "./types.js";
+import type { ItemsOptions, TraceFooter, TraceHeader, TraceItem } from "./types.js";
 
 /** A trace as its consumers read it: header and footer up front, then the items in file order. */
 export interface IdSource {
   path: string;
   header: TraceHeader;
   footer: TraceFooter;
-  items(): AsyncIterable<TraceItem>;
+  items(options?: ItemsOptions): AsyncIterable<TraceItem>;
 }
 
 /**
@@ -98,8 +98,8 @@ export async function denseIds<S extends IdSource>(source: S): Promise<IdSource>
     path: source.path,
     header: source.header,
     footer: { ...source.footer, max_nodeid: nodeids.size - 1, max_fh: fhs.size - 1 },
-    async *items() {
-      for await (const item of source.items()) {
+    async *items(options?: ItemsOptions) {
+      for await (const item of source.items(options)) {
         if (item.kind === "chunk") {
           nodeids.apply(item.chunk.nodeid, item.chunk.length);
           fhs.apply(item.chunk.fh, item.chunk.length);

@@ -2,8 +2,7 @@
 // Everything a writer refuses the reader also rejects, so the checks live here once.
 import { endianness } from "node:os";
 import { crc32 } from "node:zlib";
-import { ID_MAX_DEFAULT, OP_BACKING_OPEN, OP_LOOKUP, OP_MAX, OP_OPEN } from "../abi.js";
-import { TRACE_FORMAT, TRACE_VERSION, VERDICT_MAX, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader } from "./types.js";
+import { TRACE_FORMAT, TRACE_READ_VERSIONS, type TraceChunk, type TraceFooter, type TraceHeader } from "./types.js";
 
 // Columns are stored as the host's typed-array bytes; that is little-endian on every platform Node runs on
 // except s390x/ppc64 BE, where we refuse rather than write or read byte-swapped traces.
@@ -103,7 +102,7 @@ export function recordedCrc32(chunk: TraceChunk): number | undefined {
 
 // ---- msgpack encoding of a chunk's map (written by hand so the columns go to the file without a copy) ----
 
-function encodeStr(s: string): Buffer {
+export function encodeStr(s: string): Buffer {
   const bytes = Buffer.from(s, "utf8");
   if (bytes.length > 31) throw new Error(`internal: key ${s} too long for fixstr`);
   return Buffer.concat([Buffer.from([0xa0 | bytes.length]), bytes]);
@@ -118,7 +117,7 @@ export function encodeUint(n: number): Buffer {
   const b = Buffer.alloc(9); b[0] = 0xcf; b.writeBigUInt64BE(BigInt(n), 1); return b;
 }
 
-function binHeader(length: number): Buffer {
+export function binHeader(length: number): Buffer {
   const b = Buffer.alloc(5);
   b[0] = 0xc6; // bin 32 always: the header size does not depend on the chunk length
   b.writeUInt32BE(length, 1);
@@ -157,18 +156,20 @@ export function isUint(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
-function isString(v: unknown): v is string {
+export function isString(v: unknown): v is string {
   return typeof v === "string";
 }
 
-function isMap(v: unknown): v is Record<string, unknown> {
+export function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
 export function checkHeader(v: unknown): string | undefined {
   if (!isMap(v) || !("format" in v)) return "not an fbreplay trace: the first value is not a header map";
   if (v.format !== TRACE_FORMAT) return `not an fbreplay trace: format is ${JSON.stringify(v.format)}, expected "${TRACE_FORMAT}"`;
-  if (v.version !== TRACE_VERSION) return `unknown version ${JSON.stringify(v.version)}: this reader reads version ${TRACE_VERSION}`;
+  if (!TRACE_READ_VERSIONS.includes(v.version as number)) {
+    return `unknown version ${JSON.stringify(v.version)}: this reader reads versions ${TRACE_READ_VERSIONS.join(" and ")}`;
+  }
   if (!isMap(v.source) || !isString(v.source.format)) return "header: source must be a map with a string format";
   for (const key of ["workload", "host_kernel", "created"] as const) {
     if (!isString(v[key])) return `header: ${key} must be a string`;
@@ -176,16 +177,6 @@ export function checkHeader(v: unknown): string | undefined {
   if (!isMap(v.recorder) || !isString(v.recorder.name) || !isString(v.recorder.version)) {
     return "header: recorder must be a map with string name and version";
   }
-  return undefined;
-}
-
-export function checkBackingFile(v: unknown): string | undefined {
-  if (!isMap(v)) return "is not a map";
-  for (const key of ["dev", "ino", "size"] as const) {
-    if (!isUint(v[key])) return `${key} must be a non-negative integer below 2^53, got ${JSON.stringify(v[key])}`;
-  }
-  if (!(v.digest instanceof Uint8Array) || v.digest.length !== DIGEST_BYTES) return `digest must be a bin of ${DIGEST_BYTES} bytes`;
-  if (!isString(v.path)) return "path must be a string";
   return undefined;
 }
 
@@ -201,8 +192,8 @@ export function checkFooter(v: unknown): string | undefined {
   const crcs = v.chunk_crc32;
   if (!Array.isArray(crcs) || crcs.some((c) => !isUint(c) || c > 0xffffffff)) return "chunk_crc32 must be an array of u32";
   if (crcs.length !== v.chunks) return `chunk_crc32 lists ${crcs.length} CRCs for ${String(v.chunks)} chunks`;
-  if (v.ambiguous_releases !== undefined && !isUint(v.ambiguous_releases)) {
-    return `ambiguous_releases must be a non-negative integer, got ${JSON.stringify(v.ambiguous_releases)}`;
+  for (const key of ["ambiguous_releases", "ambiguous_ids"] as const) {
+    if (v[key] !== undefined && !isUint(v[key])) return `${key} must be a non-negative integer, got ${JSON.stringify(v[key])}`;
   }
   return undefined;
 }
@@ -217,164 +208,6 @@ export function footerOf(v: Record<string, unknown>): TraceFooter {
     max_nodeid: v.max_nodeid as number, max_fh: v.max_fh as number, duration_us: v.duration_us as number,
     chunk_crc32: v.chunk_crc32 as number[],
     ...(v.ambiguous_releases === undefined ? {} : { ambiguous_releases: v.ambiguous_releases as number }),
+    ...(v.ambiguous_ids === undefined ? {} : { ambiguous_ids: v.ambiguous_ids as number }),
   };
-}
-
-/** `digest` receives a copy of the bytes: msgpackr's Buffers share (and pin) the whole block they were read from. */
-export function backingFileOf(v: Record<string, unknown>, digest: Uint8Array): TraceBackingFile {
-  digest.set(v.digest as Uint8Array);
-  return { dev: v.dev as number, ino: v.ino as number, digest, size: v.size as number, path: v.path as string };
-}
-
-// ---- Chunk checks ----
-
-/** Checks the chunk's shape: a reason, or undefined. Used on what callers hand the writer. */
-export function checkChunkShape(chunk: TraceChunk): string | undefined {
-  const n = chunk.length;
-  if (!isUint(n) || n === 0) return `length must be a positive integer, got ${JSON.stringify(n)}`;
-  if (!isUint(chunk.t0)) return `t0 must be a non-negative integer below 2^53, got ${JSON.stringify(chunk.t0)}`;
-  for (const [name, size] of COLUMNS) {
-    const col: unknown = chunk[name];
-    const ok = size === 1 ? col instanceof Uint8Array : col instanceof Uint32Array;
-    if (!ok) return `column ${name} must be a ${size === 1 ? "Uint8Array" : "Uint32Array"}`;
-    if ((col as Uint8Array | Uint32Array).length !== n) {
-      return `column ${name} has ${(col as Uint8Array).length} rows, the chunk has ${n}`;
-    }
-  }
-  for (const [name, size] of RECORDED_COLUMNS) {
-    const col: unknown = chunk[name];
-    if (col === undefined) continue;
-    const ok = size === 1 ? col instanceof Uint8Array : col instanceof Uint32Array;
-    if (!ok || (col as Uint8Array).length !== n) return `recorded column ${name} must be a ${size === 1 ? "Uint8Array" : "Uint32Array"} of ${n} rows`;
-  }
-  return undefined;
-}
-
-/**
- * What the rows of a chunk may hold beyond their shape: the reader takes the maxima from the footer (checked
- * against the file's size first), so that every value the replay uses is known to lie within what sized its tables.
- */
-export interface RowLimits {
-  /** Entries of the backing table at this point of the file: OPEN, LOOKUP and BACKING_OPEN rows name one below. */
-  backingFiles: number;
-  /** Largest nodeid and fh a row may carry (the writer: 0xffffffff; the reader: the footer's). */
-  maxNodeid: number;
-  maxFh: number;
-}
-
-/** What one pass over a chunk's rows finds. */
-export interface ChunkScan {
-  maxNodeid: number;
-  maxFh: number;
-  /** Time of the chunk's last event: t0 + dt[1] + … + dt[length-1]. */
-  lastTime: number;
-  /** First row holding a value outside RowLimits or an unknown code, or -1; `badReason` says what. */
-  badRow: number;
-  badReason: string;
-}
-
-/** Largest recorded backing id: the kernel's idr hands out ids up to INT_MAX (spec §a.1). */
-export const MAX_RECORDED_ID = ID_MAX_DEFAULT;
-
-/**
- * One tight loop over the columns: no allocation per event (a reason string only for the first bad row).
- */
-export function scanChunk(chunk: TraceChunk, limits: RowLimits): ChunkScan {
-  const { length: n, op, nodeid, fh, bref, dt, bid, verdict } = chunk;
-  const { backingFiles, maxNodeid: nodeLimit, maxFh: fhLimit } = limits;
-  let maxNodeid = -1;
-  let maxFh = -1;
-  let badRow = -1;
-  let badReason = "";
-  for (let i = 0; i < n; i++) {
-    const o = op[i];
-    const nid = nodeid[i];
-    const f = fh[i];
-    if (o < 1 || o > OP_MAX) { badRow = i; badReason = `unknown op code ${o} (known: 1–${OP_MAX})`; break; }
-    if (nid > nodeLimit) { badRow = i; badReason = `nodeid ${nid} exceeds the footer's max_nodeid ${nodeLimit}`; break; }
-    if (f > fhLimit) { badRow = i; badReason = `fh ${f} exceeds the footer's max_fh ${fhLimit}`; break; }
-    if ((o === OP_OPEN || o === OP_LOOKUP || o === OP_BACKING_OPEN) && bref[i] >= backingFiles) {
-      badRow = i;
-      badReason = `references backing file ${bref[i]} but the backing table has ${backingFiles} entries at this point`;
-      break;
-    }
-    if (bid !== undefined && bid[i] > MAX_RECORDED_ID) { badRow = i; badReason = `recorded backing id ${bid[i]} exceeds the idr's ${MAX_RECORDED_ID}`; break; }
-    if (verdict !== undefined && verdict[i] > VERDICT_MAX) { badRow = i; badReason = `unknown verdict ${verdict[i]} (known: 0–${VERDICT_MAX})`; break; }
-    if (nid > maxNodeid) maxNodeid = nid;
-    if (f > maxFh) maxFh = f;
-  }
-  let elapsed = 0;
-  for (let i = 1; i < n; i++) elapsed += dt[i];
-  return { maxNodeid, maxFh, lastTime: chunk.t0 + elapsed, badRow, badReason };
-}
-
-/** The rules of a chunk's rows and the order across chunks; a reason (naming the row), or undefined. */
-export function checkChunkEvents(chunk: TraceChunk, scan: ChunkScan, previousLastTime: number): string | undefined {
-  if (scan.badRow >= 0) return `row ${scan.badRow}: ${scan.badReason}`;
-  if (chunk.t0 < previousLastTime) {
-    return `events out of order: t0 ${chunk.t0} us is earlier than the previous chunk's last event at ${previousLastTime} us`;
-  }
-  if (!Number.isSafeInteger(scan.lastTime)) return "event times exceed 2^53 us";
-  return undefined;
-}
-
-// ---- Footer against the file: figures a reader may size memory from, bounded by what the bytes can hold ----
-
-/** Bytes a row takes in the file at least: one per column element (op 1, seven u32 columns). */
-export const MIN_ROW_BYTES = COLUMNS.reduce((sum, [, size]) => sum + size, 0);
-/** Bytes a chunk map takes at least besides its rows (keys, small values, bin headers). */
-export const MIN_CHUNK_BYTES = 64;
-/** Bytes a backing-table entry takes at least (a map with dev, ino, size, path and a 32-byte digest). */
-export const MIN_BACKING_FILE_BYTES = DIGEST_BYTES + 30;
-
-/**
- * The footer's counts checked against each other and against the size of the file's body: a footer that passed
- * its CRC can still claim more than the bytes hold (a writer bug, or a value rewritten with its CRC). A reason, or
- * undefined. Nodeids and fhs may be any u32 (real daemons use 64-bit nodeids, which ingest maps to compact ones;
- * other producers may not): the replay remaps a sparse id space instead of sizing tables by the largest id.
- */
-export function checkFooterFigures(f: TraceFooter, bodyBytes: number): string | undefined {
-  if (f.events * MIN_ROW_BYTES + f.chunks * MIN_CHUNK_BYTES > bodyBytes) {
-    return `events = ${f.events} in chunks = ${f.chunks} need at least ${f.events * MIN_ROW_BYTES + f.chunks * MIN_CHUNK_BYTES} bytes, the body has ${bodyBytes}`;
-  }
-  if (f.backing_files * MIN_BACKING_FILE_BYTES > bodyBytes) {
-    return `backing_files = ${f.backing_files} need at least ${f.backing_files * MIN_BACKING_FILE_BYTES} bytes, the body has ${bodyBytes}`;
-  }
-  if (f.chunks > f.events) return `chunks = ${f.chunks} exceeds events = ${f.events} (a chunk holds at least one event)`;
-  if ((f.events === 0) !== (f.chunks === 0)) return `events = ${f.events} with chunks = ${f.chunks}`;
-  for (const key of ["max_nodeid", "max_fh"] as const) {
-    if ((f.events === 0) !== (f[key] === -1)) return `${key} = ${f[key]} with events = ${f.events} (-1 exactly when there are no events)`;
-  }
-  return undefined;
-}
-
-/** Running totals over the chunks of a trace: what the footer records. */
-export class TraceTotals {
-  events = 0;
-  chunks = 0;
-  backingFiles = 0;
-  maxNodeid = -1;
-  maxFh = -1;
-  firstTime = -1;
-  lastTime = 0;
-  readonly chunkCrc32: number[] = [];
-
-  addChunk(chunk: TraceChunk, scan: ChunkScan, crc: number): void {
-    this.events += chunk.length;
-    this.chunks += 1;
-    this.maxNodeid = Math.max(this.maxNodeid, scan.maxNodeid);
-    this.maxFh = Math.max(this.maxFh, scan.maxFh);
-    if (this.firstTime < 0) this.firstTime = chunk.t0;
-    this.lastTime = scan.lastTime;
-    this.chunkCrc32.push(crc);
-  }
-
-  footer(): TraceFooter {
-    return {
-      events: this.events, chunks: this.chunks, backing_files: this.backingFiles,
-      max_nodeid: this.maxNodeid, max_fh: this.maxFh,
-      duration_us: this.firstTime < 0 ? 0 : this.lastTime - this.firstTime,
-      chunk_crc32: this.chunkCrc32.slice(),
-    };
-  }
 }

@@ -4,7 +4,9 @@ import type { TraceChunk } from "./types.js";
 
 export * from "./types.js";
 export { TraceWriter } from "./writer.js";
-export { DEFAULT_BLOCK_BYTES, TraceReader, openTrace, type OpenTraceOptions } from "./reader.js";
+export { DEFAULT_BLOCK_BYTES } from "./bytes.js";
+export { TraceReader } from "./reader.js";
+export { openTrace, type OpenTraceOptions } from "./open.js";
 export { TRACE_CHUNK_ROWS, TRAILER_MAGIC, TRAILER_SIZE, chunkCrc32 } from "./format.js";
 
 /** A chunk over the given columns (no copy); pid and dt default to zeros, t0 to 0. */

@@ -4,10 +4,9 @@
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import { Packr } from "msgpackr";
-import {
-  BACKING_FILES_PER_EXTENSION, TraceTotals, chunkCrc32, checkBackingFile, checkChunkEvents, checkChunkShape,
-  checkHeader, encodeChunk, encodeTrailer, oneLine, scanChunk,
-} from "./format.js";
+import { BACKING_FILES_PER_EXTENSION, chunkCrc32, checkHeader, encodeChunk, encodeTrailer, oneLine } from "./format.js";
+import { TraceTotals, checkChunkEvents, checkChunkShape, scanChunk } from "./checks.js";
+import { checkBackingFile, encodeBackingColumns } from "./backing.js";
 import { TRACE_FORMAT, TRACE_VERSION, TraceError, type TraceBackingFile, type TraceChunk, type TraceFooter, type TraceHeader } from "./types.js";
 
 // Plain msgpack maps (no msgpackr record extension) so any msgpack library can read the file.
@@ -47,15 +46,22 @@ export class TraceWriter {
   private busy = false;
   private state: "open" | "closed" | "failed" = "open";
 
-  private constructor(readonly path: string, readonly tmpPath: string, private readonly fh: FileHandle) {}
+  private constructor(
+    readonly path: string, readonly tmpPath: string, private readonly fh: FileHandle, private readonly version: number,
+  ) {}
 
-  static async create(path: string, header: Omit<TraceHeader, "format" | "version">): Promise<TraceWriter> {
+  /**
+   * `options.version`: the format version to write, TRACE_VERSION by default; 1 (the backing table as a msgpack map
+   * per file) is kept so that the tests can make files as older fbreplay versions wrote them.
+   */
+  static async create(path: string, header: Omit<TraceHeader, "format" | "version">, options: { version?: 1 | 2 } = {}): Promise<TraceWriter> {
+    const version = options.version ?? TRACE_VERSION;
     // format and version first in the file, and not overridable by a caller that passes them anyway.
-    const full = Object.assign({ format: TRACE_FORMAT, version: TRACE_VERSION }, header, { format: TRACE_FORMAT, version: TRACE_VERSION });
+    const full = Object.assign({ format: TRACE_FORMAT, version }, header, { format: TRACE_FORMAT, version });
     const bad = checkHeader(full);
     if (bad !== undefined) throw new TraceError(path, "header", bad);
     const tmpPath = `${path}.tmp`;
-    const writer = new TraceWriter(path, tmpPath, await open(tmpPath, "w"));
+    const writer = new TraceWriter(path, tmpPath, await open(tmpPath, "w"), version);
     try {
       await writer.guard(() => writer.append(pack(full)));
     } catch (e) {
@@ -108,12 +114,16 @@ export class TraceWriter {
    * Writes the footer and trailer, syncs, and renames the temp file to `path`. `notes`: the footer's optional
    * figures a source knows only at the end (FORMAT.md, "Footer").
    */
-  async close(notes: Pick<TraceFooter, "ambiguous_releases"> = {}): Promise<TraceFooter> {
+  async close(notes: Pick<TraceFooter, "ambiguous_releases" | "ambiguous_ids"> = {}): Promise<TraceFooter> {
     this.checkUsable();
     let footer = this.totals.footer();
     await this.guard(async () => {
       await this.flushBacking();
-      footer = { ...this.totals.footer(), ...(notes.ambiguous_releases === undefined ? {} : { ambiguous_releases: notes.ambiguous_releases }) };
+      footer = {
+        ...this.totals.footer(),
+        ...(notes.ambiguous_releases === undefined ? {} : { ambiguous_releases: notes.ambiguous_releases }),
+        ...(notes.ambiguous_ids === undefined ? {} : { ambiguous_ids: notes.ambiguous_ids }),
+      };
       const bytes = pack({ kind: "footer", ...footer });
       const footerOffset = this.offset;
       await this.append(bytes);
@@ -137,7 +147,9 @@ export class TraceWriter {
   private async flushBacking(): Promise<void> {
     while (this.pending.length > 0) {
       const files = this.pending.splice(0, BACKING_FILES_PER_EXTENSION);
-      await this.append(pack({ kind: "backing", first: this.totals.backingFiles, files }));
+      const first = this.totals.backingFiles;
+      if (this.version === 1) await this.append(pack({ kind: "backing", first, files }));
+      else for (const part of encodeBackingColumns(first, files)) await this.append(part);
       this.totals.backingFiles += files.length;
     }
   }

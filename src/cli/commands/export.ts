@@ -10,7 +10,7 @@ export const exportCommand: Command = {
   summary: "the benchmarks of a results file for other trackers (Bencher BMF, github-action-benchmark, CSV)",
   positionals: true,
   options: {
-    format: { type: "string", value: EXPORT_FORMATS.join("|"), help: "required" },
+    format: { type: "string", value: EXPORT_FORMATS.join("|"), required: true, help: "the trackers' format" },
     output: { type: "string", short: "o", value: "FILE", default: "standard output", help: "where to write" },
   },
   notes: "bmf: Bencher Metric Format (measure \"latency\", ns); github: github-action-benchmark customSmallerIsBetter;\n" +

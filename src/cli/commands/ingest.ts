@@ -12,18 +12,18 @@ export const ingest: Command = {
   positionals: true,
   options: {
     from: {
-      type: "string", value: "FORMAT",
-      help: "libfuse-debug: a daemon's -d log (libfuse 2 high-level, libfuse 3 low-level, \"dev \"-prefixed; .gz as a\nstream); strace: a workload's `strace -f -tt -y` log of a FUSE mount (needs --mount DIR). Required",
+      type: "string", value: "FORMAT", required: true,
+      help: "libfuse-debug: a daemon's -d log (libfuse 2 high-level, libfuse 3 low-level, \"dev \"-prefixed; .gz as a\nstream); strace: a workload's `strace -f -tt -y` log of a FUSE mount (needs --mount DIR)",
     },
-    mount: { type: "string", value: "DIR", help: "with --from strace: the mount point; only files below it count" },
-    "source-dir": { type: "string", value: "DIR", help: "the daemon's source directory: backing identity and sha256 from DIR + the FUSE path" },
-    identities: { type: "string", value: "FILE", help: "identities taken at open time by `fbreplay record` (JSON lines)" },
+    mount: { type: "string", value: "DIR", default: "none; required with --from strace", help: "with --from strace: the mount point; only files below it count" },
+    "source-dir": { type: "string", value: "DIR", default: "none: synthetic identities", help: "the daemon's source directory: backing identity and sha256 from DIR + the FUSE path" },
+    identities: { type: "string", value: "FILE", default: "none", help: "identities taken at open time by `fbreplay record` (JSON lines)" },
     "daemon-strace": {
-      type: "string", value: "FILE",
+      type: "string", value: "FILE", default: "none",
       help: "the daemon's own `strace -f -tt -v -y -s 256` (.gz as a stream): each open's backing file\n(path, st_dev/st_ino) and the backing ids of its FUSE_DEV_IOC_BACKING_OPEN calls and open replies.\npassthrough_hp's `--debug` lines (setup/reusing/closed backing file N) in LOG give ids too; with ids\nthe trace replays as it happened under --ids recorded",
     },
     strict: { type: "boolean", help: "fail on the first malformed line (otherwise they are counted and reported)" },
-    output: { type: "string", short: "o", value: "FILE", help: "the trace to write (required)" },
+    output: { type: "string", short: "o", value: "FILE", required: true, help: "the trace to write" },
   },
   async run({ values: v, positionals }) {
     const values = v as Record<string, string | undefined> & { strict: boolean };

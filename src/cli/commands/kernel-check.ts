@@ -14,9 +14,9 @@ export const kernelCheckCommand: Command = {
   options: {
     policy: { type: "string", value: "P,...", default: KERNEL_POLICIES.join(","), help: "the policies to check (those with a kernel/patches/P.patch)" },
     json: { type: "boolean", help: "{\"<policy>\": {kernel, scenarios: {S1: {kernel, stale, model}, ...}, workloads: {<name>: {compared, kernel_refused, mismatches}}}}" },
-    keep: { type: "string", value: "DIR", help: "keep each guest's out directory (traces, console.log) in DIR/<policy>" },
-    from: { type: "string", value: "DIR", help: "compare what an earlier --keep DIR run left, without booting (e.g. with --model-as)" },
-    "model-as": { type: "string", value: "P=Q,...", help: "compare P's kernel with Q's model: shows that a wrong model fails (e.g. inode=ptr)" },
+    keep: { type: "string", value: "DIR", default: "none: removed", help: "keep each guest's out directory (traces, console.log) in DIR/<policy>" },
+    from: { type: "string", value: "DIR", default: "none: boot the guests", help: "compare what an earlier --keep DIR run left, without booting (e.g. with --model-as)" },
+    "model-as": { type: "string", value: "P=Q,...", default: "none: each policy's own model", help: "compare P's kernel with Q's model: shows that a wrong model fails (e.g. inode=ptr)" },
     timeout: { type: "string", value: "S", default: 900, help: "seconds per guest" },
     "in-guest": { type: "boolean", help: "internal: the guest half, run by kernel-check inside `fbreplay vm`" },
   },

@@ -10,7 +10,7 @@ import { UsageError, count, parseBytes, parseChoice, parseList, parseNumber, rat
 import { Progress } from "../progress.js";
 
 /** Options that change what the trace's events are: a capture replayed with its recorded ids takes none of them. */
-const INJECTIONS = ["restart-every", "restart-at", "close-ids", "redownload-rate", "replace-rate", "scale"];
+const INJECTIONS = ["restart-every", "restart-before-open", "restart-at", "close-ids", "redownload-rate", "replace-rate", "scale"];
 
 export const replay: Command = {
   name: "replay",
@@ -24,8 +24,15 @@ export const replay: Command = {
       type: "string", value: DAEMONS.join("|"), default: "per-inode",
       help: "how the daemon hands out backing ids, so which id each open carries (per-inode: like passthrough_hp; per-open: fuser; per-nodeid: mergerfs; stable-id: server-chosen 64-bit ids from the backing file's identity, Miklos's fuse tree; stable-id-keep: the same, never closing an id inherited across a restart); recorded: the ids a passthrough daemon really used, from its capture (`record --daemon native` or `passthrough_hp`), with no injection",
     },
-    "restart-every": { type: "string", value: "N", help: "a daemon restart (fd kept, ids forgotten) before every N-th replayed event" },
-    "restart-at": { type: "string", value: "E,...", help: "daemon restarts before these replayed event indices (from 0)" },
+    "restart-every": { type: "string", value: "N", default: "none", help: "a daemon restart (fd kept, ids forgotten) before every N-th replayed event" },
+    "restart-before-open": {
+      type: "string", value: "K,...", default: "none",
+      help: "a daemon restart just before the K-th open replayed, numbered from 1 (the first open is 1, counted after --scale), for each K. Opens, as record --restart-before-open counts them (the live daemon sees opens, not the trace's events), so the same K lands before the same open of the same workload",
+    },
+    "restart-at": {
+      type: "string", value: "E,...", default: "none",
+      help: "deprecated, goes in the next release: restarts before these replayed event indices, counted from 0 (every event, not opens); use --restart-before-open, which counts opens from 1 as record does",
+    },
     "close-ids": { type: "boolean", help: "restarts close every old id first, with BACKING_CLOSE_ALL (otherwise old ids stay registered, as after a crash)" },
     "redownload-rate": { type: "string", value: "P", default: 0, help: "per open, probability the file was deleted and re-downloaded (new inode, same bytes)" },
     "replace-rate": { type: "string", value: "P", default: 0, help: "per open, probability the file was replaced by new content (new inode)" },
@@ -33,11 +40,11 @@ export const replay: Command = {
     seed: { type: "string", value: "S", default: 1, help: "seed of the injections: same trace + options + seed = same counts" },
     "max-memory": {
       type: "string", value: "SIZE", default: "a quarter of the RAM, at most 3G",
-      help: "memory the replay's tables may take, e.g. 512M or 2G; a larger replay is refused before it starts",
+      help: "memory the replays running at once may take, e.g. 512M or 2G: a trace whose policies do not fit together is replayed in policy groups that do, and a policy that alone does not fit is refused before it starts",
     },
     jobs: {
       type: "string", value: "N", default: `${DEFAULT_JOBS} (the cores)`,
-      help: "replays at once, on worker threads: traces side by side, or one trace's policies in groups; the counts are the same as with 1, which replays in one thread",
+      help: "replays on worker threads: traces side by side, or one trace's policies in groups; at most the cores run at once, each with an equal share of --max-memory; the counts are the same as with 1, which replays in one thread",
     },
     json: { type: "boolean", help: "print the results as JSON (one object per trace; an array for several traces)" },
   },
@@ -47,11 +54,13 @@ export const replay: Command = {
     if (positionals.length === 0) throw new UsageError("replay needs at least one trace file");
     if (values.ids !== undefined && values.ids.includes(",")) throw new UsageError("--ids takes one daemon model");
     const restartAt = values["restart-at"]?.split(",").map((x) => parseNumber(x, "restart-at", (n) => Number.isInteger(n) && n >= 0, "event indices >= 0")!);
+    const restartBeforeOpen = values["restart-before-open"]?.split(",").map((x) => count(x, "restart-before-open")!);
     const plan = {
       engine: parseChoice<EngineName>(values.engine, ENGINES, "engine", "wasm"),
       policies: parseList(values.policy, POLICIES, "policy"),
       daemon: parseChoice<DaemonModel>(values.ids, DAEMONS, "daemon model", "per-inode"),
       restartEvery: count(values["restart-every"], "restart-every"),
+      restartBeforeOpen: restartBeforeOpen?.sort((a, b) => a - b),
       restartAt: restartAt?.sort((a, b) => a - b),
       closeAll: values["close-ids"],
       redownloadRate: rate(values["redownload-rate"], "redownload-rate"),
@@ -72,6 +81,10 @@ export const replay: Command = {
     const traces = [];
     // The replay copies each chunk into the core at once: the reader may reuse column buffers.
     for (const path of positionals) traces.push(await openTrace(path, { reuseBuffers: true }));
+    // Said once the inputs are known good, so that bad input stays one line.
+    if (restartAt !== undefined) {
+      process.stderr.write("fbreplay: replay --restart-at (event indices from 0) is deprecated and goes in the next release: use --restart-before-open K (opens from 1, as record)\n");
+    }
     const jobs = count(values.jobs, "jobs") ?? DEFAULT_JOBS;
     const interrupted = onInterrupt();
     const label = traces.length === 1 ? `replay ${traces[0].path}` : `replay ${traces.length} traces`;

@@ -13,9 +13,9 @@ export const synth: Command = {
   usage: "synth --events N --seed S -o FILE [options]",
   summary: "write a seeded synthetic trace",
   options: {
-    events: { type: "string", value: "N", help: "events to write (required)" },
-    seed: { type: "string", value: "S", help: "seed (required); same options and seed = identical trace" },
-    output: { type: "string", short: "o", value: "FILE", help: "the trace file to write (required)" },
+    events: { type: "string", value: "N", required: true, help: "events to write" },
+    seed: { type: "string", value: "S", required: true, help: "seed; same options and seed = identical trace" },
+    output: { type: "string", short: "o", value: "FILE", required: true, help: "the trace file to write" },
     inodes: { type: "string", value: "N", default: d.inodes, help: "distinct files" },
     skew: { type: "string", value: "X", default: d.skew, help: "Zipf exponent of file popularity (0: uniform)" },
     "max-open": { type: "string", value: "N", default: d.maxOpenFiles, help: "concurrent open files" },

@@ -20,10 +20,10 @@ export const vm: Command = {
   summary: "run a command on the kernel that carries a policy (Linux 6.12 + our patch, under qemu)",
   takesCommand: true,
   options: {
-    policy: { type: "string", value: "P", help: "the policy whose kernel boots (kernel/patches/P.patch; scripts/build-kernels.sh builds it)" },
+    policy: { type: "string", value: "P", required: true, help: "the policy whose kernel boots (kernel/patches/P.patch; scripts/build-kernels.sh builds it)" },
     timeout: { type: "string", value: "S", default: 600, help: "seconds before the guest is killed" },
-    out: { type: "string", value: "DIR", help: "the writable share ($FBREPLAY_VM_OUT inside; default: a fresh temp directory, printed)" },
-    "kernel-cmdline": { type: "string", value: "ARGS", help: "appended to the guest kernel's command line" },
+    out: { type: "string", value: "DIR", default: "a fresh temp directory, printed", help: "the writable share ($FBREPLAY_VM_OUT inside)" },
+    "kernel-cmdline": { type: "string", value: "ARGS", default: "none", help: "appended to the guest kernel's command line" },
     kvm: { type: "boolean", help: "use KVM instead of TCG (only where KVM can run a guest)" },
   },
   notes: "CMD runs as root in the current directory. The guest sees the host's files read-only (virtio-9p), has its own\n" +

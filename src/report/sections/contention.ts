@@ -1,5 +1,5 @@
-// §6 Several workers replaying one shared core at once: throughput vs workers per policy, lock spins, and (for
-// the pid partition, where workers race on the same inodes) how the outcomes differ from one thread's.
+// §6 Several workers on one shared core at once: throughput vs workers per policy (and hot set), lock spins, and
+// (for the older files' pid partition, where workers race on the same inodes) how outcomes differ from one thread's.
 import { lineChart } from "../charts/line.js";
 import { policyColor } from "../charts/palette.js";
 import type { ReportContext } from "../context.js";
@@ -13,7 +13,13 @@ import type { ContentionRow } from "../types.js";
 const PARTITIONS: Record<string, string> = {
   pid: "each worker replays the events of some processes: opens of one inode race across workers, so outcomes may differ from one thread's",
   inode: "each inode belongs to one worker: outcomes must equal one thread's (the bench fails otherwise)",
+  shared: "every worker runs the locked conflict check on the same hot inodes: contended fi->lock",
+  disjoint: "the control: each worker checks inodes of its own, and nothing written is shared: it must scale with the cores",
+  connection: "BACKING_OPEN then CLOSE, each worker of its own file: the idr under fc->lock, measured apart from the check",
 };
+
+/** A line of the chart: a policy, and the hot set's size where the row has one. */
+const seriesOf = (r: ContentionRow) => (r.hot_inodes === undefined ? r.policy : `${r.policy}, ${r.hot_inodes} hot`);
 
 /** The counters shown as columns when they differ; the rest are named in the last column. */
 const KEY_COUNTERS: [string, string][] = [
@@ -49,9 +55,12 @@ function differencesTable(rows: ContentionRow[]): Html {
 function partitionPart(partition: string, rows: ContentionRow[]): Html {
   const policies = orderPolicies(rows.map((r) => r.policy));
   const workers = [...new Set(rows.map((r) => r.workers))].sort((a, b) => a - b);
-  const ordered = policies.flatMap((p) => rows.filter((r) => r.policy === p).sort((a, b) => a.workers - b.workers));
+  const ordered = policies.flatMap((p) => rows.filter((r) => r.policy === p).sort((a, b) => (a.hot_inodes ?? 0) - (b.hot_inodes ?? 0) || a.workers - b.workers));
+  const series = [...new Set(ordered.map(seriesOf))];
+  const hot = rows.some((r) => r.hot_inodes !== undefined);
   const body = ordered.map((r) => [
     r.policy,
+    ...(hot ? [String(r.hot_inodes ?? "")] : []),
     String(r.workers),
     rate(r.events_per_s),
     cell(ratio(r.speedup_vs_one), undefined, "one worker's wall time ÷ this wall time"),
@@ -64,16 +73,16 @@ function partitionPart(partition: string, rows: ContentionRow[]): Html {
     yLabel: "events/s",
     xScale: "log",
     xTicks: workers.map((w) => ({ value: w, label: String(w) })),
-    lines: policies.map((p, i) => ({
-      name: p,
-      color: policyColor(p, i),
-      points: rows.filter((r) => r.policy === p).map((r) => ({ x: r.workers, y: r.events_per_s, label: `${p}, ${r.workers} worker${r.workers > 1 ? "s" : ""}: ${rate(r.events_per_s)} (${ratio(r.speedup_vs_one)} of one)` })),
+    lines: series.map((name, i) => ({
+      name,
+      color: policyColor(ordered.find((r) => seriesOf(r) === name)!.policy, i),
+      points: ordered.filter((r) => seriesOf(r) === name).map((r) => ({ x: r.workers, y: r.events_per_s, label: `${name}, ${r.workers} worker${r.workers > 1 ? "s" : ""}: ${rate(r.events_per_s)} (${ratio(r.speedup_vs_one)} of one)` })),
     })),
   });
   return html`${subheading(`partitioned by ${partition}`)}${note(PARTITIONS[partition] ?? "")}${pair(table({
-    head: ["policy", "workers", "throughput", "speedup", "spins/acquisition", "lock acquisitions"],
+    head: ["policy", ...(hot ? ["hot inodes"] : []), "workers", "throughput", "speedup", "spins/acquisition", "lock acquisitions"],
     rows: body,
-    labelColumns: 2,
+    labelColumns: hot ? 3 : 2,
   }), chart)}${differencesTable(rows)}`;
 }
 
@@ -84,7 +93,7 @@ export function contentionSection(ctx: ReportContext): Html {
     id: "contention",
     title: "Contention",
     intro: suite
-      ? html`Workers (threads) replay shares of one workload (${suite.workload}; ${count(suite.events)} events) through one shared wasm memory, taking each inode's spinlock with a compare-and-swap. Spins per acquisition: failed compare-and-swaps per lock taken.`
+      ? html`Workers (threads) share one wasm memory (${suite.workload}; ${count(suite.events)} events per run), taking each inode's spinlock with a compare-and-swap. Spins per acquisition: failed compare-and-swaps per lock taken.`
       : undefined,
     body: partitions.length ? partitions.map((p) => partitionPart(p, suite!.results.filter((r) => r.partition === p))) : notMeasured("contention"),
   });
