@@ -38,6 +38,13 @@ export interface GuestResult {
   workloads: GuestWorkload[];
 }
 
+/**
+ * How long a daemon may take to mount and answer INIT in a guest: a hang guard only. Four guests under TCG beside a
+ * full `npm test` on a shared 2-core machine have taken more than two minutes for one mount; the guest's own timeout
+ * (kernel-check --timeout, 15 minutes by default) still bounds the whole run.
+ */
+const MOUNT_TIMEOUT_MS = 600_000;
+
 const SIZE = 8192;
 const bytesOf = (fill: string) => Buffer.alloc(SIZE, fill);
 /** A: the file F1 holds; A2: A rewritten in place; C: another file, other bytes. */
@@ -83,7 +90,7 @@ export function playableScenarios(ids64 = false): string[] {
 export async function kernelHasIds64(work: string): Promise<boolean> {
   const dir = join(work, "probe-ids64");
   mkdirSync(join(dir, "src"), { recursive: true });
-  const daemon = await startDaemon({ source: join(dir, "src"), mountpoint: join(dir, "mnt"), digest: false, timeoutMs: 120_000 });
+  const daemon = await startDaemon({ source: join(dir, "src"), mountpoint: join(dir, "mnt"), digest: false, timeoutMs: MOUNT_TIMEOUT_MS });
   await daemon.stop();
   rmSync(dir, { recursive: true, force: true });
   return daemon.status.ids64;
@@ -101,7 +108,7 @@ export async function playScenario(name: string, policy: DaemonPolicy, work: str
   const model = runnable(true).find((m) => m === s.daemon);
   if (model === undefined) throw new Error(`${name}: fbreplay's daemon runs ${runnable(true).join(", ")} ids, not ${s.daemon}`);
   const daemon = await startDaemon({
-    source, mountpoint: join(dir, "mnt"), model, policy, entryTimeout: 3600, attrTimeout: 3600, digest: false, timeoutMs: 120_000,
+    source, mountpoint: join(dir, "mnt"), model, policy, entryTimeout: 3600, attrTimeout: 3600, digest: false, timeoutMs: MOUNT_TIMEOUT_MS,
   });
   const fds: number[] = [];
   try {
@@ -186,8 +193,7 @@ async function runWorkload(w: WorkloadPlan, policy: DaemonPolicy, work: string, 
   const capture = await recordNative({
     src: prepared, command: ["sh", "-c", w.command], workDir: join(work, `workload-${w.name}`), model: w.model, policy,
     restartEvery: w.restartEvery, restartCloseIds: w.closeIds, redownloadEvery: w.redownloadEvery || undefined,
-    // Four guests under TCG on a shared machine: a mount and INIT may take far longer than on the host.
-    timeoutMs: 120_000,
+    timeoutMs: MOUNT_TIMEOUT_MS,
   });
   const trace = `${w.name}.fbt`;
   await writeNativeCapture(recordsOf(capture.records), join(out, trace), {
