@@ -4,6 +4,7 @@ import { Bench } from "tinybench";
 import { POLICIES, POLICY_CODE } from "../../dist/engine.js";
 import { coreModule } from "../../dist/replay/wasm.js";
 import { DAEMON_PER_INODE, ID_MAX_DEFAULT } from "../../dist/abi.js";
+import { addCheckFiles } from "../lib/check-table.mjs";
 import { round } from "../lib/stats.mjs";
 
 /**
@@ -26,13 +27,7 @@ export const TINYBENCH_OPTIONS = {
 function instantiate(files) {
   const memory = new WebAssembly.Memory({ initial: 1 });
   const core = new WebAssembly.Instance(coreModule(), { env: { memory, abort: () => { throw new Error("wasm core assertion failed"); } } }).exports;
-  if (!core.backing_reserve(files * 2, files * 2)) throw new Error("check bench: out of memory for the backing table");
-  const sb = core.backing_sb_new(1);
-  for (let f = 0; f < files * 2; f++) {
-    core.backing_inode_define(f, sb, 1000 + f);
-    const digest = core.backing_file_add(f);
-    new DataView(memory.buffer).setUint32(digest, f >> 1, true); // a copy shares its original's bytes
-  }
+  addCheckFiles(core, memory, files, "check bench");
   return { core, memory };
 }
 

@@ -21,6 +21,7 @@ import { Worker } from "node:worker_threads";
 import { DAEMON_PER_INODE, ID_MAX_DEFAULT } from "../../dist/abi.js";
 import { POLICY_CODE } from "../../dist/engine.js";
 import { SHARED_MAX_PAGES, coreModule } from "../../dist/replay/wasm.js";
+import { addCheckFiles } from "../lib/check-table.mjs";
 import { median, round } from "../lib/stats.mjs";
 
 /** Files in the backing table, each followed by its re-downloaded copy (same bytes), as in the check suite. */
@@ -48,13 +49,7 @@ export function contentionSetup(policy, inodes) {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true });
   const module = coreModule("shared");
   const core = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error("wasm core assertion failed"); } } }).exports;
-  if (!core.backing_reserve(FILES * 2, FILES * 2)) throw new Error("contention: out of memory for the backing table");
-  const sb = core.backing_sb_new(1);
-  for (let f = 0; f < FILES * 2; f++) {
-    core.backing_inode_define(f, sb, 1000 + f);
-    const digest = core.backing_file_add(f);
-    new DataView(memory.buffer).setUint32(digest, f >> 1, true); // a copy shares its original's bytes
-  }
+  addCheckFiles(core, memory, FILES, "contention");
   const ctx = core.ctx_create(POLICY_CODE[policy], DAEMON_PER_INODE, inodes, 1, ID_MAX_DEFAULT);
   if (ctx === 0 || core.check_setup(ctx, inodes) === 0) throw new Error(`contention: out of memory setting up ${policy}`);
   return { module, memory, ctx, core };
