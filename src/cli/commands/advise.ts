@@ -1,11 +1,12 @@
 // fbreplay advise: one capture under every daemon behaviour × every policy, and which daemon-side change removes the
 // refusals under mainline, at what cost.
 import { ADVISE_DAEMONS, BASELINE, MAINLINE, advise, formatAdvice } from "../../advise/index.js";
-import { DEFAULT_JOBS, validateInjectOptions } from "../../replay/index.js";
+import { DEFAULT_JOBS } from "../../replay/index.js";
 import { openTrace } from "../../trace/index.js";
 import type { Command } from "../command.js";
 import { onInterrupt } from "../context.js";
-import { UsageError, count, parseBytes, rate, seed } from "../options.js";
+import { injectionOptions, parseInjection } from "../injection.js";
+import { UsageError, count } from "../options.js";
 import { Progress } from "../progress.js";
 
 /** The injection a capture is replayed with unless told otherwise: `npm start`'s, without its scale. */
@@ -19,12 +20,7 @@ export const adviseCommand: Command = {
   positionals: true,
   options: {
     "restart-every": { type: "string", value: "N", default: DEFAULT_RESTART_EVERY, help: "a daemon restart (fd kept) before every N-th replayed event; 0: only the capture's own" },
-    "close-ids": { type: "boolean", help: "restarts close every old id first, with BACKING_CLOSE_ALL (otherwise old ids stay registered, as after a crash)" },
-    "redownload-rate": { type: "string", value: "P", default: DEFAULT_REDOWNLOAD_RATE, help: "per open, probability the file was deleted and re-downloaded (new inode, same bytes)" },
-    "replace-rate": { type: "string", value: "P", default: 0, help: "per open, probability the file was replaced by new content (new inode)" },
-    scale: { type: "string", value: "K", default: 1, help: "replay K copies over disjoint inode namespaces, interleaved" },
-    seed: { type: "string", value: "S", default: 1, help: "seed of the injections: same trace + options + seed = same counts" },
-    "max-memory": { type: "string", value: "SIZE", default: "a quarter of the RAM, at most 3G", help: "memory each replay's tables may take, e.g. 512M or 2G" },
+    ...injectionOptions(DEFAULT_REDOWNLOAD_RATE),
     jobs: { type: "string", value: "N", default: `${DEFAULT_JOBS} (the cores)`, help: "each daemon's policies replayed in N groups on worker threads; the counts are the same as with 1" },
     json: { type: "boolean", help: 'print {"trace", "injected", "complete", "table": {"<daemon>": {"<policy>": {opens, eio, eio_pct, unsafe, stale, peak_ids, peak_backings}}}, "verdict"}' },
   },
@@ -35,18 +31,7 @@ export const adviseCommand: Command = {
     const values = v as Record<string, string | undefined> & { json: boolean; "close-ids": boolean };
     if (positionals.length !== 1) throw new UsageError("advise takes one trace file");
     const restartEvery = values["restart-every"] === "0" ? 0 : count(values["restart-every"], "restart-every") ?? DEFAULT_RESTART_EVERY;
-    const plan = {
-      engine: "wasm" as const,
-      restartEvery: restartEvery || undefined,
-      closeAll: values["close-ids"],
-      redownloadRate: rate(values["redownload-rate"], "redownload-rate") ?? DEFAULT_REDOWNLOAD_RATE,
-      replaceRate: rate(values["replace-rate"], "replace-rate"),
-      scale: count(values.scale, "scale"),
-      seed: seed(values.seed, "seed") ?? 1,
-      maxMemory: parseBytes(values["max-memory"], "max-memory"),
-    };
-    const bad = validateInjectOptions(plan);
-    if (bad !== undefined) throw new UsageError(bad);
+    const plan = { engine: "wasm" as const, ...parseInjection(values, { restartEvery: restartEvery || undefined }, DEFAULT_REDOWNLOAD_RATE) };
     const trace = await openTrace(positionals[0], { reuseBuffers: true });
     const jobs = count(values.jobs, "jobs") ?? DEFAULT_JOBS;
     const interrupted = onInterrupt();

@@ -1,12 +1,13 @@
 // fbreplay replay: traces through the model under every policy, with injected restarts, re-downloads, replacements.
 import {
-  DAEMONS, DEFAULT_JOBS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTraces, validateInjectOptions,
-  type DaemonModel, type EngineName,
+  DAEMONS, DEFAULT_JOBS, ENGINES, POLICIES, formatReplaySummary, formatReplayTable, replayTraces, type DaemonModel,
+  type EngineName,
 } from "../../replay/index.js";
 import { openTrace } from "../../trace/index.js";
 import type { Command } from "../command.js";
 import { onInterrupt } from "../context.js";
-import { UsageError, count, parseBytes, parseChoice, parseList, parseNumber, rate, seed } from "../options.js";
+import { injectionOptions, parseInjection } from "../injection.js";
+import { UsageError, count, parseChoice, parseList, parseNumber } from "../options.js";
 import { Progress } from "../progress.js";
 
 /** Options that change what the trace's events are: a capture replayed with its recorded ids takes none of them. */
@@ -33,15 +34,7 @@ export const replay: Command = {
       type: "string", value: "E,...", default: "none",
       help: "deprecated, goes in the next release: restarts before these replayed event indices, counted from 0 (every event, not opens); use --restart-before-open, which counts opens from 1 as record does",
     },
-    "close-ids": { type: "boolean", help: "restarts close every old id first, with BACKING_CLOSE_ALL (otherwise old ids stay registered, as after a crash)" },
-    "redownload-rate": { type: "string", value: "P", default: 0, help: "per open, probability the file was deleted and re-downloaded (new inode, same bytes)" },
-    "replace-rate": { type: "string", value: "P", default: 0, help: "per open, probability the file was replaced by new content (new inode)" },
-    scale: { type: "string", value: "K", default: 1, help: "replay K copies over disjoint inode namespaces, interleaved" },
-    seed: { type: "string", value: "S", default: 1, help: "seed of the injections: same trace + options + seed = same counts" },
-    "max-memory": {
-      type: "string", value: "SIZE", default: "a quarter of the RAM, at most 3G",
-      help: "memory the replays running at once may take, e.g. 512M or 2G: a trace whose policies do not fit together is replayed in policy groups that do, and a policy that alone does not fit is refused before it starts",
-    },
+    ...injectionOptions(0),
     jobs: {
       type: "string", value: "N", default: `${DEFAULT_JOBS} (the cores)`,
       help: "replays on worker threads: traces side by side, or one trace's policies in groups; at most the cores run at once, each with an equal share of --max-memory; the counts are the same as with 1, which replays in one thread",
@@ -55,22 +48,17 @@ export const replay: Command = {
     if (values.ids !== undefined && values.ids.includes(",")) throw new UsageError("--ids takes one daemon model");
     const restartAt = values["restart-at"]?.split(",").map((x) => parseNumber(x, "restart-at", (n) => Number.isInteger(n) && n >= 0, "event indices >= 0")!);
     const restartBeforeOpen = values["restart-before-open"]?.split(",").map((x) => count(x, "restart-before-open")!);
+    const engine = parseChoice<EngineName>(values.engine, ENGINES, "engine", "wasm");
+    const policies = parseList(values.policy, POLICIES, "policy");
+    const daemon = parseChoice<DaemonModel>(values.ids, DAEMONS, "daemon model", "per-inode");
     const plan = {
-      engine: parseChoice<EngineName>(values.engine, ENGINES, "engine", "wasm"),
-      policies: parseList(values.policy, POLICIES, "policy"),
-      daemon: parseChoice<DaemonModel>(values.ids, DAEMONS, "daemon model", "per-inode"),
-      restartEvery: count(values["restart-every"], "restart-every"),
-      restartBeforeOpen: restartBeforeOpen?.sort((a, b) => a - b),
-      restartAt: restartAt?.sort((a, b) => a - b),
-      closeAll: values["close-ids"],
-      redownloadRate: rate(values["redownload-rate"], "redownload-rate"),
-      replaceRate: rate(values["replace-rate"], "replace-rate"),
-      scale: count(values.scale, "scale"),
-      seed: seed(values.seed, "seed") ?? 1,
-      maxMemory: parseBytes(values["max-memory"], "max-memory"),
+      engine, policies, daemon,
+      ...parseInjection(values, {
+        restartEvery: count(values["restart-every"], "restart-every"),
+        restartBeforeOpen: restartBeforeOpen?.sort((a, b) => a - b),
+        restartAt: restartAt?.sort((a, b) => a - b),
+      }),
     };
-    const badInject = validateInjectOptions(plan);
-    if (badInject !== undefined) throw new UsageError(badInject);
     if (plan.daemon === "recorded") {
       const injected = INJECTIONS.filter((k) => values[k]);
       if (injected.length > 0) {
