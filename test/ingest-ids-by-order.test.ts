@@ -158,6 +158,22 @@ describe("ids by order on a recorded run (test/fixtures/per-open-ids-by-order.*,
     expect(replayed.status, replayed.stderr).toBe(0);
     expect(JSON.parse(replayed.stdout).policies.ptr).toMatchObject({ opens: 52, backing_opens: 52, anomalies: 0 });
   });
+
+  // The kernel's capture of this run refused 1 open. Four times a reader opened a file while the other reader's
+  // file of the same inode was closed (FLUSH answered) but not yet RELEASEd: the kernel had dropped that file at
+  // its final fput (spec §b.8), so the open found nothing cached. Released at its RELEASE line, each of those
+  // opens would meet a stale backing: 5 EIO.
+  it("releases a closed file before a later open of its inode, as the kernel does: the kernel's 1 EIO, the 4 placements counted", () => {
+    const out = join(dir, "fixture-eio.fbt");
+    const ingest = spawnSync(process.execPath, [CLI, "ingest", "--from", "libfuse-debug", "test/fixtures/per-open-ids-by-order.log.gz",
+      "--daemon-strace", "test/fixtures/per-open-ids-by-order.strace.gz", "-o", out], { encoding: "utf8" });
+    expect(ingest.status, ingest.stderr).toBe(0);
+    expect(ingest.stderr).toContain("4 files released at their close, before their RELEASE (an open of the same inode came in between)");
+    const replayed = spawnSync(process.execPath, [CLI, "replay", out, "--ids", "recorded", "--policy", "ptr", "--json"], { encoding: "utf8" });
+    expect(JSON.parse(replayed.stdout).policies.ptr).toMatchObject({ opens: 52, releases: 52, eio: 1, anomalies: 0 });
+    const inspected = spawnSync(process.execPath, [CLI, "inspect", out, "--json"], { encoding: "utf8" });
+    expect(JSON.parse(inspected.stdout)).toMatchObject({ ambiguous_releases: 1 + 4 });
+  });
 });
 
 const problem = need("fuse") ?? need("capture") ?? need("test-daemons");

@@ -21,9 +21,21 @@ export interface Counts {
   unmatchedReleases: number;
   /**
    * Low-level logs (no fh): RELEASEs that more than one open file of the nodeid could be, by what the kernel does;
-   * paired with the oldest, as a release of a file held open would be (so never more refusals than the kernel's).
+   * paired as OpenFiles.releasedFile says.
    */
   ambiguousReleases?: number;
+  /**
+   * Low-level logs: files released at their close (an answered FLUSH) rather than at their RELEASE line, because
+   * an open of the same inode came in between (spec §b.8: the kernel drops a file at its final fput and sends
+   * RELEASE later). Right unless another descriptor (a dup, a fork) still held the file: not certain, counted.
+   */
+  releasedAtClose?: number;
+  /**
+   * passthrough_hp DEBUG lines other daemon threads wrote into (parse.ts), and the opens whose id the log does not
+   * tell for certain: lost in such a line, or printed while several opens of the inode were in flight (lost-ids.ts).
+   */
+  garbledLines?: number;
+  guessedIds?: number;
   /** Files open when the log ends: an OP_RELEASE was appended for each. */
   openAtEnd: number;
   /** Opens whose reply's backing id the capture shows (passthrough_hp lines or the daemon's strace). */

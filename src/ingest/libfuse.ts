@@ -139,9 +139,11 @@ export async function ingestLibfuseDebug(o: IngestOptions): Promise<IngestSummar
     machine.finish();
     await drain();
     const backingFiles = writer.backingFiles;
+    Object.assign(machine.counts, machine.lostIds.counts());
     await writer.close({
-      ambiguous_releases: machine.counts.ambiguousReleases ?? 0,
-      ...(byOrder === undefined ? {} : { ambiguous_ids: byOrder.ambiguous }),
+      ambiguous_releases: (machine.counts.ambiguousReleases ?? 0) + (machine.counts.releasedAtClose ?? 0),
+      ...(byOrder === undefined && machine.counts.guessedIds === undefined ? {}
+        : { ambiguous_ids: (byOrder?.ambiguous ?? 0) + (machine.counts.guessedIds ?? 0) }),
     });
     const ids = byOrder === undefined ? {} : { idsByOrder: { certain: byOrder.certain, ambiguous: byOrder.ambiguous, undecided: byOrder.undecided } };
     return { ...machine.counts, backingFiles, ...(daemon ? { daemonStrace: daemon.counts } : {}), ...ids };

@@ -1,7 +1,6 @@
 // The log → events state machine: one instance reads one pass over the log, line by line, and emits trace rows.
-//
 // What it tracks, and why:
-// - Requests pending a reply, by `unique` (pending.ts).
+// - Requests pending a reply, by `unique` (pending.ts); lines other daemon threads wrote into are split (parse.ts).
 // - Inode instances: a daemon nodeid is looked up (each successful LOOKUP/CREATE/MKNOD/MKDIR/SYMLINK/LINK reply
 //   naming it in a `NODEID:` line adds one) and forgotten (`FORGET n/count` subtracts); at zero the instance
 //   ends, and a later lookup of the same nodeid is a new instance, as in the kernel. Instances get compact trace
@@ -17,7 +16,8 @@ import type { DaemonRequest } from "./daemon-strace.js";
 import { NO_BACKING_IDS, type Counts } from "./counts.js";
 import { Emitter, SlotAllocator } from "./emitter.js";
 import { OpenFiles, type Instance, type OpenFile } from "./open-files.js";
-import { parseLine, splitPaths, type LogLine } from "./parse.js";
+import { LostIds } from "./lost-ids.js";
+import { parseLine, splitInterleaved, type LogLine } from "./parse.js";
 import { PathTracker } from "./paths.js";
 import { MAX_PENDING, PendingRequests, type Request } from "./pending.js";
 
@@ -75,6 +75,7 @@ export class Machine {
   private readonly instances = new Map<string, Instance>();
   private instanceIds = 0;
   private readonly files = new OpenFiles(this.counts);
+  readonly lostIds = new LostIds();
   private syntheticFh = 0;
   private readonly nodeSlots = new SlotAllocator();
   private readonly fhSlots = new SlotAllocator();
@@ -90,6 +91,12 @@ export class Machine {
 
   line(text: string, lineNo: number): void {
     this.counts.lines++;
+    const cut = splitInterleaved(text);
+    if (cut !== undefined) this.logLine(cut[0], lineNo);
+    this.logLine(cut?.[1] ?? text, lineNo);
+  }
+
+  private logLine(text: string, lineNo: number): void {
     this.lineNo = lineNo;
     this.text = text;
     const l = parseLine(text);
@@ -119,23 +126,32 @@ export class Machine {
         return;
       }
       case "backing": return this.backingLine(l, lineNo, text);
+      case "garbled": return this.lostIds.garbled(this.pending.inOrder);
       case "malformed": return this.malformed(lineNo, text, l.reason);
-      case "other": return;
     }
   }
 
   /** passthrough_hp's account of a backing id, printed while it handles the OPEN/CREATE or RELEASE. */
   private backingLine(l: Extract<LogLine, { kind: "backing" }>, lineNo: number, text: string): void {
     if (l.action === "closed") {
+      const id = this.lostIds.closed(l.inode, l.id);
+      if (id === undefined) return void this.counts.unknownBackingCloses++;
       const req = this.pending.latest((r) => r.opcode === "RELEASE" && r.nodeid === l.inode) ?? this.pending.latest(() => true);
-      if (req === undefined) return this.backingClose(l.id, 0);
-      (req.closed ??= []).push(l.id);
+      if (req === undefined) return this.backingClose(id, 0);
+      (req.closed ??= []).push(id);
       return;
     }
-    // A CREATE's header names the parent directory, not the inode of the line.
-    const req = this.pending.latest((r) => r.opcode === "CREATE" || (r.opcode === "OPEN" && r.nodeid === l.inode));
+    // A CREATE's header names the parent directory, not the inode. Of several opens in flight: the oldest, counted.
+    const fits = (r: Request) => r.opcode === "CREATE" || (r.opcode === "OPEN" && r.nodeid === l.inode);
+    const waiting = this.pending.all((r) => fits(r) && r.replyId === undefined);
+    if (waiting.length > 1) this.lostIds.inFlight++;
+    const req = waiting[0] ?? this.pending.latest(fits);
+    if (req === undefined && this.lostIds.garbledLines > 0) return this.lostIds.garbled(this.pending.inOrder); // pieces of two lines
     if (req === undefined) return this.malformed(lineNo, text, `passthrough_hp ${l.action} line outside a pending OPEN or CREATE of inode ${l.inode}`);
-    if (l.action === "setup") (req.registered ??= []).push(l.id);
+    if (l.action === "setup") {
+      (req.registered ??= []).push(l.id);
+      this.lostIds.setup(l.inode, l.id);
+    }
     req.replyId = l.id;
     if (req.opcode === "CREATE") req.entry ??= l.inode; // the new file's nodeid, which low-level logs do not print
   }
@@ -175,7 +191,8 @@ export class Machine {
     }
     for (const file of this.files.all()) this.emitOpen(file);
     for (const file of [...this.files.all()]) {
-      this.counts.openAtEnd++;
+      if (file.releasedAtClose === true) this.counts.releases++;
+      else this.counts.openAtEnd++;
       this.close(file, 0);
     }
     this.emitter.seal();
@@ -205,7 +222,7 @@ export class Machine {
     }
     const req: Request = { unique: l.unique, opcode: l.opcode, nodeid: l.nodeid, pid: l.pid };
     for (const file of this.files.openerActive(l.pid)) this.emitOpen(file);
-    if (l.opcode === "FLUSH") this.files.flush(l.nodeid, l.pid);
+    if (l.opcode === "FLUSH") req.flushes = this.files.flush(l.nodeid, l.pid);
     if (l.opcode === "RELEASE") req.releases = this.files.releasedFile(l.nodeid);
     this.pending.add(req);
   }
@@ -217,13 +234,16 @@ export class Machine {
     const ok = l.error === 0;
     const daemon = this.fromDaemon(req);
     if (ok && req.entry !== undefined && ENTRY_OPCODES.has(req.opcode)) this.lookup(req.entry);
-    if (ok) for (const op of req.pathOps ?? []) this.pathOp(op);
+    if (ok) for (const op of req.pathOps ?? []) this.paths.apply(op);
+    if (ok && req.flushes !== undefined) req.flushes.flushAnswered = true;
     const isOpen = req.opcode === "OPEN" || req.opcode === "CREATE";
     if (this.o.daemon !== undefined && daemon === undefined && isOpen && ok) this.counts.notInDaemonStrace++;
     if (isOpen && !ok) this.counts.failedOpens++;
     if (isOpen && ok) {
       // The header's nodeid of a CREATE is the parent directory's; the file's is in the NODEID line (high-level only).
-      this.open(req, req.opcode === "OPEN" ? req.nodeid : (req.entry ?? null), req.opcode === "CREATE", daemon?.file);
+      const nodeid = req.opcode === "OPEN" ? req.nodeid : (req.entry ?? null);
+      this.lostIds.fill(req, nodeid);
+      this.open(req, nodeid, req.opcode === "CREATE", daemon?.file);
     } else if (req.registered !== undefined) {
       // Registrations no open row names (a failed open, or another request): rows of their own, for the idr.
       const bref = this.o.backing?.({ unique: req.unique, path: req.path, object: -1, instance: -1 - this.strayRegistrations++, daemonFile: daemon?.file }) ?? 0;
@@ -231,15 +251,6 @@ export class Machine {
     }
     if (req.opcode === "RELEASE" && !req.released) this.releaseByNodeid(req);
     for (const id of req.closed ?? []) this.backingClose(id, req.pid);
-  }
-
-  private pathOp(op: LogLine): void {
-    if (op.kind === "unlink") return this.paths.unlink(op.path);
-    if (op.kind !== "rename" && op.kind !== "link") return;
-    const two = splitPaths(op.paths, (p) => this.paths.has(p));
-    if (two === undefined) return;
-    if (op.kind === "link") this.paths.link(two[0], two[1]);
-    else this.paths.rename(two[0], two[1], op.flags);
   }
 
   private openLine(l: Extract<LogLine, { kind: "open" | "create" }>, lineNo: number, text: string): void {
@@ -325,6 +336,7 @@ export class Machine {
       object = create || (flags & O_TRUNC) !== 0 ? this.paths.replace(req.path) : this.paths.object(req.path);
     }
     const inst = nodeid === null ? this.newInstance(null) : (this.instances.get(nodeid) ?? this.newInstance(nodeid));
+    if (nodeid !== null) for (const f of this.files.held(nodeid)) if (f.flushAnswered === true) this.releaseAtClose(f);
     // Without an fh in the log (low-level), each open gets a synthetic one, never reused.
     const daemonFh = req.fh ?? `#${this.syntheticFh++}`;
     const stale = this.files.get(daemonFh);
@@ -351,7 +363,18 @@ export class Machine {
     // a file of the same inode released meanwhile may have been released before the check. Such an open waits
     // until its opener's next request (the check is done by then) or its own release, so that releases in between
     // come first: the replay then refuses no open the kernel accepted (at worst it accepts one the kernel refused).
-    if (inst.nodeid === null || this.files.of(inst.nodeid).length <= 1 || req.pid === 0) this.emitOpen(file);
+    if (inst.nodeid === null || this.files.held(inst.nodeid).length <= 1 || req.pid === 0) this.emitOpen(file);
+  }
+
+  /**
+   * A file closed (FLUSH answered) but not yet RELEASEd when another open of its inode comes: the kernel dropped it
+   * at the closer's final fput, right after the FLUSH, and sends RELEASE later (spec §b.8). Released now; counted,
+   * as a descriptor still held elsewhere (dup, fork) would have kept the file, which the log cannot show.
+   */
+  private releaseAtClose(file: OpenFile): void {
+    this.counts.releasedAtClose = (this.counts.releasedAtClose ?? 0) + 1;
+    this.release(file, file.pid);
+    file.releasedAtClose = true;
   }
 
   /**
@@ -380,9 +403,14 @@ export class Machine {
     row?.();
   }
 
+  /** The file's RELEASE (or the log's end): its row, unless the file was released at its close. */
   private close(file: OpenFile, pid: number): void {
-    this.emitOpen(file);
     this.files.remove(file);
+    if (file.releasedAtClose !== true) this.release(file, pid);
+  }
+
+  private release(file: OpenFile, pid: number): void {
+    this.emitOpen(file);
     const { inst } = file;
     this.emitter.push(OP_RELEASE, inst.slot, file.fh, 0, 0, 0, pid);
     this.fhSlots.give(file.fh);

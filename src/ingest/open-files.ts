@@ -27,6 +27,10 @@ export interface OpenFile {
   row?: () => void;
   /** The order of the FLUSH this file's close sent (attributed by pid), 0 before any. */
   flushed: number;
+  /** That FLUSH was answered: the closer's final fput, and so the kernel's release of the file, follows at once. */
+  flushAnswered?: boolean;
+  /** Released at its close, before its RELEASE line (Machine.releaseAtClose): that RELEASE adds no row. */
+  releasedAtClose?: boolean;
 }
 
 export class OpenFiles {
@@ -103,9 +107,15 @@ export class OpenFiles {
    * FLUSH by another process is the close of an inherited descriptor (a child of the shell that holds the file
    * exiting): it says nothing about which file is released next, and is left unattributed.
    */
-  flush(nodeid: string, pid: number): void {
+  flush(nodeid: string, pid: number): OpenFile | undefined {
     const file = (this.byNodeid.get(nodeid) ?? []).filter((f) => f.flushed === 0 && f.pid === pid).pop();
     if (file !== undefined) file.flushed = ++this.flushes;
+    return file;
+  }
+
+  /** The files of `nodeid` the kernel still holds: not released at their close. */
+  held(nodeid: string): OpenFile[] {
+    return (this.byNodeid.get(nodeid) ?? []).filter((f) => f.releasedAtClose !== true);
   }
 
   /**

@@ -28,6 +28,11 @@ export type LogLine =
   | { kind: "rename" | "link"; paths: string; flags: number }
   /** passthrough_hp: an id registered (setup), named again (reusing), closed, or none (failed: id 0). */
   | { kind: "backing"; action: "setup" | "reusing" | "closed" | "failed"; id: number; inode: string }
+  /**
+   * A passthrough_hp `DEBUG: … backing file …` line written into by another daemon thread: it prints with `cerr <<`,
+   * one write per piece, so with several threads the pieces of two lines interleave and which number is whose is lost.
+   */
+  | { kind: "garbled" }
   | { kind: "malformed"; reason: string }
   | { kind: "other" };
 
@@ -49,6 +54,8 @@ const CREATE_MODE = / 0[0-7]* umask=0[0-7]*$/;
 // and `closed backing file N for open F of inode X`: a registration per open, as `setup shared` is.
 const HP_BACKING = /^DEBUG: (setup shared|reusing shared|setup|closed) backing file (\d+) for (?:open \d+ of )?inode (\d+)$/;
 const HP_FAILED = /^DEBUG: fuse_passthrough_open failed for inode (\d+)/;
+// Pieces of those lines anywhere in a line that is not one: `DEBUG: setup backing file 3`, ` for open 11DEBUG: …`.
+const HP_GARBLED = /backing file| for open | of inode /;
 const HP_ACTIONS = { "setup shared": "setup", setup: "setup", "reusing shared": "reusing", closed: "closed" } as const;
 // Lines starting like these are libfuse's own; if they do not parse, the log is damaged.
 const PROTOCOL = /^\s*(?:dev )?unique:|^\s*(?:open|create|release(?:\+flush)?)\[|^\s*NODEID:|^\s*FORGET |^\s*DELETE:|^DEBUG: (?:setup shared|reusing shared|setup|closed) backing/;
@@ -81,12 +88,27 @@ export function parseLine(line: string): LogLine {
     return { kind: "backing", action: HP_ACTIONS[m[1] as keyof typeof HP_ACTIONS], id, inode: m[3] };
   }
   if ((m = HP_FAILED.exec(line))) return { kind: "backing", action: "failed", id: 0, inode: m[1] };
+  if (HP_GARBLED.test(line)) return { kind: "garbled" };
   if (CONTROL.test(line)) return { kind: "malformed", reason: "control characters (not a text log line)" };
   if (PROTOCOL.test(line)) {
     const what = /unique:/.test(line) ? "request or reply line" : "libfuse line";
     return { kind: "malformed", reason: `${what} does not parse` };
   }
   return { kind: "other" };
+}
+
+// libfuse writes each of its lines with one call, so another thread's unfinished `cerr` pieces can only come before
+// one, on the same physical line: `DEBUG: closed backing file unique: 156, opcode: OPEN (14), …`.
+const EMBEDDED = /(?:\s*(?:dev )?unique: \d+, (?:opcode: |success|error: ))/;
+
+/** A libfuse request or reply line that another thread's unfinished output precedes: [that output, the line]. */
+export function splitInterleaved(line: string): [string, string] | undefined {
+  const m = EMBEDDED.exec(line);
+  if (m !== null && m.index > 0) return [line.slice(0, m.index), line.slice(m.index)];
+  // A whole DEBUG line written between two pieces of another: `DEBUG:do_lookup:425 inode 7 count DEBUG: setup …`.
+  const at = line.lastIndexOf("DEBUG: ");
+  if (at > 0 && HP_BACKING.test(line.slice(at))) return [line.slice(0, at), line.slice(at)];
+  return undefined;
 }
 
 /**

@@ -5,6 +5,8 @@
 // ends, or null when it was removed or replaced), which is where its bytes can be found in the source directory
 // at ingest time.
 
+import { splitPaths, type LogLine } from "./parse.js";
+
 interface FileObject {
   id: number;
   paths: Set<string>;
@@ -16,6 +18,16 @@ export const RENAME_EXCHANGE = 2;
 export class PathTracker {
   private readonly byPath = new Map<string, FileObject>();
   private readonly objects: FileObject[] = [];
+
+  /** A successful request's unlink, rename or link line. */
+  apply(op: LogLine): void {
+    if (op.kind === "unlink") return this.unlink(op.path);
+    if (op.kind !== "rename" && op.kind !== "link") return;
+    const two = splitPaths(op.paths, (p) => this.has(p));
+    if (two === undefined) return;
+    if (op.kind === "link") this.link(two[0], two[1]);
+    else this.rename(two[0], two[1], op.flags);
+  }
 
   has(path: string): boolean {
     return this.byPath.has(path);

@@ -27,6 +27,8 @@ export interface Request {
   released?: boolean;
   /** RELEASE without an fh in the log: the file the kernel's behaviour says it releases, chosen at its header. */
   releases?: OpenFile;
+  /** FLUSH: the open file whose close sent it (attributed by pid), if any. */
+  flushes?: OpenFile;
   /** unlink / rename / link lines seen while this request was the latest: applied when it succeeds. */
   pathOps?: LogLine[];
   /** Backing ids registered while the daemon handled it, the id its open reply names, and the ids it closed. */
@@ -34,6 +36,8 @@ export interface Request {
   /** The file of each registration, where the daemon strace paired them by order (ioctl-order.ts). */
   registeredFiles?: (DaemonFile | undefined)[];
   replyId?: number;
+  /** An OPEN/CREATE pending while a garbled DEBUG line was read: its reply id may be the one lost (lost-ids.ts). */
+  idLost?: boolean;
   closed?: number[];
 }
 
@@ -71,6 +75,11 @@ export class PendingRequests {
     this.byUnique.delete(req.unique);
     const i = this.order.lastIndexOf(req);
     if (i >= 0) this.order.splice(i, 1);
+  }
+
+  /** The pending requests that `ok` accepts, oldest first. */
+  all(ok: (r: Request) => boolean): Request[] {
+    return this.order.filter(ok);
   }
 
   /** The latest pending request that `ok` accepts. */

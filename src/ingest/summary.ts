@@ -17,6 +17,12 @@ export function ingestSummaryLine(output: string, s: IngestSummary): string {
   const ambiguous = (s.ambiguousReleases ?? 0) > 0
     ? `; ${s.ambiguousReleases} releases (no fh in the log) could be more than one open file: paired by the kernel's behaviour, not certain`
     : "";
+  const atClose = (s.releasedAtClose ?? 0) > 0
+    ? `; ${s.releasedAtClose} files released at their close, before their RELEASE (an open of the same inode came in between): right unless another descriptor still held them, not certain`
+    : "";
+  const garbled = (s.guessedIds ?? 0) > 0
+    ? `; ${s.guessedIds} opens whose backing id the log does not tell for certain (${s.garbledLines ?? 0} DEBUG lines written into by other daemon threads; id lines while several opens of the inode were in flight): given by the inode's registrations, not certain`
+    : "";
   const o = s.idsByOrder;
   const byOrder = o === undefined ? ""
     : o.undecided !== undefined ? `; no /dev/fuse traffic in the daemon strace, and ids by order not given: ${o.undecided}`
@@ -26,5 +32,5 @@ export function ingestSummaryLine(output: string, s: IngestSummary): string {
     ? `; not opens the daemon receives: ${s.opathOpens ?? 0} O_PATH, ${s.directoryOpens ?? 0} of directories (OPENDIR)`
     : "";
   return `wrote ${output}: ${s.events} events (${s.opens} opens, ${s.releases} releases, ${s.forgets} forgets), ` +
-    `${s.backingFiles} backing files from ${s.lines} log lines${malformed}${ids}${strace}${byOrder}${ambiguous}${notSent}`;
+    `${s.backingFiles} backing files from ${s.lines} log lines${malformed}${ids}${strace}${byOrder}${garbled}${ambiguous}${atClose}${notSent}`;
 }
