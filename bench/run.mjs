@@ -97,7 +97,10 @@ function summary(suites) {
   }
   const two = suites.parallel?.rows.find((r) => r.jobs === 2);
   if (two) out.parallel_speedup = two.speedup_vs_one;
-  if (suites.e2e) out.e2e_ratio = Object.fromEntries(suites.e2e.rows.map((r) => [r.policies.length > 1 ? "all" : r.policies[0], r.e2e_vs_in_memory]));
+  if (two) out.parallel_bound = suites.parallel.bound_two_groups;
+  const setName = (r) => (r.policies.length > 1 ? "all" : r.policies[0]);
+  if (suites.e2e) out.e2e_ratio = Object.fromEntries(suites.e2e.rows.map((r) => [setName(r), r.e2e_vs_in_memory]));
+  if (suites.e2e) out.e2e_bound = Object.fromEntries(suites.e2e.rows.map((r) => [setName(r), r.bound_read_and_crc]));
   // The control: workers on disjoint inodes (the slowest policy's row: every policy's must scale).
   const controls = suites.contention?.results.filter((r) => r.partition === "disjoint" && r.workers === 2) ?? [];
   if (controls.length > 0) {

@@ -27,7 +27,28 @@ if (s.check) {
 }
 if (s.e2e) {
   out.push("", `**End to end** from a trace file in the page cache (${s.e2e.trace}):`, "");
-  out.push(table(["policies", "from file events/s", "in memory events/s", "file / memory"], s.e2e.rows.map((x) => [x.policies.length > 1 ? "all five" : x.policies[0], M(x.e2e_events_per_s), M(x.in_memory_events_per_s), f2(x.e2e_vs_in_memory)])));
+  out.push(table(["policies", "from file events/s", "in memory events/s", "file / memory", "bound: read + CRC alone"], s.e2e.rows.map((x) => [x.policies.length > 1 ? "all five" : x.policies[0], M(x.e2e_events_per_s), M(x.in_memory_events_per_s), f2(x.e2e_vs_in_memory), f2(x.bound_read_and_crc)])));
+  if (s.e2e.crc32_ns_per_event !== undefined) out.push("", `Reading the file from the page cache: ${f2(s.e2e.read_ns_per_event)} ns/event; its CRC-32 (zlib.crc32): ${f2(s.e2e.crc32_ns_per_event)} ns/event.`);
+}
+if (s.parallel) {
+  out.push("", `**Parallel replay** (${s.parallel.trace}, all five policies from the file, wall time, median):`, "");
+  out.push(table(["jobs", "wall s", "× one job"], s.parallel.rows.map((x) => [x.jobs, f2(x.wall_s), f2(x.speedup_vs_one)])));
+  if (s.parallel.groups) {
+    out.push("", `The two groups of \`--jobs 2\`, each alone in one thread: ${s.parallel.groups.map((g) => `${g.policies.join(", ")} ${f2(g.wall_s)} s`).join("; ")}; the bound, one job over the slowest group: ${f2(s.parallel.bound_two_groups)}.`);
+  }
+}
+if (r.summary) {
+  const t = r.summary;
+  const rows = [];
+  if (t.parallel_speedup !== undefined) rows.push(["parallel replay, 2 jobs against 1", "≥ 1.80", f2(t.parallel_speedup), f2(t.parallel_bound)]);
+  for (const [set, v] of Object.entries(t.e2e_ratio ?? {})) rows.push([`from the file / in memory, ${set === "all" ? "all five" : set}`, "≥ 0.90", f2(v), f2(t.e2e_bound?.[set])]);
+  for (const p of Object.keys(t).filter((k) => typeof t[k] === "object" && t[k]?.wasm_events_per_s !== undefined)) {
+    const x = t[p];
+    if (x.native_events_per_s) rows.push([`${p}: wasm time / C time`, "≤ 1.10", f2(x.native_events_per_s / x.wasm_events_per_s), "–"]);
+    rows.push([`${p}: wasm / TypeScript throughput`, "≥ 3.00", f2(x.wasm_events_per_s / x.js_events_per_s), "–"]);
+  }
+  if (t.contention_control_speedup !== undefined) rows.push(["contention control, 2 workers (wall; CPU)", "≥ 1.80", `${f2(t.contention_control_speedup)}; ${f2(t.contention_control_cpu_speedup)}`, "–"]);
+  if (rows.length > 0) out.push("", "**Targets** (issue 16), from this run:", "", table(["target", "wanted", "measured", "bound measured"], rows));
 }
 if (s.scaling) {
   out.push("", "**Scaling** (wasm, ns/event, median):", "");

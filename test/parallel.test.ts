@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { POLICIES, policyGroups, replayTraces, type ReplayPlan, type ReplayReport } from "../src/replay/index.js";
+import { POLICIES, policyGroups, replayTrace, replayTraces, type ReplayPlan, type ReplayReport } from "../src/replay/index.js";
 import { synth } from "../src/synth/index.js";
 import { TraceWriter, openTrace } from "../src/trace/index.js";
 import { TraceError } from "../src/trace/types.js";
@@ -49,6 +49,15 @@ describe("parallel replay", () => {
     const tight = { ...plan, maxMemory: 128 * 2 ** 20 };
     for (const jobs of [1, 2]) expect(counts(await replayTraces([await openTrace(path)], tight, { jobs }))).toEqual(whole);
     await expect(replayTraces([await openTrace(path)], { ...plan, maxMemory: 100 * 2 ** 20 }, { jobs: 1 })).rejects.toThrow(/needs about \d+ MiB, more than --max-memory 100 MiB/);
+  });
+
+  it("a large trace's policies in passes of 1, 2, 3 or all five: the same counts", async () => {
+    const plan: ReplayPlan = { engine: "wasm", policies: POLICIES, daemon: "per-inode", scale: 1 };
+    const path = "traces/npm-install.fbt";
+    const passes = async (passMaxPolicies: number) => counts([await replayTrace(await openTrace(path), plan, { passMinEvents: 0, passMaxPolicies })]);
+    const one = await passes(5);
+    expect(one[0].policies.ptr!.opens).toBeGreaterThan(0);
+    for (const k of [1, 2, 3]) expect(await passes(k)).toEqual(one);
   });
 
   it("generated traces: the same counts whatever the jobs", async () => {

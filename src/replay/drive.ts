@@ -60,8 +60,10 @@ export interface DriveOptions {
   onProgress?: (p: ReplayProgress) => void;
   /** Checked between chunks: true stops the replay, which is then reported as incomplete. */
   interrupted?: () => boolean;
-  /** Smallest trace (events) replayed in a pass per policy (replayTrace); default PASS_MIN_EVENTS. For tests. */
+  /** Smallest trace (events) replayed in several passes (replayTrace); default PASS_MIN_EVENTS. For tests. */
   passMinEvents?: number;
+  /** Most policies in one pass over a large trace; default PASS_MAX_POLICIES. For tests and the bench. */
+  passMaxPolicies?: number;
 }
 
 /**
@@ -79,23 +81,32 @@ export const PASS_MIN_EVENTS = 1 << 20;
 export const PIECE_EVENTS = 1 << 16;
 
 /**
+ * Most policies one pass over a large trace replays together, chunk by chunk. Each pass reads the file again (about
+ * 30 ns an event: read, CRC, row checks); each policy in a pass evicts the others' working sets between chunks. On
+ * the 10M-event synthetic trace (bench/README.md, "Parallel replay"): three policies took 2.3 s in one pass against
+ * 2.9 s in three, five took 4.9–5.2 s in one against 4.8–5.0 s in five.
+ */
+export const PASS_MAX_POLICIES = 3;
+
+/**
  * Replays a trace under the plan's policies. When the trace's chunks go to the wasm core as they are (no scale, no
- * injection) and it is not small (PASS_MIN_EVENTS), each policy replays the trace in a pass of its own, reading it again: five policies interleaved chunk
- * by chunk in one session took 1.7–2× the core time of five sessions one after the other, measured in memory
- * (bench/README.md, "End to end"), more than reading the file again costs. Counts are the same either way (each
- * policy's state is its own; test/parallel.test.ts).
+ * injection) and it is not small (PASS_MIN_EVENTS), more than PASS_MAX_POLICIES policies replay the trace in passes
+ * of at most that many, reading it again for each. Counts are the same either way (each policy's state is its own;
+ * test/parallel.test.ts).
  */
 export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: DriveOptions = {}): Promise<ReplayReport> {
   const small = traced.footer.events < (drive.passMinEvents ?? PASS_MIN_EVENTS);
-  if (plan.engine !== "wasm" || plan.policies.length === 1 || small || !new Injector(plan).passthrough) return replayPass(traced, plan, drive);
+  const perPass = drive.passMaxPolicies ?? PASS_MAX_POLICIES;
+  if (plan.engine !== "wasm" || plan.policies.length <= perPass || small || !new Injector(plan).passthrough) return replayPass(traced, plan, drive);
   const started = process.hrtime.bigint();
-  const passes = plan.policies.length;
+  const passes = Math.ceil(plan.policies.length / perPass);
   let report: ReplayReport | undefined;
   for (let k = 0; k < passes; k++) {
     const events = traced.footer.events;
-    // Progress counts the trace's events once, as for one pass: pass k covers the k-th fifth (for five policies).
+    // Progress counts the trace's events once, as for one pass: pass k covers the k-th part.
     const onProgress = drive.onProgress && ((p: ReplayProgress) => drive.onProgress!({ done: Math.floor((k * events + p.done) / passes), total: events }));
-    const one = await replayPass(traced, { ...plan, policies: [plan.policies[k]] }, { ...drive, onProgress });
+    const policies = plan.policies.slice(k * perPass, (k + 1) * perPass);
+    const one = await replayPass(traced, { ...plan, policies }, { ...drive, onProgress });
     report = report === undefined ? one : { ...one, complete: report.complete && one.complete, policies: { ...report.policies, ...one.policies } };
     if (!one.complete) break;
   }

@@ -118,11 +118,17 @@ export interface E2eRow {
   in_memory_events_per_s: number;
   e2e_vs_in_memory: number;
   samples_ns: { e2e: number[]; in_memory: number[] };
+  /** What reading the file and its CRC alone (once per pass) would leave of the in-memory rate: the ratio's bound. */
+  bound_read_and_crc?: number;
 }
 
 export interface E2eSuite {
   trace: string;
   events: number;
+  /** The trace file's size, and what reading it from the page cache and its CRC-32 cost per event. */
+  bytes?: number;
+  read_ns_per_event?: number;
+  crc32_ns_per_event?: number;
   rows: E2eRow[];
 }
 
@@ -139,6 +145,9 @@ export interface ParallelSuite {
   events: number;
   policies: string[];
   rows: ParallelRow[];
+  /** The policies in the two groups --jobs 2 replays, each alone in one thread; the speedup no split can pass. */
+  groups?: { policies: string[]; wall_s: number; samples_ns: number[] }[];
+  bound_two_groups?: number;
 }
 
 export interface ScalingPoint {
@@ -209,7 +218,11 @@ export interface EngineSummary {
 /** The run's headline figures: per policy the engines' rates, and the targets of bench/README.md. */
 export type RunSummary = Record<string, EngineSummary> & {
   parallel_speedup?: number;
+  /** The speedup's bound: --jobs 1 over the slowest of the two policy groups alone (bench/suites/parallel.mjs). */
+  parallel_bound?: number;
   e2e_ratio?: Record<string, number>;
+  /** Per policy set, the ratio's bound from reading the file and its CRC alone (bench/suites/e2e.mjs). */
+  e2e_bound?: Record<string, number>;
   contention_control_speedup?: number;
   /** The same control by the workers' CPU time: its speedup had each worker a free core (what load cannot skew). */
   contention_control_cpu_speedup?: number;
