@@ -37,6 +37,13 @@ describe("lines written into one another", () => {
     expect(parseLine(whole[1])).toEqual({ kind: "backing", action: "setup", id: 8, inode: "140292757918824" });
     expect(splitInterleaved("unique: 2, opcode: INIT (26), nodeid: 0, insize: 104, pid: 0")).toBeUndefined();
     expect(parseLine(" for open 11DEBUG: setup backing file 4 for open 14 of inode  of inode 139841652132776")).toEqual({ kind: "garbled" });
+    // Megabyte lines of near misses (the fuzz suite's kind): each is looked at once, and the reply after spaces alone
+    // is a reply, not a piece.
+    expect(splitInterleaved(`${" ".repeat(1 << 20)}unique: 7, success, outsize: 16`)).toBeUndefined();
+    expect(splitInterleaved(`x${" unique: 1,".repeat(100_000)}`)).toBeUndefined();
+    const spaced = `${" ".repeat(1 << 20)}dev unique: 7, success, outsize: 16`;
+    expect(splitInterleaved(`x${spaced}`)).toEqual(["x", spaced]);
+    expect(parseLine(spaced)).toEqual({ kind: "reply", unique: "7", error: 0 });
   });
 
   it("an open whose header was run into is still an open, and its id line lost is counted, not an EIO", () => {

@@ -99,12 +99,18 @@ export function parseLine(line: string): LogLine {
 
 // libfuse writes each of its lines with one call, so another thread's unfinished `cerr` pieces can only come before
 // one, on the same physical line: `DEBUG: closed backing file unique: 156, opcode: OPEN (14), …`.
-const EMBEDDED = /(?:\s*(?:dev )?unique: \d+, (?:opcode: |success|error: ))/;
+const EMBEDDED = /^unique: \d+, (?:opcode: |success|error: )/;
 
 /** A libfuse request or reply line that another thread's unfinished output precedes: [that output, the line]. */
 export function splitInterleaved(line: string): [string, string] | undefined {
-  const m = EMBEDDED.exec(line);
-  if (m !== null && m.index > 0) return [line.slice(0, m.index), line.slice(m.index)];
+  // Searched for as a literal, then checked where found: linear in the line, whatever it holds.
+  for (let at = line.indexOf("unique: ", 1); at > 0; at = line.indexOf("unique: ", at + 1)) {
+    if (!EMBEDDED.test(line.slice(at, at + 40))) continue;
+    let cut = line.startsWith("dev ", at - 4) ? at - 4 : at;
+    while (cut > 0 && line[cut - 1] === " ") cut--;
+    if (cut > 0) return [line.slice(0, cut), line.slice(cut)];
+    break;
+  }
   // A whole DEBUG line written between two pieces of another: `DEBUG:do_lookup:425 inode 7 count DEBUG: setup …`.
   const at = line.lastIndexOf("DEBUG: ");
   if (at > 0 && HP_BACKING.test(line.slice(at))) return [line.slice(0, at), line.slice(at)];
