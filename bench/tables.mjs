@@ -37,19 +37,6 @@ if (s.parallel) {
     out.push("", `The two groups of \`--jobs 2\`, each alone in one thread: ${s.parallel.groups.map((g) => `${g.policies.join(", ")} ${f2(g.wall_s)} s`).join("; ")}; the bound, one job over the slowest group: ${f2(s.parallel.bound_two_groups)}.`);
   }
 }
-if (r.summary) {
-  const t = r.summary;
-  const rows = [];
-  if (t.parallel_speedup !== undefined) rows.push(["parallel replay, 2 jobs against 1", "≥ 1.80", f2(t.parallel_speedup), f2(t.parallel_bound)]);
-  for (const [set, v] of Object.entries(t.e2e_ratio ?? {})) rows.push([`from the file / in memory, ${set === "all" ? "all five" : set}`, "≥ 0.90", f2(v), f2(t.e2e_bound?.[set])]);
-  for (const p of Object.keys(t).filter((k) => typeof t[k] === "object" && t[k]?.wasm_events_per_s !== undefined)) {
-    const x = t[p];
-    if (x.native_events_per_s) rows.push([`${p}: wasm time / C time`, "≤ 1.10", f2(x.native_events_per_s / x.wasm_events_per_s), "–"]);
-    rows.push([`${p}: wasm / TypeScript throughput`, "≥ 3.00", f2(x.wasm_events_per_s / x.js_events_per_s), "–"]);
-  }
-  if (t.contention_control_speedup !== undefined) rows.push(["contention control, 2 workers (wall; CPU)", "≥ 1.80", `${f2(t.contention_control_speedup)}; ${f2(t.contention_control_cpu_speedup)}`, "–"]);
-  if (rows.length > 0) out.push("", "**Targets** (issue 16), from this run:", "", table(["target", "wanted", "measured", "bound measured"], rows));
-}
 if (s.scaling) {
   out.push("", "**Scaling** (wasm, ns/event, median):", "");
   out.push(table(["events", ...s.scaling.policies], s.scaling.by_events.map((x) => [x.events.toLocaleString("en"), ...s.scaling.policies.map((p) => f1(x.ns_per_event[p]))])));
@@ -66,5 +53,18 @@ if (s.contention?.results.some((x) => x.hot_inodes !== undefined)) {
   out.push(table(["partition", "policy", "workers", "events/s", "× one worker", "spins / acquisition", "outcomes differing from one worker"],
     s.contention.results.map((x) => [x.partition, x.policy, x.workers, M(x.events_per_s), f2(x.speedup_vs_one), x.spins_per_acquisition,
       Object.entries(x.outcomes_differing_from_one_thread).filter(([k]) => !k.startsWith("lock_")).map(([k, v]) => `${k} ${v.one_thread}→${v.threads}`).slice(0, 4).join(", ") || "none"])));
+}
+if (r.summary) {
+  const t = r.summary;
+  const rows = [];
+  if (t.parallel_speedup !== undefined) rows.push(["parallel replay, 2 jobs against 1", "≥ 1.80", f2(t.parallel_speedup), f2(t.parallel_bound)]);
+  for (const [set, v] of Object.entries(t.e2e_ratio ?? {})) rows.push([`from the file / in memory, ${set === "all" ? "all five" : set}`, "≥ 0.90", f2(v), f2(t.e2e_bound?.[set])]);
+  for (const p of Object.keys(t).filter((k) => typeof t[k] === "object" && t[k]?.wasm_events_per_s !== undefined)) {
+    const x = t[p];
+    if (x.native_events_per_s) rows.push([`${p}: wasm time / C time`, "≤ 1.10", f2(x.native_events_per_s / x.wasm_events_per_s), "–"]);
+    rows.push([`${p}: wasm / TypeScript throughput`, "≥ 3.00", f2(x.wasm_events_per_s / x.js_events_per_s), "–"]);
+  }
+  if (t.contention_control_speedup !== undefined) rows.push(["contention control, 2 workers (wall; CPU)", "≥ 1.80", `${f2(t.contention_control_speedup)}; ${f2(t.contention_control_cpu_speedup)}`, "–"]);
+  if (rows.length > 0) out.push("", "**Targets** (issue 16), from this run:", "", table(["target", "wanted", "measured", "bound measured"], rows));
 }
 console.log(out.join("\n"));

@@ -2,7 +2,7 @@
 // and that option's default, and `fbreplay --help` holds them all. In-process, through main().
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { COMMANDS, main } from "../src/cli/main.js";
-import { parseCommand } from "../src/cli/command.js";
+import { flushNotices, parseCommand } from "../src/cli/command.js";
 
 function stdoutOf(argv: string[]): Promise<{ status: number; out: string }> {
   let out = "";
@@ -52,6 +52,8 @@ describe("one name per concept", () => {
     const replay = COMMANDS.find((c) => c.name === "replay")!;
     expect(parseCommand(replay, ["t.fbt", "--daemon", "per-open", "--close-all"]).values).toMatchObject({ ids: "per-open", "close-ids": true });
     expect(parseCommand(replay, ["t.fbt", "--daemon=recorded"]).values).toMatchObject({ ids: "recorded" });
+    expect(errs).toEqual([]); // said once the command has run (flushNotices), so that a failure stays one line
+    flushNotices();
     expect(errs.join("")).toMatch(/replay --daemon is deprecated .* use --ids\n.*replay --close-all is deprecated .* use --close-ids\n/s);
     const record = COMMANDS.find((c) => c.name === "record")!;
     expect(parseCommand(record, ["--model", "per-open", "-o", "x", "--", "sh", "--model"]).values).toMatchObject({ ids: "per-open" });

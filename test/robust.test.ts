@@ -105,6 +105,12 @@ describe("a trace's values are checked before they are used (valid CRCs)", () =>
     expect(await refusal(path)).toMatch(/chunk 0 \(byte \d+\): row 1: nodeid 2 exceeds the footer's max_nodeid 1/);
   });
 
+  it("a deprecated option on a trace found bad while it replays: still one line, the error (the fuzz suite's cli target)", () => {
+    const path = writeTrace("deprecated.fbt", rows(), { max_nodeid: 1 });
+    expectOneLine(cli(["replay", "--max-memory", "256M", "--restart-at", "5,1", path]), /chunk 0 \(byte \d+\): row 1: nodeid 2 exceeds the footer's max_nodeid 1/);
+    expectOneLine(cli(["replay", "--daemon", "per-open", path]), /row 1: nodeid 2 exceeds the footer's max_nodeid 1/);
+  });
+
   it("an fh beyond the footer's max_fh", async () => {
     expect(await refusal(writeTrace("fh.fbt", rows(), { max_fh: 0 }))).toMatch(/row 3: fh 1 exceeds the footer's max_fh 0/);
   });

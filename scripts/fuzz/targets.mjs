@@ -85,7 +85,7 @@ function writeLog(rng, dir, name, text) {
   return path;
 }
 
-const LIBFUSE_LOGS = ["bindfs-2.9.9.log", "bindfs-failed-opens.log", "bindfs-unlink-open.log", "dev-prefixed.log", "interleaved.log", "libfuse3-lowlevel.log", "malformed.log", "passthrough_hp-3.17.2.log", "sh-workload.daemon.log", "bindfs-straced.log"];
+const LIBFUSE_LOGS = ["bindfs-2.9.9.log", "bindfs-failed-opens.log", "bindfs-unlink-open.log", "dev-prefixed.log", "interleaved.log", "libfuse3-lowlevel.log", "malformed.log", "passthrough_hp-3.17.2.log", "sh-workload.daemon.log", "bindfs-straced.log", "per-open-threads-garbled.log.gz", "per-open-ids-by-order.log.gz"];
 const STRACE_LOGS = [["fds.strace", "/m"], ["sh-workload.strace", "/rec/mnt"]];
 
 /**

@@ -42,6 +42,21 @@ export interface Command {
 
 export const HELP_OPTION: OptionSpec = { type: "boolean", short: "h", help: "this command's options" };
 
+/**
+ * Deprecation notices of this run, said once the command has run: a command that fails on bad input says one line,
+ * its error.
+ */
+const notices: string[] = [];
+
+export function deprecation(text: string): void {
+  if (!notices.includes(text)) notices.push(text);
+}
+
+/** Says the run's notices (and forgets them); `say` false: forgets them unsaid. */
+export function flushNotices(say = true): void {
+  for (const text of notices.splice(0)) if (say) process.stderr.write(`fbreplay: ${text}\n`);
+}
+
 /** Parses `args` by the command's own option specs (and --help). */
 export function parseCommand(command: Command, args: string[]): Parsed {
   let rest: string[] = [];
@@ -58,7 +73,7 @@ export function parseCommand(command: Command, args: string[]): Parsed {
     const m = end >= 0 && i >= end ? null : /^--([^=]+)(=.*)?$/.exec(arg);
     const now = m && command.deprecated?.[m[1]];
     if (!now) return arg;
-    process.stderr.write(`fbreplay: ${command.name} --${m[1]} is deprecated and goes in the next release: use --${now}\n`);
+    deprecation(`${command.name} --${m[1]} is deprecated and goes in the next release: use --${now}`);
     return `--${now}${m[2] ?? ""}`;
   });
   const options = Object.fromEntries(

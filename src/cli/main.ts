@@ -6,7 +6,7 @@ import { RecordError } from "../record/index.js";
 import { CaptureError } from "../capture/index.js";
 import { CaptureError as CaptureFileError } from "../ingest/capture.js";
 import { TraceError } from "../trace/types.js";
-import { commandHelp, parseCommand, type Command } from "./command.js";
+import { commandHelp, flushNotices, parseCommand, type Command } from "./command.js";
 import { captureCommand } from "./commands/capture.js";
 import { compare } from "./commands/compare.js";
 import { exportCommand } from "./commands/export.js";
@@ -36,6 +36,7 @@ const BAD_INPUT = [UsageError, TraceError, IngestError, RecordError, CaptureErro
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
+  flushNotices(false);
   try {
     if (name === undefined || name === "help" || name === "--help" || name === "-h") {
       process.stdout.write(`${mainHelp(COMMANDS)}\n`);
@@ -52,7 +53,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${commandHelp(command)}\n`);
       return 0;
     }
-    return await command.run(parsed);
+    const status = await command.run(parsed);
+    flushNotices();
+    return status;
   } catch (err) {
     const e = err as Error & { code?: string; path?: string; syscall?: string };
     if (e.path !== undefined && e.syscall !== undefined) { // a file that cannot be opened or read is bad input

@@ -24,15 +24,14 @@ export class LostIds {
     return this.guessed + this.inFlight === 0 ? {} : { garbledLines: this.garbledLines, guessedIds: this.guessed + this.inFlight };
   }
 
-  /** A garbled line: any open pending now may be the one whose id it held. */
-  garbled(pending: Iterable<Request>): void {
+  /** A garbled line: any open pending now may be the one whose id it held (counted, not marked: O(1) a line). */
+  garbled(): void {
     this.garbledLines++;
-    for (const req of pending) if (req.opcode === "OPEN" || req.opcode === "CREATE") req.idLost = true;
   }
 
   /** A successful open of `inode`: if its id may have been lost and nothing else gave one, the guess. */
   fill(req: Request, inode: string | null): void {
-    if (req.idLost !== true || req.replyId !== undefined) return;
+    if (req.replyId !== undefined || this.garbledLines === (req.garbledBefore ?? this.garbledLines)) return;
     const [id, own] = this.guess(inode);
     if (own) (req.registered ??= []).push(id);
     req.replyId = id;

@@ -126,7 +126,7 @@ export class Machine {
         return;
       }
       case "backing": return this.backingLine(l, lineNo, text);
-      case "garbled": return this.lostIds.garbled(this.pending.inOrder);
+      case "garbled": return this.lostIds.garbled();
       case "malformed": return this.malformed(lineNo, text, l.reason);
     }
   }
@@ -146,7 +146,7 @@ export class Machine {
     const waiting = this.pending.all((r) => fits(r) && r.replyId === undefined);
     if (waiting.length > 1) this.lostIds.inFlight++;
     const req = waiting[0] ?? this.pending.latest(fits);
-    if (req === undefined && this.lostIds.garbledLines > 0) return this.lostIds.garbled(this.pending.inOrder); // pieces of two lines
+    if (req === undefined && this.lostIds.garbledLines > 0) return this.lostIds.garbled(); // pieces of two lines
     if (req === undefined) return this.malformed(lineNo, text, `passthrough_hp ${l.action} line outside a pending OPEN or CREATE of inode ${l.inode}`);
     if (l.action === "setup") {
       (req.registered ??= []).push(l.id);
@@ -220,7 +220,7 @@ export class Machine {
     for (const old of this.pending.makeRoom()) {
       this.malformed(lineNo, `unique: ${old.unique}`, `request ${old.unique} (${old.opcode}) got no reply before ${MAX_PENDING} later requests`);
     }
-    const req: Request = { unique: l.unique, opcode: l.opcode, nodeid: l.nodeid, pid: l.pid };
+    const req: Request = { unique: l.unique, opcode: l.opcode, nodeid: l.nodeid, pid: l.pid, garbledBefore: this.lostIds.garbledLines };
     for (const file of this.files.openerActive(l.pid)) this.emitOpen(file);
     if (l.opcode === "FLUSH") req.flushes = this.files.flush(l.nodeid, l.pid);
     if (l.opcode === "RELEASE") req.releases = this.files.releasedFile(l.nodeid);

@@ -36,8 +36,8 @@ export interface Request {
   /** The file of each registration, where the daemon strace paired them by order (ioctl-order.ts). */
   registeredFiles?: (DaemonFile | undefined)[];
   replyId?: number;
-  /** An OPEN/CREATE pending while a garbled DEBUG line was read: its reply id may be the one lost (lost-ids.ts). */
-  idLost?: boolean;
+  /** Garbled DEBUG lines read before this request: more by its reply, and its id may be one they lost (lost-ids.ts). */
+  garbledBefore?: number;
   closed?: number[];
 }
 

@@ -4,7 +4,7 @@ import {
   type EngineName,
 } from "../../replay/index.js";
 import { openTrace } from "../../trace/index.js";
-import type { Command } from "../command.js";
+import { deprecation, type Command } from "../command.js";
 import { onInterrupt } from "../context.js";
 import { injectionOptions, parseInjection } from "../injection.js";
 import { UsageError, count, parseChoice, parseList, parseNumber } from "../options.js";
@@ -69,9 +69,8 @@ export const replay: Command = {
     const traces = [];
     // The replay copies each chunk into the core at once: the reader may reuse column buffers.
     for (const path of positionals) traces.push(await openTrace(path, { reuseBuffers: true }));
-    // Said once the inputs are known good, so that bad input stays one line.
     if (restartAt !== undefined) {
-      process.stderr.write("fbreplay: replay --restart-at (event indices from 0) is deprecated and goes in the next release: use --restart-before-open K (opens from 1, as record)\n");
+      deprecation("replay --restart-at (event indices from 0) is deprecated and goes in the next release: use --restart-before-open K (opens from 1, as record)");
     }
     const jobs = count(values.jobs, "jobs") ?? DEFAULT_JOBS;
     const interrupted = onInterrupt();
