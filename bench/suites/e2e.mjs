@@ -2,7 +2,7 @@
 // against replaying the same events already in memory. Shows whether the format is the bottleneck.
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { crc32 } from "node:zlib";
-import { PASS_MAX_POLICIES, PASS_MIN_EVENTS, replayTrace } from "../../dist/replay/drive.js";
+import { passCount, replayTrace } from "../../dist/replay/drive.js";
 import { openTrace } from "../../dist/trace/index.js";
 import { SETTLE_MS, runSession } from "../lib/engines.mjs";
 import { median, round } from "../lib/stats.mjs";
@@ -36,8 +36,7 @@ export async function e2eSuite({ quick, log, reps = quick ? 1 : 5 }) {
       }
       const e2e = median(fromFile);
       const mem = median(inMemory);
-      // Passes over the file: replayTrace reads a large one once per PASS_MAX_POLICIES policies.
-      const passes = events < PASS_MIN_EVENTS ? 1 : Math.ceil(policies.length / PASS_MAX_POLICIES);
+      const passes = passCount(events, policies.length);
       rows.push({
         policies,
         e2e_events_per_s: Math.round((events * policies.length) / (e2e / 1e9)),

@@ -88,6 +88,12 @@ export const PIECE_EVENTS = 1 << 16;
  */
 export const PASS_MAX_POLICIES = 3;
 
+/** The passes over the file that a trace of `events` events under `policies` policies takes (wasm, no injection). */
+export function passCount(events: number, policies: number, drive: Pick<DriveOptions, "passMinEvents" | "passMaxPolicies"> = {}): number {
+  if (events < (drive.passMinEvents ?? PASS_MIN_EVENTS)) return 1;
+  return Math.ceil(policies / (drive.passMaxPolicies ?? PASS_MAX_POLICIES));
+}
+
 /**
  * Replays a trace under the plan's policies. When the trace's chunks go to the wasm core as they are (no scale, no
  * injection) and it is not small (PASS_MIN_EVENTS), more than PASS_MAX_POLICIES policies replay the trace in passes
@@ -95,11 +101,10 @@ export const PASS_MAX_POLICIES = 3;
  * test/parallel.test.ts).
  */
 export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: DriveOptions = {}): Promise<ReplayReport> {
-  const small = traced.footer.events < (drive.passMinEvents ?? PASS_MIN_EVENTS);
-  const perPass = drive.passMaxPolicies ?? PASS_MAX_POLICIES;
-  if (plan.engine !== "wasm" || plan.policies.length <= perPass || small || !new Injector(plan).passthrough) return replayPass(traced, plan, drive);
+  const passes = passCount(traced.footer.events, plan.policies.length, drive);
+  if (plan.engine !== "wasm" || passes === 1 || !new Injector(plan).passthrough) return replayPass(traced, plan, drive);
   const started = process.hrtime.bigint();
-  const passes = Math.ceil(plan.policies.length / perPass);
+  const perPass = drive.passMaxPolicies ?? PASS_MAX_POLICIES;
   let report: ReplayReport | undefined;
   for (let k = 0; k < passes; k++) {
     const events = traced.footer.events;
