@@ -13,11 +13,12 @@ import { buildNative } from "./c-core/index.mjs";
 import { checkSuite, TINYBENCH_OPTIONS } from "./suites/check.mjs";
 import { contentionSuite } from "./suites/contention.mjs";
 import { e2eSuite } from "./suites/e2e.mjs";
+import { memorySuite } from "./suites/memory.mjs";
 import { parallelSuite } from "./suites/parallel.mjs";
 import { scalingSuite } from "./suites/scaling.mjs";
 import { compareEngines } from "./suites/throughput.mjs";
 
-const SUITES = ["check", "throughput", "e2e", "parallel", "scaling", "contention"];
+const SUITES = ["check", "throughput", "e2e", "parallel", "scaling", "contention", "memory"];
 const TRACES = ["git-import", "c-build", "sqlite-journal", "npm-install", "atomic-edit"];
 
 const { values } = parseArgs({
@@ -86,7 +87,7 @@ async function throughputSuite() {
 /**
  * latest.json's summary, all from this run: per policy, each engine's events/s on the synthetic trace; and the
  * targets of bench/README.md: the parallel replay's speedup with 2 jobs, the file path's share of the in-memory
- * rate per policy set, the contention control's speedup with 2 workers.
+ * rate per policy set, the contention control's speedup with 2 workers, the peak RSS of a long replay.
  */
 function summary(suites) {
   const out = {};
@@ -107,6 +108,8 @@ function summary(suites) {
     out.contention_control_speedup = Math.min(...controls.map((r) => r.speedup_vs_one));
     out.contention_control_cpu_speedup = Math.min(...controls.map((r) => r.cpu_speedup_vs_one));
   }
+  const m = suites.memory;
+  if (m) out.peak_rss_mb = { events: m.events, jobs: m.jobs, plain: m.replay.peak_rss_mb, injected: m.replay_injected.peak_rss_mb };
   return Object.keys(out).length > 0 ? out : null;
 }
 
@@ -117,6 +120,7 @@ const run = {
   parallel: () => parallelSuite({ quick, log }),
   scaling: () => scalingSuite({ quick, log }),
   contention: () => contentionSuite({ quick, log }),
+  memory: () => memorySuite({ quick, log }),
 };
 for (const suite of only) {
   if (interrupted) break;

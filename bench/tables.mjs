@@ -54,6 +54,14 @@ if (s.contention?.results.some((x) => x.hot_inodes !== undefined)) {
     s.contention.results.map((x) => [x.partition, x.policy, x.workers, M(x.events_per_s), f2(x.speedup_vs_one), x.spins_per_acquisition,
       Object.entries(x.outcomes_differing_from_one_thread).filter(([k]) => !k.startsWith("lock_")).map(([k, v]) => `${k} ${v.one_thread}→${v.threads}`).slice(0, 4).join(", ") || "none"])));
 }
+if (s.memory) {
+  const m = s.memory;
+  out.push("", `**Memory** (the CLI, \`synth --events ${m.events}\` then \`replay\` under every policy, --jobs ${m.jobs}; ${f2(m.bytes_per_event)} bytes/event on disk):`, "");
+  out.push(table(["replay", "wall", "peak RSS"], [
+    ["plain", `${m.replay.wall_s} s`, `${m.replay.peak_rss_mb} MB`],
+    [m.replay_injected.options, `${m.replay_injected.wall_s} s`, `${m.replay_injected.peak_rss_mb} MB`],
+  ]));
+}
 if (r.summary) {
   const t = r.summary;
   const rows = [];
@@ -65,6 +73,10 @@ if (r.summary) {
     rows.push([`${p}: wasm / TypeScript throughput`, "≥ 3.00", f2(x.wasm_events_per_s / x.js_events_per_s), "–"]);
   }
   if (t.contention_control_speedup !== undefined) rows.push(["contention control, 2 workers (wall; CPU)", "≥ 1.80", `${f2(t.contention_control_speedup)}; ${f2(t.contention_control_cpu_speedup)}`, "–"]);
+  if (t.peak_rss_mb !== undefined) {
+    const m = t.peak_rss_mb;
+    rows.push([`peak RSS, ${M(m.events)} events, five policies, --jobs ${m.jobs}: plain; injected`, "≤ 250 MB; ≤ 300 MB", `${m.plain} MB; ${m.injected} MB`, "–"]);
+  }
   if (rows.length > 0) out.push("", "**Targets** (issue 16), from this run:", "", table(["target", "wanted", "measured", "bound measured"], rows));
 }
 console.log(out.join("\n"));

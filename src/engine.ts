@@ -2,7 +2,7 @@
 // in src/model): the policies, the daemon models, the outcome counters, and the Replay and session interfaces.
 // Below every stage that names a policy or reads outcomes, so none of them depends on an engine.
 import * as abi from "./abi.js";
-import type { BackingFile, EventColumns } from "./events.js";
+import type { BackingFile, BackingTable, EventColumns } from "./events.js";
 import {
   DAEMON_PER_INODE, DAEMON_PER_NODEID, DAEMON_PER_OPEN, DAEMON_RECORDED, DAEMON_STABLE_ID, DAEMON_STABLE_ID_KEEP,
   POLICY_DIGEST, POLICY_INODE, POLICY_LOOKUP, POLICY_PTR, POLICY_REUSE,
@@ -105,6 +105,8 @@ export interface ReplaySession {
   readonly policies: readonly Policy[];
   /** Appends file versions to the backing table: the first gets the next bref. */
   addBacking(files: readonly BackingFile[]): void;
+  /** The same, from columns (a trace's backing extension, the injector's output): no object per file. */
+  addBackingTable(table: BackingTable): void;
   feed(events: EventColumns): void;
   outcomes(): OutcomesByPolicy;
   /** Wall time spent replaying under each policy so far, in nanoseconds (the copy into wasm memory excluded). */

@@ -10,8 +10,45 @@
 export interface BackingFile {
   dev: number;
   ino: number;
-  /** Never changed once handed to a replay session: a session keeps one copy of the bytes per array (replay/wasm.ts). */
   digest: Uint8Array;
+  /**
+   * Files given the same key (≥ 0; absent or -1: none) have the same digest: a session may keep one copy of the
+   * bytes for all of them (replay/wasm.ts). The injector keys a trace version's copies and re-downloads by its bref.
+   */
+  content?: number;
+}
+
+/** File versions as columns, as large tables travel: file i is dev[i], ino[i] and digest bytes [32i, 32i + 32). */
+export interface BackingTable {
+  count: number;
+  dev: Float64Array;
+  ino: Float64Array;
+  digest: Uint8Array;
+  /** File i's `content` key (-1: none); absent: none has one. */
+  content?: Int32Array;
+}
+
+/** The columns of a list of files. */
+export function backingTable(files: readonly BackingFile[]): BackingTable {
+  const n = files.length;
+  const t = { count: n, dev: new Float64Array(n), ino: new Float64Array(n), digest: new Uint8Array(n * 32), content: new Int32Array(n) };
+  files.forEach((f, i) => {
+    t.dev[i] = f.dev;
+    t.ino[i] = f.ino;
+    t.digest.set(f.digest.subarray(0, 32), i * 32);
+    t.content[i] = f.content ?? -1;
+  });
+  return t;
+}
+
+/** The files of a table, each with its own copy of the digest (the table's arrays may be reused). */
+export function backingFiles(t: BackingTable): BackingFile[] {
+  return Array.from({ length: t.count }, (_, i) => {
+    const f: BackingFile = { dev: t.dev[i], ino: t.ino[i], digest: t.digest.slice(i * 32, i * 32 + 32) };
+    const content = t.content?.[i] ?? -1;
+    if (content >= 0) f.content = content;
+    return f;
+  });
 }
 
 /** A chunk of events as columns; row i of every column is one event (see OP_* in abi.ts). */

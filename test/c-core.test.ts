@@ -13,7 +13,7 @@ import {
   OP_OPEN, OP_RELEASE, OP_RESTART, RESTART_CLOSE_ALL,
 } from "../src/abi.js";
 import {
-  Injector, MODELLED_DAEMONS, POLICIES, POLICY_CODE, WasmReplaySession, coreModule, emptyColumns, eventColumns, type EventRow,
+  Injector, MODELLED_DAEMONS, POLICIES, POLICY_CODE, WasmReplaySession, backingFiles, coreModule, emptyColumns, eventColumns, type EventRow,
   type BackingFile, type DaemonModel, type EventColumns, type InjectOptions, type Outcomes, type SessionOptions,
 } from "../src/replay/index.js";
 import { sfc32 } from "../src/rng.js";
@@ -50,7 +50,7 @@ async function injected(source: Iterable<SourceItem> | AsyncIterable<SourceItem>
     if (files !== undefined) items.push({ backing: injector.addTraceBacking(files) });
     if (chunk !== undefined) {
       const { backing, events } = injector.rewrite(chunk);
-      if (backing.length > 0) items.push({ backing });
+      if (backing.count > 0) items.push({ backing: backingFiles(backing) }); // the injector reuses its table
       items.push({ chunk: copyColumns(events) });
     }
   }

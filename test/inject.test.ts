@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { OP_OPEN, OP_RELEASE, OP_RESTART, RESTART_CLOSE_ALL } from "../src/abi.js";
-import { Injector, ReferenceSession, WasmReplaySession, eventColumns, type EventColumns, type Outcomes } from "../src/replay/index.js";
+import { Injector, ReferenceSession, WasmReplaySession, backingFiles, eventColumns, type EventColumns, type Outcomes } from "../src/replay/index.js";
 import { WORLD_BACKING, WORLD_FILES, WORLD_INODES, closeAll, eventSequence } from "./arbitraries.js";
 
 const rows = (ev: EventColumns) => Array.from({ length: ev.length }, (_, i) => ({
@@ -14,7 +14,7 @@ function run(injector: Injector, input: EventColumns, engine: "js" | "wasm" = "j
   const s = engine === "js" ? new ReferenceSession([], options) : new WasmReplaySession([], options);
   s.addBacking(injector.addTraceBacking(WORLD_BACKING));
   const { backing, events } = injector.rewrite(input);
-  s.addBacking(backing);
+  s.addBackingTable(backing);
   s.feed(events);
   return s.outcomes().ptr!;
 }
@@ -66,7 +66,7 @@ describe("scenario injection", () => {
   it("re-downloads give new inodes with the same bytes, replacements new bytes", () => {
     const injector = new Injector({ redownloadRate: 0.5, replaceRate: 0.5, seed: 7 });
     injector.addTraceBacking(WORLD_BACKING);
-    const { backing } = injector.rewrite(eventColumns(Array.from({ length: 200 }, (_, i) => ({ op: OP_OPEN, nodeid: 0, fh: i % 4, bref: 0 }))));
+    const backing = backingFiles(injector.rewrite(eventColumns(Array.from({ length: 200 }, (_, i) => ({ op: OP_OPEN, nodeid: 0, fh: i % 4, bref: 0 })))).backing);
     expect(injector.counts.redownloads + injector.counts.replacements).toBe(200);
     expect(injector.counts.redownloads).toBeGreaterThan(50);
     const same = backing.filter((f) => Buffer.from(f.digest).equals(Buffer.from(WORLD_BACKING[0].digest)));

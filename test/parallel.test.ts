@@ -60,6 +60,16 @@ describe("parallel replay", () => {
     for (const k of [1, 2, 3]) expect(await passes(k)).toEqual(one);
   });
 
+  it("an injected replay in passes injects the same events in each: the same counts as one pass", async () => {
+    const plan: ReplayPlan = { engine: "wasm", policies: POLICIES, daemon: "per-inode", scale: 3, restartEvery: 4000, redownloadRate: 0.02, replaceRate: 0.01, seed: 11 };
+    const path = "traces/npm-install.fbt";
+    const passes = async (passMaxPolicies: number) => counts([await replayTrace(await openTrace(path), plan, { passMinEvents: 0, passMaxPolicies })]);
+    const one = await passes(5);
+    expect(one[0].injected.redownloads).toBeGreaterThan(0);
+    expect(one[0].injected.replacements).toBeGreaterThan(0);
+    for (const k of [1, 2]) expect(await passes(k)).toEqual(one);
+  });
+
   it("generated traces: the same counts whatever the jobs", async () => {
     let n = 0;
     await fc.assert(fc.asyncProperty(

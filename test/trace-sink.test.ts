@@ -91,6 +91,25 @@ describe("chunks read into the core", () => {
     }
   });
 
+  it("rewrite injected chunks from the core's memory, piece by piece as the backing files grow it: the same counters", async () => {
+    // One large chunk: at --scale 8 the injector takes it in pieces of 8,192 rows, and the re-downloads and
+    // replacements of each piece add files to the core, which grows its memory and so renews the chunk's views.
+    const path = tmpFile();
+    const w = await TraceWriter.create(path, HEADER);
+    for (const item of synth({ events: 60_000, seed: 5, chunkRows: 60_000 })) {
+      if (item.backing) w.addBacking(item.backing.map((f, i) => ({ ...f, size: 1, path: `/f${i}` })));
+      else await w.writeChunk(item.chunk as TraceChunk);
+    }
+    await w.close();
+    const plan: ReplayPlan = {
+      engine: "wasm", policies: ["ptr", "digest", "lookup"], daemon: "per-open", scale: 8, restartEvery: 20_000, redownloadRate: 0.3, replaceRate: 0.2, seed: 9,
+    };
+    const { placed, report } = await bothWays(path, plan);
+    expect(placed).toBe(3); // a pass per policy, the chunk in a slot each time
+    expect(report.injected.redownloads).toBeGreaterThan(10_000);
+    expect(report.policies.ptr!.opens).toBeGreaterThan(10_000);
+  });
+
   it("clear a slot's recorded ids before a chunk without them replays there (--ids recorded)", async () => {
     const r = await openTrace("traces/atomic-edit-native.fbt");
     const path = tmpFile();

@@ -8,6 +8,7 @@ import { basename, join } from "node:path";
 import { describeSynth, synth, synthLimits } from "../../dist/synth/index.js";
 import { openTrace } from "../../dist/trace/index.js";
 import { Injector } from "../../dist/replay/inject.js";
+import { backingFiles } from "../../dist/events.js";
 
 /**
  * @typedef {object} Workload
@@ -53,7 +54,7 @@ export async function traceWorkload(path, inject) {
       continue;
     }
     const out = injector.rewrite(item.chunk);
-    append(backing, out.backing);
+    append(backing, backingFiles(out.backing)); // the injector reuses its table
     chunks.push(copyColumns(out.events)); // the injector reuses its output buffer
     events += out.events.length;
   }

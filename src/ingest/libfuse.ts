@@ -56,7 +56,7 @@ export interface IngestOptions {
   recorder?: { name: string; version: string };
   hostKernel?: string;
   onProgress?: (bytesRead: number, totalBytes: number) => void;
-  /** Rows per trace chunk (default 262144; tests use small chunks). */
+  /** Rows per trace chunk (default TRACE_CHUNK_ROWS; tests use small chunks). */
   chunkRows?: number;
 }
 

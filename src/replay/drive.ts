@@ -2,7 +2,7 @@
 import { denseIds } from "../trace/dense.js";
 import { TraceError, type ItemsOptions, type TraceFooter, type TraceHeader, type TraceItem } from "../trace/types.js";
 import { defaultMaxMemory, overBudget, replaySizes } from "./budget.js";
-import { sliceColumns, type EventColumns } from "../events.js";
+import { backingTable, sliceColumns, type EventColumns } from "../events.js";
 import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
 import { CORE_EVENT_ROWS, WasmReplaySession } from "./wasm.js";
@@ -88,21 +88,22 @@ export const PIECE_EVENTS = 1 << 16;
  */
 export const PASS_MAX_POLICIES = 3;
 
-/** The passes over the file that a trace of `events` events under `policies` policies takes (wasm, no injection). */
+/** The passes over the file that a trace of `events` events under `policies` policies takes (wasm). */
 export function passCount(events: number, policies: number, drive: Pick<DriveOptions, "passMinEvents" | "passMaxPolicies"> = {}): number {
   if (events < (drive.passMinEvents ?? PASS_MIN_EVENTS)) return 1;
   return Math.ceil(policies / (drive.passMaxPolicies ?? PASS_MAX_POLICIES));
 }
 
 /**
- * Replays a trace under the plan's policies. When the trace's chunks go to the wasm core as they are (no scale, no
- * injection) and it is not small (PASS_MIN_EVENTS), more than PASS_MAX_POLICIES policies replay the trace in passes
- * of at most that many, reading it again for each. Counts are the same either way (each policy's state is its own;
- * test/parallel.test.ts).
+ * Replays a trace under the plan's policies. On the wasm core, a trace that is not small (PASS_MIN_EVENTS) replays
+ * more than PASS_MAX_POLICIES policies in passes of at most that many, reading it again for each, and injecting
+ * again: the injector is deterministic from the seed, so every pass sees the same events. Counts are the same
+ * either way (each policy's state is its own; test/parallel.test.ts). One pass holds the tables of its policies
+ * only, which is what bounds the memory of a long replay.
  */
 export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: DriveOptions = {}): Promise<ReplayReport> {
   const passes = passCount(traced.footer.events, plan.policies.length, drive);
-  if (plan.engine !== "wasm" || passes === 1 || !new Injector(plan).passthrough) return replayPass(traced, plan, drive);
+  if (plan.engine !== "wasm" || passes === 1) return replayPass(traced, plan, drive);
   const started = process.hrtime.bigint();
   const perPass = drive.passMaxPolicies ?? PASS_MAX_POLICIES;
   let report: ReplayReport | undefined;
@@ -120,16 +121,20 @@ export async function replayTrace(traced: TraceSource, plan: ReplayPlan, drive: 
 
 async function replayPass(traced: TraceSource, plan: ReplayPlan, drive: DriveOptions): Promise<ReplayReport> {
   const started = process.hrtime.bigint();
-  const injector = new Injector(plan);
+  const injector = new Injector(plan, traced.footer.backing_files);
   const K = injector.scale;
   const source = await denseIds(traced);
   const sizes = replaySizes(source.footer, K, plan.policies.length);
   const budget = plan.maxMemory ?? defaultMaxMemory();
   const tooBig = overBudget(plan.engine, sizes, budget);
   if (tooBig !== undefined) throw new TraceError(source.path, "the whole trace", tooBig);
+  // Injected re-downloads and replacements add a file each (at most one per open) as they go: room for as many as
+  // the rates make likely keeps the core's table from growing, which would leave its old copy in the core's heap.
+  const rate = (plan.redownloadRate ?? 0) + (plan.replaceRate ?? 0);
+  const injectedFiles = Math.min(sizes.backingFiles, Math.ceil(rate * source.footer.events * K));
   const options: SessionOptions = {
     policies: plan.policies, daemon: plan.daemon, idMax: plan.idMax, maxInodes: sizes.inodes, maxFiles: sizes.files,
-    expectedFiles: sizes.backingFiles, maxBytes: budget,
+    expectedFiles: sizes.backingFiles + injectedFiles, maxBytes: budget,
   };
   let where = "set-up";
   // The trace and the sizes were checked: an error of the core past this point is still reported as one line
@@ -153,22 +158,29 @@ async function replayPass(traced: TraceSource, plan: ReplayPlan, drive: DriveOpt
   let complete = true;
   let recordedIds = false;
   const rows = Math.max(1, Math.floor(PIECE_EVENTS / K));
-  /** A chunk through the injector in pieces the core takes at once; false when interrupted between pieces. */
-  const feedPieces = (chunk: EventColumns, done: number): boolean => {
-    for (let start = 0; start < chunk.length; start += rows) {
+  /**
+   * A chunk through the injector in pieces the core takes at once; false when interrupted between pieces. `columns`
+   * gives the chunk's columns again for each piece: a chunk in the core's memory has new views once a piece's
+   * backing files grew it.
+   */
+  const feedPieces = (columns: () => EventColumns, length: number, done: number): boolean => {
+    for (let start = 0; start < length; start += rows) {
       // A scaled chunk is many pieces (a 4,000-row chunk at --scale 65536 is 262M events): Ctrl-C is heard between them
       if (start > 0 && drive.interrupted?.()) return false;
-      const end = Math.min(chunk.length, start + rows);
-      const part = start === 0 && chunk.length <= rows ? chunk : sliceColumns(chunk, start, end);
+      const end = Math.min(length, start + rows);
+      const chunk = columns();
+      const part = start === 0 && length <= rows ? chunk : sliceColumns(chunk, start, end);
       const { backing, events } = injector.rewrite(part);
-      if (backing.length > 0) session.addBacking(backing);
+      if (backing.count > 0) session.addBackingTable(backing);
       session.feed(events);
-      if (end < chunk.length) drive.onProgress?.({ done: done + end, total: source.footer.events });
+      if (end < length) drive.onProgress?.({ done: done + end, total: source.footer.events });
     }
     return true;
   };
-  // Chunks the injector leaves as they are are read into the core's memory and replayed there (src/replay/sink.ts).
-  const sink = injector.passthrough && session instanceof WasmReplaySession ? session.chunkSink() : undefined;
+  // The wasm core's chunks are read into its memory (src/replay/sink.ts): those the injector leaves as they are
+  // are replayed there, the others rewritten from there.
+  const wasm = session instanceof WasmReplaySession ? session : undefined;
+  const sink = wasm?.chunkSink();
   for await (const item of source.items({ sink })) {
     if (drive.interrupted?.()) {
       complete = false;
@@ -177,19 +189,23 @@ async function replayPass(traced: TraceSource, plan: ReplayPlan, drive: DriveOpt
     try {
       if (item.kind === "backing") {
         where = `backing files from ${item.first}`;
-        // A passthrough injector hands the files on as they are: the core then takes the columns, if any.
-        if (sink !== undefined && item.columns !== undefined) (session as WasmReplaySession).addBackingColumns(item.columns);
-        else session.addBacking(injector.addTraceBacking(item.files));
+        // As columns, without an object per file where the trace has them (version 2).
+        if (!injector.passthrough) injector.addTraceTable(item.columns ?? backingTable(item.files));
+        else if (item.columns !== undefined) session.addBackingTable(item.columns);
+        else session.addBacking(item.files);
         continue;
       }
       where = `chunk ${item.index}`;
       const chunk = item.chunk;
+      const slot = chunk.slot;
       if (chunk.bid !== undefined) recordedIds = true;
-      if (chunk.slot !== undefined && sink !== undefined) {
+      if (slot !== undefined && injector.passthrough) {
         injector.rewrite(chunk); // counts the events; a passthrough injector rewrites nothing
-        (session as WasmReplaySession).feedSlot(chunk.slot, chunk.length, chunk.bid !== undefined);
+        wasm!.feedSlot(slot, chunk.length, chunk.bid !== undefined);
+      } else if (slot !== undefined) {
+        complete = feedPieces(() => sink!.events(slot, chunk.length), chunk.length, done);
       } else {
-        complete = feedPieces(chunk, done);
+        complete = feedPieces(() => chunk, chunk.length, done);
       }
     } catch (e) {
       throw failed(e);

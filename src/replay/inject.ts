@@ -2,8 +2,10 @@
 // the seed: the same trace and options always give the same events.
 import { OP_LOOKUP, OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../abi.js";
 import { sfc32 } from "../rng.js";
-import { emptyColumns, sliceColumns } from "../events.js";
-import type { BackingFile, EventColumns } from "../events.js";
+import { backingTable, emptyColumns, sliceColumns } from "../events.js";
+import type { BackingFile, BackingTable, EventColumns } from "../events.js";
+import { grownF64, grownI32 } from "./grow.js";
+import { InodeIndex } from "./inode-index.js";
 
 export interface InjectOptions {
   /** Copies of the trace over disjoint inode namespaces, interleaved event by event (default 1). */
@@ -51,9 +53,9 @@ export function validateInjectOptions(o: InjectOptions): string | undefined {
 }
 
 /** What the injector hands the session: new backing files first, then the events that may name them. Both are the
- * injector's own, reused by its next rewrite: a session copies what it keeps (dev, ino, the digest's bytes). */
+ * injector's own, reused by its next rewrite: a session copies what it keeps. */
 export interface Injected {
-  backing: BackingFile[];
+  backing: BackingTable;
   events: EventColumns;
 }
 
@@ -71,17 +73,12 @@ export class Injector {
   /** Events rewritten so far (after scaling; injected restarts not counted), and the OPENs among them. */
   private emitted = 0;
   private opens = 0;
-  // Trace file versions, kept compact: device, inode number, digest, and which trace inode each belongs to.
-  private traceDev = new Float64Array(1024);
-  private traceIno = new Float64Array(1024);
-  private traceDigest = new Uint8Array(1024 * 32);
-  /** Per trace version, a view of its digest: every copy's bref shares it (no view object per copy). */
-  private readonly traceDigestView: Uint8Array[] = [];
-  private traceInode = new Int32Array(1024);
+  // Trace file versions, kept compact: digest, and which trace inode each belongs to.
+  private traceDigest: Uint8Array<ArrayBuffer>;
+  private traceInode: Int32Array<ArrayBuffer>;
   private traceFileCount = 0;
-  /** Trace inode index by st_dev, then st_ino (numeric keys: a trace may name hundreds of thousands). */
-  private readonly traceInodes = new Map<number, Map<number, number>>();
-  private traceInodeCount = 0;
+  /** Trace inode index by (st_dev, st_ino), which also keeps each inode's st_dev and st_ino. */
+  private readonly traceInodes: InodeIndex;
   // A re-download or replacement gives a trace inode (in one copy) a new incarnation: a new backing inode that
   // every later version of it lands on, so a file rewritten in place after its re-download stays on the new inode.
   /** Per (trace inode, copy): its current incarnation, 0 for the traced inode itself. */
@@ -89,26 +86,35 @@ export class Injector {
   /** Per (trace inode, copy): the inode number of its current incarnation. */
   private incarnationIno = new Float64Array(1024);
   /** Per (trace version, copy): the session bref made for it, and for which incarnation (-1: none yet). */
-  private current = new Int32Array(1024);
-  private currentFor = new Int32Array(1024).fill(-1);
+  private current: Int32Array<ArrayBuffer>;
+  private currentFor: Int32Array<ArrayBuffer>;
   private sessionBrefs = 0;
   /** Injected incarnations so far: their inode numbers. */
   private versions = 0;
   readonly counts = { restarts: 0, redownloads: 0, replacements: 0 };
   /** Reused output columns: a rewritten chunk is consumed (copied into the core) before the next one. */
   private out = emptyColumns(0);
-  /** Reused output backing files, likewise: a scaled trace makes one per copy of every version, and objects made
-   * afresh for each would be hundreds of MB of garbage over a long replay. */
-  private readonly backingOut: BackingFile[] = [];
-  private readonly backingPool: BackingFile[] = [];
+  /** Reused output backing files, likewise, as columns: a scaled trace makes one per copy of every version, and an
+   * object for each was most of a long injected replay's memory (bench/README.md, "Trace size and replay memory"). */
+  private backing: OutputTable = { count: 0, dev: new Float64Array(256), ino: new Float64Array(256), digest: new Uint8Array(256 * 32), content: new Int32Array(256) };
 
-  constructor(private readonly options: InjectOptions) {
+  /**
+   * `traceFiles`: the trace's backing files (its footer's count), when known; the tables are then made once at
+   * their size (grown by doubling otherwise: the copies left behind took tens of MB in a long replay).
+   */
+  constructor(private readonly options: InjectOptions, traceFiles = 0) {
     const bad = validateInjectOptions(options);
     if (bad !== undefined) throw new RangeError(bad);
     this.scale = options.scale ?? 1;
     this.rng = sfc32(options.seed ?? 1);
     this.restartAt = [...(options.restartAt ?? [])];
     this.restartBeforeOpen = [...(options.restartBeforeOpen ?? [])];
+    const files = this.passthrough ? 0 : traceFiles;
+    this.traceDigest = new Uint8Array(files * 32);
+    this.traceInode = new Int32Array(files);
+    this.traceInodes = new InodeIndex(files);
+    this.current = new Int32Array(files * this.scale);
+    this.currentFor = new Int32Array(files * this.scale).fill(-1);
   }
 
   /** Nothing to rewrite: chunks can go to the session untouched. */
@@ -122,55 +128,70 @@ export class Injector {
    * they are; otherwise each copy's bref is made when an event first names it (`rewrite` returns it), so memory
    * follows the files a chunk uses, not the whole table times the scale.
    */
-  addTraceBacking(files: readonly BackingFile[]): BackingFile[] {
-    if (this.passthrough) return [...files];
-    for (const f of files) this.rememberTraceFile(f);
-    return [];
-  }
-
-  private rememberTraceFile(f: BackingFile): number {
-    const b = this.traceFileCount++;
-    this.traceDev = grownF64(this.traceDev, b + 1);
-    this.traceIno = grownF64(this.traceIno, b + 1);
-    this.traceInode = grownI32(this.traceInode, b + 1);
-    if ((b + 1) * 32 > this.traceDigest.length) {
-      const digest = new Uint8Array(this.traceDigest.length * 2);
+  addTraceTable(t: BackingTable): void {
+    if (this.passthrough) return;
+    const first = this.traceFileCount;
+    const end = first + t.count;
+    this.traceInode = grownI32(this.traceInode, end);
+    if (end * 32 > this.traceDigest.length) {
+      const digest = new Uint8Array(Math.max(end, this.traceInode.length) * 32);
       digest.set(this.traceDigest);
       this.traceDigest = digest;
     }
-    this.traceDev[b] = f.dev;
-    this.traceIno[b] = f.ino;
-    this.traceDigest.set(f.digest.subarray(0, 32), b * 32);
-    this.traceDigestView.push(this.traceDigest.subarray(b * 32, b * 32 + 32));
-    let byIno = this.traceInodes.get(f.dev);
-    if (byIno === undefined) this.traceInodes.set(f.dev, (byIno = new Map()));
-    let inode = byIno.get(f.ino);
-    if (inode === undefined) byIno.set(f.ino, (inode = this.traceInodeCount++));
-    this.traceInode[b] = inode;
-    this.incarnation = grownI32(this.incarnation, (inode + 1) * this.scale);
-    this.incarnationIno = grownF64(this.incarnationIno, (inode + 1) * this.scale);
-    this.current = grownI32(this.current, (b + 1) * this.scale);
-    this.currentFor = grownI32(this.currentFor, (b + 1) * this.scale, -1);
-    return b;
+    this.traceDigest.set(t.digest.subarray(0, t.count * 32), first * 32);
+    for (let i = 0; i < t.count; i++) this.traceInode[first + i] = this.traceInodes.intern(t.dev[i], t.ino[i]);
+    this.traceFileCount = end;
+    this.incarnation = grownI32(this.incarnation, this.traceInodes.size * this.scale);
+    this.incarnationIno = grownF64(this.incarnationIno, this.traceInodes.size * this.scale);
+    this.current = grownI32(this.current, end * this.scale);
+    this.currentFor = grownI32(this.currentFor, end * this.scale, -1);
   }
 
-  /** The session bref of trace version `b` in copy `k` on its inode's current incarnation, made on first use. */
-  private sessionBref(b: number, k: number, backing: BackingFile[], digest?: Uint8Array): number {
+  /** addTraceTable for a list of files; returns what the session gets now (all of them when passthrough). */
+  addTraceBacking(files: readonly BackingFile[]): BackingFile[] {
+    if (this.passthrough) return [...files];
+    this.addTraceTable(backingTable(files));
+    return [];
+  }
+
+  /**
+   * The session bref of trace version `b` in copy `k` on its inode's current incarnation, made on first use. With
+   * `newBytes` it is made anew, and its digest is drawn from the generator (a replacement).
+   */
+  private sessionBref(b: number, k: number, newBytes = false): number {
     const slot = b * this.scale + k;
     const at = this.traceInode[b] * this.scale + k;
     const n = this.incarnation[at];
-    if (this.currentFor[slot] === n && digest === undefined) return this.current[slot];
+    if (this.currentFor[slot] === n && !newBytes) return this.current[slot];
+    const out = this.outputFile();
+    const t = this.backing;
     // Each copy lives on a device of its own, and injected incarnations on yet another, so none collide.
-    const dev = this.traceDev[b] + k * 0x10000 + (n === 0 ? 0 : 0x8000);
-    const ino = n === 0 ? this.traceIno[b] : this.incarnationIno[at];
-    const f = this.backingPool[backing.length] ?? (this.backingPool[backing.length] = { dev: 0, ino: 0, digest: this.traceDigestView[b] });
-    f.dev = dev;
-    f.ino = ino;
-    f.digest = digest ?? this.traceDigestView[b];
-    backing.push(f);
+    const inode = this.traceInode[b];
+    t.dev[out] = this.traceInodes.dev(inode) + k * 0x10000 + (n === 0 ? 0 : 0x8000);
+    t.ino[out] = n === 0 ? this.traceInodes.ino(inode) : this.incarnationIno[at];
+    if (newBytes) {
+      for (let i = 0; i < 32; i++) t.digest[out * 32 + i] = Math.floor(this.rng() * 256);
+      t.content[out] = -1;
+    } else {
+      // Every copy and same-bytes incarnation of version b has its digest: one content key, one copy in a session.
+      t.digest.set(this.traceDigest.subarray(b * 32, b * 32 + 32), out * 32);
+      t.content[out] = b;
+    }
     this.current[slot] = this.sessionBrefs;
     this.currentFor[slot] = n;
     return this.sessionBrefs++;
+  }
+
+  /** The next row of the output backing table, which grows by doubling. */
+  private outputFile(): number {
+    const t = this.backing;
+    if (t.count === t.dev.length) {
+      const size = t.count * 2;
+      const digest = new Uint8Array(size * 32);
+      digest.set(t.digest);
+      this.backing = { count: t.count, dev: grownF64(t.dev, size), ino: grownF64(t.ino, size), digest, content: grownI32(t.content, size) };
+    }
+    return this.backing.count++;
   }
 
   /** A restart goes before the next event, an `op`. */
@@ -187,23 +208,19 @@ export class Injector {
   }
 
   /** Trace version `b`'s inode in copy `k` is re-downloaded (same bytes) or replaced (new bytes): a new inode. */
-  private newIncarnation(b: number, k: number, sameBytes: boolean, backing: BackingFile[]): number {
+  private newIncarnation(b: number, k: number, sameBytes: boolean): number {
     const at = this.traceInode[b] * this.scale + k;
     this.incarnation[at]++;
     this.incarnationIno[at] = ++this.versions;
-    if (sameBytes) return this.sessionBref(b, k, backing);
-    const digest = new Uint8Array(32);
-    for (let i = 0; i < 32; i++) digest[i] = Math.floor(this.rng() * 256);
-    return this.sessionBref(b, k, backing, digest);
+    return this.sessionBref(b, k, !sameBytes);
   }
 
   /** Rewrites one trace chunk. The result is valid until the next call (its columns are reused). */
   rewrite(ev: EventColumns): Injected {
-    const backing = this.backingOut;
-    backing.length = 0;
+    this.backing.count = 0;
     if (this.passthrough) {
       this.emitted += ev.length;
-      return { backing, events: ev };
+      return { backing: this.backing, events: ev };
     }
     const K = this.scale;
     const redownload = this.options.redownloadRate ?? 0;
@@ -230,13 +247,13 @@ export class Injector {
           } else {
             const r = op === OP_OPEN && (redownload > 0 || replace > 0) ? this.rng() : 1;
             if (r < redownload) {
-              bref = this.newIncarnation(b, k, true, backing);
+              bref = this.newIncarnation(b, k, true);
               this.counts.redownloads++;
             } else if (r < redownload + replace) {
-              bref = this.newIncarnation(b, k, false, backing);
+              bref = this.newIncarnation(b, k, false);
               this.counts.replacements++;
             } else {
-              bref = this.sessionBref(b, k, backing);
+              bref = this.sessionBref(b, k);
             }
           }
         }
@@ -252,8 +269,17 @@ export class Injector {
       }
     }
     this.out = out;
-    return { backing, events: sliceColumns(out, 0, n) };
+    return { backing: this.backing, events: sliceColumns(out, 0, n) };
   }
+}
+
+/** The injector's output backing table: BackingTable with every column, each its own growable array. */
+interface OutputTable {
+  count: number;
+  dev: Float64Array<ArrayBuffer>;
+  ino: Float64Array<ArrayBuffer>;
+  digest: Uint8Array<ArrayBuffer>;
+  content: Int32Array<ArrayBuffer>;
 }
 
 function grow(ev: EventColumns, used: number): EventColumns {
@@ -265,18 +291,4 @@ function grow(ev: EventColumns, used: number): EventColumns {
   out.oflags.set(ev.oflags.subarray(0, used));
   out.fopen.set(ev.fopen.subarray(0, used));
   return out;
-}
-
-function grownI32(a: Int32Array<ArrayBuffer>, need: number, fill = 0): Int32Array<ArrayBuffer> {
-  if (need <= a.length) return a;
-  const g = new Int32Array(Math.max(need, a.length * 2)).fill(fill);
-  g.set(a);
-  return g;
-}
-
-function grownF64(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuffer> {
-  if (need <= a.length) return a;
-  const g = new Float64Array(Math.max(need, a.length * 2));
-  g.set(a);
-  return g;
 }

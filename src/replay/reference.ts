@@ -1,7 +1,7 @@
 // The reference model behind the session interface, and the choice of engine for a session.
 import { ReferenceReplay } from "../model/index.js";
 import type { EngineName, OutcomesByPolicy, Policy, ReplaySession, SessionOptions } from "../engine.js";
-import type { BackingFile, EventColumns } from "../events.js";
+import { backingFiles, type BackingFile, type BackingTable, type EventColumns } from "../events.js";
 import { WasmReplaySession, type WasmBuild } from "./wasm.js";
 
 /** The reference model behind the session interface: one ReferenceReplay per policy. */
@@ -19,6 +19,10 @@ export class ReferenceSession implements ReplaySession {
 
   addBacking(files: readonly BackingFile[]): void {
     for (const r of this.replays) r.addBacking(files);
+  }
+
+  addBackingTable(table: BackingTable): void {
+    this.addBacking(backingFiles(table));
   }
 
   feed(events: EventColumns): void {

@@ -1,6 +1,7 @@
 // Where the trace reader puts a chunk's columns when the wasm core replays it: two slots of the core's own memory,
 // so the column bins land there from the file (no copy through a JS buffer, no JS loop over the rows) and the
 // reader's row checks run in the core (assembly/scan.ts). The session replays a placed chunk where it landed.
+import type { EventColumns } from "../events.js";
 import type { ChunkSink, SinkScan } from "../trace/types.js";
 import type { ColumnName, RecordedColumnName } from "../trace/format.js";
 import type { RowLimits } from "../trace/checks.js";
@@ -80,6 +81,16 @@ export class CoreChunkSink implements ChunkSink {
       maxNodeid: Number(this.core.scanMaxNodeid.value),
       maxFh: Number(this.core.scanMaxFh.value),
       elapsed: this.core.scanElapsed.value as number,
+    };
+  }
+
+  /** A chunk's event columns in `slot`, as views of the memory as it is now (the injector reads them there). */
+  events(slot: number, rows: number): EventColumns {
+    const buf = this.memory.buffer;
+    const u32 = (name: SlotColumn) => new Uint32Array(buf, this.address(slot, name), rows);
+    return {
+      length: rows, op: new Uint8Array(buf, this.address(slot, "op"), rows), nodeid: u32("nodeid"), fh: u32("fh"), bref: u32("bref"),
+      oflags: u32("oflags"), fopen: u32("fopen"),
     };
   }
 

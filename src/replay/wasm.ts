@@ -3,9 +3,9 @@
 import { readFileSync } from "node:fs";
 import { COUNTER_SLOTS, ID_MAX_DEFAULT } from "../abi.js";
 import { DAEMON_CODE, POLICY_CODE, ReplayMemoryError, outcomesFromCounters, type OutcomesByPolicy, type Policy, type ReplaySession, type SessionOptions } from "../engine.js";
-import { type BackingFile, type EventColumns } from "../events.js";
+import { type BackingFile, type BackingTable, type EventColumns } from "../events.js";
+import { InodeIndex } from "./inode-index.js";
 import { CoreChunkSink, type SinkCore } from "./sink.js";
-import type { BackingColumns } from "../trace/backing.js";
 
 interface CoreExports extends SinkCore {
   backing_reserve(inodes: number, files: number): number;
@@ -72,13 +72,12 @@ export class WasmReplaySession implements ReplaySession {
   private readonly capacity: number;
   /** Backing-table interning: a super_block pointer per st_dev, an inode index per (st_dev, st_ino). */
   private readonly superBlocks = new Map<number, number>();
-  private readonly inodeIndex = new Map<number, Map<number, number>>();
-  private inodeCount = 0;
+  private readonly inodeIndex: InodeIndex;
   private inodeCapacity = 0;
   private brefCount = 0;
-  /** Where a digest's bytes already are in the core, by the array that carried them: the injector hands every
-   * scaled copy of a file version the same array, so the copies share one 32-byte slot. */
-  private readonly digestAt = new WeakMap<Uint8Array, number>();
+  /** Where a digest's bytes already are in the core (0: not yet), by the files' `content` key: the injector keys
+   * every scaled copy and re-download of a trace version alike, so they share one 32-byte slot. */
+  private digestAt = new Uint32Array(0);
   private brefCapacity = 0;
   /** Rows of the bid column holding recorded ids of an earlier chunk, to clear before a chunk without them. */
   private bidRows = 0;
@@ -109,7 +108,8 @@ export class WasmReplaySession implements ReplaySession {
     }
     if (this.core.events_create(this.capacity) === 0) throw new ReplayMemoryError(`${this.capacity} event rows`);
     const expected = Math.max(table.length, options.expectedFiles ?? 0);
-    // An eighth more: injected re-downloads and replacements add files beyond the trace's own.
+    this.inodeIndex = new InodeIndex(expected);
+    // An eighth more: how many files injected re-downloads and replacements add is only known as they go.
     if (expected > 0) this.reserve(expected + (expected >> 3), expected + (expected >> 3));
     this.addBacking(table);
   }
@@ -123,25 +123,22 @@ export class WasmReplaySession implements ReplaySession {
   }
 
   addBacking(files: readonly BackingFile[]): void {
-    this.reserve(this.inodeCount + files.length, this.brefCount + files.length);
-    for (const f of files) this.addFile(f.dev, f.ino, f.digest, 0, f.digest);
+    this.reserve(this.inodeIndex.size + files.length, this.brefCount + files.length);
+    for (const f of files) this.addFile(f.dev, f.ino, f.digest, 0, f.content ?? -1);
   }
 
-  /**
-   * A trace's version 2 backing extension from its columns (src/trace/backing.ts), without an object per file:
-   * the same table as addBacking of its files. (No digest to share: scaled copies, which share their version's
-   * digest view, go through the injector and addBacking.)
-   */
-  addBackingColumns(c: BackingColumns): void {
-    this.reserve(this.inodeCount + c.count, this.brefCount + c.count);
-    for (let i = 0; i < c.count; i++) this.addFile(c.dev[i], c.ino[i], c.digest, i * 32, undefined);
+  /** Files as columns (a trace's backing extension), without an object per file: the same table as addBacking. */
+  addBackingTable(t: BackingTable): void {
+    this.reserve(this.inodeIndex.size + t.count, this.brefCount + t.count);
+    const content = t.content;
+    for (let i = 0; i < t.count; i++) this.addFile(t.dev[i], t.ino[i], t.digest, i * 32, content === undefined ? -1 : content[i]);
   }
 
   /**
    * One file version: its backing inode interned by (st_dev, st_ino), its digest copied from digests[at..at+32),
-   * or shared with the earlier file whose digest is the same view `shared` (digestAt).
+   * or shared with the earlier file of the same `content` key (-1: none).
    */
-  private addFile(dev: number, ino: number, digests: Uint8Array, at: number, shared: Uint8Array | undefined): void {
+  private addFile(dev: number, ino: number, digests: Uint8Array, at: number, content: number): void {
     const core = this.core;
     let sb = this.superBlocks.get(dev);
     if (sb === undefined) {
@@ -149,24 +146,28 @@ export class WasmReplaySession implements ReplaySession {
       if (sb === 0) throw new ReplayMemoryError(`super_block of device ${dev}`);
       this.superBlocks.set(dev, sb);
     }
-    let byIno = this.inodeIndex.get(dev);
-    if (byIno === undefined) this.inodeIndex.set(dev, (byIno = new Map()));
-    let index = byIno.get(ino);
-    if (index === undefined) {
-      index = this.inodeCount++;
-      byIno.set(ino, index);
-      core.backing_inode_define(index, sb, ino);
-    }
-    const known = shared === undefined ? undefined : this.digestAt.get(shared);
-    const digest = known === undefined ? core.backing_file_add(index) : core.backing_file_share(index, known);
+    const inodes = this.inodeIndex.size;
+    const index = this.inodeIndex.intern(dev, ino);
+    if (index === inodes) core.backing_inode_define(index, sb, ino);
+    const known = content >= 0 && content < this.digestAt.length ? this.digestAt[content] : 0;
+    const digest = known === 0 ? core.backing_file_add(index) : core.backing_file_share(index, known);
     if (digest === 0) throw new ReplayMemoryError(`backing file ${this.brefCount}`);
-    if (known === undefined) {
+    if (known === 0) {
       // One view of the memory while it does not grow (a view per file was most of this function's cost).
       if (this.bytes.buffer !== this.memory.buffer) this.bytes = new Uint8Array(this.memory.buffer);
       this.bytes.set(digests.subarray(at, at + 32), digest >>> 0);
-      if (shared !== undefined) this.digestAt.set(shared, digest);
+      if (content >= 0) this.shareDigest(content, digest >>> 0);
     }
     this.brefCount++;
+  }
+
+  private shareDigest(content: number, digest: number): void {
+    if (content >= this.digestAt.length) {
+      const grown = new Uint32Array(Math.max(content + 1, this.digestAt.length * 2, 1024));
+      grown.set(this.digestAt);
+      this.digestAt = grown;
+    }
+    this.digestAt[content] = digest;
   }
 
   /** Room in the core's tables, grown by doubling so a trace that extends its table often stays cheap. */

@@ -200,6 +200,17 @@ export interface ContentionSuite {
   results: ContentionRow[];
 }
 
+/** The CLI replaying a long synthetic trace under every policy with the default --jobs (bench/lib/scale.mjs). */
+export interface MemorySuite {
+  jobs: number;
+  events: number;
+  trace_bytes: number;
+  bytes_per_event: number;
+  synth: { wall_s: number; peak_rss_mb: number };
+  replay: { wall_s: number; peak_rss_mb: number; policies: number; events_replayed_per_policy: number; ns_per_event: Record<string, number> };
+  replay_injected: { options: string; wall_s: number; peak_rss_mb: number; restarts: number; redownloads: number; ns_per_event: Record<string, number> };
+}
+
 export interface Suites {
   check?: CheckSuite;
   throughput?: ThroughputSuite;
@@ -207,6 +218,7 @@ export interface Suites {
   parallel?: ParallelSuite;
   scaling?: ScalingSuite;
   contention?: ContentionSuite;
+  memory?: MemorySuite;
 }
 
 export interface EngineSummary {
@@ -226,6 +238,8 @@ export type RunSummary = Record<string, EngineSummary> & {
   contention_control_speedup?: number;
   /** The same control by the workers' CPU time: its speedup had each worker a free core (what load cannot skew). */
   contention_control_cpu_speedup?: number;
+  /** Peak RSS of the memory suite's replays (MB), plain and with injection, and their events and --jobs. */
+  peak_rss_mb?: { events: number; jobs: number; plain: number; injected: number };
 };
 
 /** One bench results file. */

@@ -5,6 +5,7 @@ import { crc32 } from "node:zlib";
 import { DIGEST_BYTES, binHeader, encodeStr, encodeUint, isMap, isString, isUint } from "./format.js";
 import { Malformed, describe } from "./bytes.js";
 import type { TraceBackingFile } from "./types.js";
+import type { BackingTable } from "../events.js";
 
 export function checkBackingFile(v: unknown): string | undefined {
   if (!isMap(v)) return "is not a map";
@@ -99,13 +100,8 @@ function ownCopy(bytes: Uint8Array): Uint8Array {
 }
 
 /** A version 2 extension decoded and checked, still as columns: what a consumer of many files reads best. */
-export interface BackingColumns {
-  count: number;
-  dev: Float64Array;
-  ino: Float64Array;
+export interface BackingColumns extends BackingTable {
   size: Float64Array;
-  /** 32 bytes per file. */
-  digest: Uint8Array;
   /** File i's path is path[pathEnd[i-1] (0 for the first) .. pathEnd[i]), UTF-8. */
   pathEnd: Uint32Array;
   path: Buffer;
