@@ -4,6 +4,7 @@
 // Writes bench/results/trace-scale.json. The memory suite of `npm run bench` measures the 100M row alone.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
+import { source } from "./lib/manifest.mjs";
 import { traceAtScale } from "./lib/scale.mjs";
 
 const sizes = process.argv.slice(2).map(Number);
@@ -19,5 +20,5 @@ for (const events of sizes) {
   console.log(JSON.stringify(row));
 }
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-const manifest = { node: process.version, v8: process.versions.v8, cpu: cpus()[0]?.model, cores: cpus().length, jobs: availableParallelism(), date: new Date().toISOString() };
+const manifest = { ...source(), node: process.version, v8: process.versions.v8, cpu: cpus()[0]?.model, cores: cpus().length, jobs: availableParallelism(), date: new Date().toISOString() };
 writeFileSync(new URL("./results/trace-scale.json", import.meta.url), `${JSON.stringify({ manifest, results }, null, 2)}\n`);

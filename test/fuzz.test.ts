@@ -47,6 +47,9 @@ describe(`fuzz slice (seed ${SEED}: npm run fuzz -- --seed ${SEED} makes the sam
     const r = await spawnSample({ seed: SEED, count: 6 });
     expect(r.defect, formatSummary([r], SEED)).toBe(0);
     expect(r.ok + r.clean).toBe(6);
+    // Each child reported its own peak RSS (a Node process takes some 40 MB; a parent's would be this runner's).
+    expect(r.peak_rss_mb).toBeGreaterThan(30);
+    expect(r.peak_rss_mb).toBeLessThan(300);
   }, 120_000);
 });
 

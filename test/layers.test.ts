@@ -9,7 +9,7 @@ type Layer = "shared" | "trace" | "sources" | "model" | "replay" | "verdicts" | 
 
 /** The layer of each top-level file or folder of src/. */
 export const LAYERS: Record<string, Layer> = {
-  "abi.ts": "shared", "engine.ts": "shared", "events.ts": "shared", "rng.ts": "shared", "digest.ts": "shared", "table.ts": "shared",
+  "abi.ts": "shared", "engine.ts": "shared", "events.ts": "shared", "rng.ts": "shared", "digest.ts": "shared", "table.ts": "shared", "rss.ts": "shared",
   trace: "trace",
   ingest: "sources", record: "sources", synth: "sources", fuse: "sources", capture: "sources", vm: "sources",
   model: "model",

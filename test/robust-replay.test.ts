@@ -15,6 +15,8 @@ import { TraceWriter, openTrace } from "../src/trace/index.js";
 import { FOPEN_PASSTHROUGH, OP_OPEN } from "../src/abi.js";
 
 const MAIN = new URL("../dist/cli/main.js", import.meta.url).pathname;
+/** The peak RSS of the process it is imported in (src/rss.ts), for the wrappers below. */
+const RSS = new URL("../dist/rss.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "fbreplay-robust-replay-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -79,7 +81,7 @@ describe("memory: the budget holds while the replay runs, not only up front", ()
     // outgrow it.
     const args = ["replay", "--jobs", "64", "--max-memory", "256M", "--scale", "16384", "--replace-rate", "0.5", ...traces];
     const wrapper = join(dir, "rss.mjs");
-    writeFileSync(wrapper, `const { main } = await import(${JSON.stringify(MAIN)}); const s = await main(${JSON.stringify(args)}); process.stderr.write("RSS " + process.resourceUsage().maxRSS + " " + s + "\\n");\n`);
+    writeFileSync(wrapper, `const { main } = await import(${JSON.stringify(MAIN)}); const s = await main(${JSON.stringify(args)}); const { peakRssBytes } = await import(${JSON.stringify(RSS)}); process.stderr.write("RSS " + Math.round(peakRssBytes() / 1024) + " " + s + "\\n");\n`);
     const r = spawnSync(process.execPath, [wrapper], { encoding: "utf8", timeout: 300_000 });
     const [, kb, status] = /RSS (\d+) (\d+)/.exec(r.stderr)!;
     const lines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("RSS "));

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { OP_OPEN, OP_RELEASE } from "../src/abi.js";
 import { replayTrace, type ReplayPlan, type TraceSource } from "../src/replay/drive.js";
 import { WasmReplaySession } from "../src/replay/wasm.js";
-import { synth } from "../src/synth/index.js";
+import { synth, type SynthOptions } from "../src/synth/index.js";
 import { TraceError, TraceWriter, openTrace, sliceChunk, type ItemsOptions, type TraceChunk } from "../src/trace/index.js";
 import {
   HEADER, assemble, backingBytes, backingFile, flipInChunk1, footerFor, headerBytes, rawChunk, sampleTrace, smallChunk, tmpFile, useTmpDir,
@@ -42,6 +42,18 @@ async function bothWays(path: string, plan: ReplayPlan) {
   return { placed: placed.seen.placed, report: a };
 }
 
+/** A synthetic trace written to a file of the test's own. */
+async function synthFile(options: SynthOptions): Promise<string> {
+  const path = tmpFile();
+  const w = await TraceWriter.create(path, HEADER);
+  for (const item of synth(options)) {
+    if (item.backing) w.addBacking(item.backing.map((f, i) => ({ ...f, size: 1, path: `/f${i}` })));
+    else await w.writeChunk(item.chunk as TraceChunk);
+  }
+  await w.close();
+  return path;
+}
+
 /** Reads every item with a wasm session's sink; the TraceError's message, or undefined. */
 async function errorWithSink(path: string): Promise<string | undefined> {
   const session = new WasmReplaySession([], { policies: ["ptr"], daemon: "per-inode", maxInodes: 16, maxFiles: 16 });
@@ -67,13 +79,7 @@ async function errorWithout(path: string): Promise<string | undefined> {
 
 describe("chunks read into the core", () => {
   it("replay a synthetic trace of many chunks to the same counters as chunks read into buffers, every policy", async () => {
-    const path = tmpFile();
-    const w = await TraceWriter.create(path, HEADER);
-    for (const item of synth({ events: 40_000, seed: 3, chunkRows: 3000 })) {
-      if (item.backing) w.addBacking(item.backing.map((f, i) => ({ ...f, size: 1, path: `/f${i}` })));
-      else await w.writeChunk(item.chunk as TraceChunk);
-    }
-    await w.close();
+    const path = await synthFile({ events: 40_000, seed: 3, chunkRows: 3000 });
     const plan: ReplayPlan = { engine: "wasm", policies: ["ptr", "inode", "digest", "reuse", "lookup"], daemon: "per-inode", scale: 1 };
     const { placed, report } = await bothWays(path, plan);
     expect(placed).toBe(14 * 5); // a pass per policy
@@ -94,13 +100,7 @@ describe("chunks read into the core", () => {
   it("rewrite injected chunks from the core's memory, piece by piece as the backing files grow it: the same counters", async () => {
     // One large chunk: at --scale 8 the injector takes it in pieces of 8,192 rows, and the re-downloads and
     // replacements of each piece add files to the core, which grows its memory and so renews the chunk's views.
-    const path = tmpFile();
-    const w = await TraceWriter.create(path, HEADER);
-    for (const item of synth({ events: 60_000, seed: 5, chunkRows: 60_000 })) {
-      if (item.backing) w.addBacking(item.backing.map((f, i) => ({ ...f, size: 1, path: `/f${i}` })));
-      else await w.writeChunk(item.chunk as TraceChunk);
-    }
-    await w.close();
+    const path = await synthFile({ events: 60_000, seed: 5, chunkRows: 60_000 });
     const plan: ReplayPlan = {
       engine: "wasm", policies: ["ptr", "digest", "lookup"], daemon: "per-open", scale: 8, restartEvery: 20_000, redownloadRate: 0.3, replaceRate: 0.2, seed: 9,
     };

@@ -13,6 +13,11 @@ function git(...args) {
   }
 }
 
+/** The commit measured, and whether tracked files differed from it. */
+export function source() {
+  return { commit: git("rev-parse", "HEAD"), dirty: (git("status", "--porcelain", "--untracked-files=no") ?? "") !== "" };
+}
+
 /** The run manifest: commit, runtimes, compiler and flags, machine. Workload hashes and options are added by the caller. */
 export function manifest({ native, tinybench }) {
   const asc = JSON.parse(readFileSync(new URL("node_modules/assemblyscript/package.json", root), "utf8"));
@@ -20,8 +25,7 @@ export function manifest({ native, tinybench }) {
   const cpu = cpus();
   return {
     date: new Date().toISOString(),
-    commit: git("rev-parse", "HEAD"),
-    dirty: (git("status", "--porcelain", "--untracked-files=no") ?? "") !== "",
+    ...source(),
     node: process.version,
     v8: process.versions.v8,
     asc: { version: asc.version, flags: { ...asconfig.options, ...asconfig.targets.release } },

@@ -8,7 +8,7 @@
 //   node scripts/fuzz/run.mjs [--seed S] [--count N] [--targets a,b] [--sample N] [--jobs J] [--json FILE]
 //                             [--minutes M: stop each target at its share of M minutes, counting what ran]
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,6 +25,8 @@ export const RSS_LIMIT = 1536 << 20;
 export const SPAWN_RSS_LIMIT = 300 << 20;
 
 const ROOT = new URL("../../", import.meta.url).pathname;
+/** Preloaded into each spawned CLI: its peak RSS on stderr at exit (the benchmarks measure the same way). */
+const PEAK_RSS = new URL("../../bench/lib/peak-rss.mjs", import.meta.url).href;
 
 /**
  * Runs inputs [0, count) of a target on `jobs` workers; resolves to its counts, defects and wall time. With
@@ -96,11 +98,10 @@ export function fuzzTarget(target, { seed, count, jobs, onProgress, defectsDir, 
   });
 }
 
-/** A sample through the real CLI: child processes, peak RSS from /usr/bin/time when it is there. */
+/** A sample through the real CLI: child processes, each reporting its peak RSS (bench/lib/peak-rss.mjs). */
 export async function spawnSample({ seed, count }) {
   const { makeTrace } = await import("./targets.mjs");
   const dir = mkdtempSync(join(tmpdir(), "fbreplay-fuzz-spawn-"));
-  const timeBin = existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
   const result = { target: "spawned CLI", ok: 0, clean: 0, defect: 0, defects: [], peak_rss_mb: 0 };
   const started = Date.now();
   try {
@@ -109,12 +110,11 @@ export async function spawnSample({ seed, count }) {
       const path = join(dir, "in.fbt");
       writeFileSync(path, makeTrace(rng).bytes);
       const argv = rng.chance(0.5) ? ["inspect", path] : ["replay", path, "--scale", String(1 + rng.int(4)), "--restart-every", "10", "--redownload-rate", "0.1"];
-      const cmd = timeBin ? [timeBin, "-f", "FBREPLAY_FUZZ_RSS %M", process.execPath, join(ROOT, "dist/cli/bin.js"), ...argv] : [process.execPath, join(ROOT, "dist/cli/bin.js"), ...argv];
-      const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: HANG_MS });
-      const rssLine = r.stderr.split("\n").find((l) => l.startsWith("FBREPLAY_FUZZ_RSS "));
-      const rss = rssLine ? Number(rssLine.split(" ")[1]) * 1024 : 0;
+      const r = spawnSync(process.execPath, ["--import", PEAK_RSS, join(ROOT, "dist/cli/bin.js"), ...argv], { encoding: "utf8", timeout: HANG_MS });
+      const rssLine = r.stderr.split("\n").find((l) => l.startsWith("@@peak_rss_kb="));
+      const rss = rssLine ? Number(rssLine.split("=")[1]) * 1024 : 0;
       result.peak_rss_mb = Math.max(result.peak_rss_mb, Math.round(rss / 2 ** 20));
-      const errLines = r.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("FBREPLAY_FUZZ_RSS ") && !l.startsWith("Command exited with non-zero status"));
+      const errLines = r.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("@@peak_rss_kb="));
       let defect;
       if (r.error?.code === "ETIMEDOUT" || r.signal) defect = { kind: "hang", detail: argv.join(" ") };
       else if (rss > SPAWN_RSS_LIMIT) defect = { kind: "memory over budget", detail: `${Math.round(rss / 2 ** 20)} MiB: ${argv.join(" ")}` };

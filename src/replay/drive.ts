@@ -7,6 +7,7 @@ import { Injector, type InjectOptions } from "./inject.js";
 import { createSession } from "./reference.js";
 import { CORE_EVENT_ROWS, WasmReplaySession } from "./wasm.js";
 import { ReplayMemoryError, type DaemonModel, type EngineName, type Outcomes, type Policy, type SessionOptions } from "../engine.js";
+import { peakRssBytes } from "../rss.js";
 
 /** A trace as the replay needs it: its header and footer up front, then its items in order. */
 export interface TraceSource {
@@ -262,6 +263,6 @@ function resources(started: bigint, events: number): ReplayReport["resources"] {
   return {
     wall_s: Number(wall.toFixed(3)),
     events_per_s: Math.round(events / wall),
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    peak_rss_mb: Math.round(peakRssBytes() / 2 ** 20),
   };
 }

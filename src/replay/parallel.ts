@@ -9,6 +9,7 @@ import type { Policy } from "../engine.js";
 import { defaultMaxMemory, replayBytes, replaySizes } from "./budget.js";
 import { replayTrace, type ReplayPlan, type ReplayReport, type TraceSource } from "./drive.js";
 import type { UnitData, UnitMessage } from "./worker.js";
+import { peakRssBytes } from "../rss.js";
 
 export interface ParallelOptions {
   /** Replays at once (default: the machine's cores). 1 replays in this thread, one trace after another. */
@@ -206,6 +207,6 @@ function join(parts: readonly ReplayReport[], order: readonly Policy[], whole: b
     ...first,
     complete,
     policies,
-    resources: { wall_s: wall, events_per_s: Math.round(first.events / wall), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) },
+    resources: { wall_s: wall, events_per_s: Math.round(first.events / wall), peak_rss_mb: Math.round(peakRssBytes() / 2 ** 20) },
   };
 }
