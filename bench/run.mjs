@@ -26,7 +26,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(`usage: node bench/run.mjs [--quick] [--only ${SUITES.join(",")}] [--out FILE]
-  --quick  small sizes and few reps (under a minute); the full run takes ~15 min
+  --quick  small sizes and few reps (under a minute); the full run takes ~20 min
   --only   run only these suites
   --out    results file (default bench/results/bench-<date>-<commit>[-quick].json); latest.json is always written`);
   process.exit(0);
