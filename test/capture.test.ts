@@ -165,9 +165,11 @@ function expectLogAgrees(log: { eio: number; ambiguous: number; stderr: string }
   if (log.eio !== kernelRefused) expect(log.ambiguous, log.stderr).toBeGreaterThan(0);
 }
 
-function oracle(trace: string): { status: number | null; runs: { compared: number; kernel_refused: number; mismatches: unknown[]; anomalies: number }[] } {
+/** The oracle's verdict on a capture; `detail` (its mismatches with their context, its stderr) says why it failed. */
+function oracle(trace: string): { status: number | null; detail: string; runs: { compared: number; kernel_refused: number; mismatches: unknown[]; anomalies: number }[] } {
   const r = cli(["oracle", trace, "--json"]);
-  return { status: r.status, runs: (JSON.parse(r.stdout) as { runs: { compared: number; kernel_refused: number; mismatches: unknown[]; anomalies: number }[] }).runs };
+  const runs = (JSON.parse(r.stdout) as { runs: { compared: number; kernel_refused: number; mismatches: unknown[]; anomalies: number }[] }).runs;
+  return { status: r.status, runs, detail: `${trace}: ${JSON.stringify(runs.map((run) => run.mismatches))} ${r.stderr}` };
 }
 
 describe("the record layout", () => {
@@ -222,7 +224,7 @@ describe("a kernel-side capture as a trace (a recorded capture, no root needed)"
     expect(summary).toMatchObject({ opens: 52, releases: 52, refused: 3, backing_opens: 52, backing_closes: 52, unknown_verdicts: 0 });
     expect(stats).toMatchObject({ done: true, lost: 0, unpaired_replies: 0, backing_id_offset: 364, preexisting_ids: 0 });
     const o = oracle(trace);
-    expect(o.status).toBe(0);
+    expect(o.status, o.detail).toBe(0);
     expect(o.runs[0]).toMatchObject({ compared: 52, kernel_refused: 3, mismatches: [], anomalies: 0 });
   });
 });
@@ -293,7 +295,7 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
     expect(c.source).toMatchObject({ format: "fbreplay-capture", complete: true, lost_records: 0, backing_id_offset: 0 });
     expect(c.opens.filter((o) => o.refused)).toHaveLength(0);
     const o = oracle(c.trace);
-    expect(o.status).toBe(0);
+    expect(o.status, o.detail).toBe(0);
     expect(o.runs).toHaveLength(1);
     expect(o.runs[0]).toMatchObject({ compared: c.opens.length, kernel_refused: 0, mismatches: [], anomalies: 0 });
     expectLogAgrees(fromLog(d.log, "stock"), 0); // its -d log: no EIO either
@@ -310,7 +312,7 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
     expect(refused).toBeGreaterThanOrEqual(1);
     expect(refused).toBe(c.workloadEio);
     const o = oracle(c.trace);
-    expect(o.status).toBe(0);
+    expect(o.status, o.detail).toBe(0);
     expect(o.runs[0]).toMatchObject({ compared: c.opens.length, kernel_refused: refused, mismatches: [], anomalies: 0 });
     expectLogAgrees(fromLog(d.log, "per-open"), refused);
     expectLogAgrees(fromLog(d.log, "per-open-strace", d.strace), refused);
@@ -328,7 +330,7 @@ describe.skipIf(captureProblem())("capture on real mounts", () => {
     expect(refused).toBe(12);
     expect(c.workloadEio).toBe(refused);
     const o = oracle(c.trace);
-    expect(o.status).toBe(0);
+    expect(o.status, o.detail).toBe(0);
     expect(o.runs[0]).toMatchObject({ compared: c.opens.length, kernel_refused: 12, mismatches: [], anomalies: 0 });
     // The mailing-list case: each refused open is a successful OPEN, then a RELEASE with no FLUSH and pid 0. Paired
     // with the held file instead (the oldest open of the inode), the log gave fewer EIO than the kernel.
