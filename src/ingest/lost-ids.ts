@@ -6,9 +6,12 @@
 // the first can accept an open the kernel refused, the second refuse one it accepted only where a "reusing" line
 // was lost, which leaves the inode a registration to reuse, so it takes the first branch.
 import { ID_MAX_DEFAULT } from "../abi.js";
-import type { Request } from "./pending.js";
+import type { PendingRequests, Request } from "./pending.js";
 
 export class LostIds {
+  /** The requests in flight, to tell whether an open that took an id line has replied (`fill`). */
+  constructor(private readonly pending: PendingRequests) {}
+
   /** Ids registered per daemon inode (the DEBUG lines' inode: the nodeid), oldest first, until closed. */
   private readonly registered = new Map<string, number[]>();
   /** Ids of registrations of our own, from the top of the idr's range down: never a real one. */
@@ -29,9 +32,28 @@ export class LostIds {
     this.garbledLines++;
   }
 
+  /**
+   * An id line of an inode while several of its opens were in flight: it goes to the oldest (`waiting[0]`), which is
+   * not certain. The line comes just before its open's reply, so whichever of them replies first without an id of
+   * its own takes it over (`fill`).
+   */
+  ambiguous(waiting: readonly Request[]): void {
+    this.inFlight++;
+    for (const r of waiting.slice(1)) r.idTakenBy = waiting[0];
+  }
+
   /** A successful open of `inode`: if its id may have been lost and nothing else gave one, the guess. */
   fill(req: Request, inode: string | null): void {
-    if (req.replyId !== undefined || this.garbledLines === (req.garbledBefore ?? this.garbledLines)) return;
+    if (req.replyId !== undefined) return;
+    const taker = req.idTakenBy;
+    if (taker !== undefined && this.pending.get(taker.unique) === taker && taker.replyId !== undefined) {
+      // The older open has not replied: the id, and the registration with it, were this one's.
+      [req.replyId, req.registered, taker.replyId, taker.registered] = [taker.replyId, taker.registered, undefined, undefined];
+      taker.idTakenBy = req;
+      this.guessed++;
+      return;
+    }
+    if (taker === undefined && this.garbledLines === (req.garbledBefore ?? this.garbledLines)) return;
     const [id, own] = this.guess(inode);
     if (own) (req.registered ??= []).push(id);
     req.replyId = id;

@@ -75,7 +75,7 @@ export class Machine {
   private readonly instances = new Map<string, Instance>();
   private instanceIds = 0;
   private readonly files = new OpenFiles(this.counts);
-  readonly lostIds = new LostIds();
+  readonly lostIds = new LostIds(this.pending);
   private syntheticFh = 0;
   private readonly nodeSlots = new SlotAllocator();
   private readonly fhSlots = new SlotAllocator();
@@ -144,7 +144,7 @@ export class Machine {
     // A CREATE's header names the parent directory, not the inode. Of several opens in flight: the oldest, counted.
     const fits = (r: Request) => r.opcode === "CREATE" || (r.opcode === "OPEN" && r.nodeid === l.inode);
     const waiting = this.pending.all((r) => fits(r) && r.replyId === undefined);
-    if (waiting.length > 1) this.lostIds.inFlight++;
+    if (waiting.length > 1) this.lostIds.ambiguous(waiting);
     const req = waiting[0] ?? this.pending.latest(fits);
     if (req === undefined && this.lostIds.garbledLines > 0) return this.lostIds.garbled(); // pieces of two lines
     if (req === undefined) return this.malformed(lineNo, text, `passthrough_hp ${l.action} line outside a pending OPEN or CREATE of inode ${l.inode}`);

@@ -38,6 +38,8 @@ export interface Request {
   replyId?: number;
   /** Garbled DEBUG lines read before this request: more by its reply, and its id may be one they lost (lost-ids.ts). */
   garbledBefore?: number;
+  /** The older open in flight with it that an id line of its inode went to: the line may have been its own. */
+  idTakenBy?: Request;
   closed?: number[];
 }
 
