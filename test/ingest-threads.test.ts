@@ -112,6 +112,14 @@ describe("lines written into one another", () => {
     expect(r.ptr.eio).toBe(1);
   });
 
+  it("a third real log, where another thread's digits ran into an id (`backing file 48139788300587592`): garbled, the kernel's 1 EIO", () => {
+    // The same run as the fixture above (another attempt): the line used to be malformed and its open left with no id.
+    const r = ingest("test/fixtures/per-open-threads-digits.log.gz", "digits-fixture");
+    expect(r.stderr).not.toContain("malformed");
+    expect(r.stderr).toContain("recorded backing ids: 52 of 52 opens");
+    expect(r.ptr.eio).toBe(1);
+  });
+
   it("the real log: every request read, never more EIO than the kernel's 2, and the uncertain ids counted", () => {
     const r = ingest("test/fixtures/per-open-threads-garbled.log.gz", "fixture");
     expect(r.stderr).not.toContain("malformed");

@@ -127,7 +127,7 @@ export class Machine {
       }
       case "backing": return this.backingLine(l, lineNo, text);
       case "garbled": return this.lostIds.garbled();
-      case "malformed": return this.malformed(lineNo, text, l.reason);
+      case "malformed": return l.runTogether && this.lostIds.garbledLines > 0 ? this.lostIds.garbled() : this.malformed(lineNo, text, l.reason);
     }
   }
 

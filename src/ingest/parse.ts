@@ -33,7 +33,8 @@ export type LogLine =
    * one write per piece, so with several threads the pieces of two lines interleave and which number is whose is lost.
    */
   | { kind: "garbled" }
-  | { kind: "malformed"; reason: string }
+  /** `runTogether`: what another thread's pieces written into the line would also make (machine.ts decides). */
+  | { kind: "malformed"; reason: string; runTogether?: boolean }
   | { kind: "other" };
 
 const REQUEST = /^\s*(?:dev )?unique: (\d+), opcode: ([A-Z0-9_?]+) \((\d+)\), nodeid: (\d+), insize: (\d+), pid: (\d+)(?:,.*)?$/;
@@ -83,8 +84,9 @@ export function parseLine(line: string): LogLine {
   if ((m = RENAME.exec(line))) return { kind: m[1] as "rename" | "link", paths: m[2], flags: m[3] === undefined ? 0 : parseFlags(m[3]) };
   if ((m = HP_BACKING.exec(line))) {
     const id = Number(m[2]);
-    // The kernel's ids are 1 … INT_MAX (spec §a.1)
-    if (id > ID_MAX_DEFAULT) return { kind: "malformed", reason: `backing file ${m[2]} is beyond the idr's ${ID_MAX_DEFAULT}` };
+    // The kernel's ids are 1 … INT_MAX (spec §a.1); in a multithreaded log, digits of another thread's piece (an
+    // inode number) can follow an id's: `backing file 48139788300587592 for open 20 of inode …`.
+    if (id > ID_MAX_DEFAULT) return { kind: "malformed", reason: `backing file ${m[2]} is beyond the idr's ${ID_MAX_DEFAULT}`, runTogether: true };
     return { kind: "backing", action: HP_ACTIONS[m[1] as keyof typeof HP_ACTIONS], id, inode: m[3] };
   }
   if ((m = HP_FAILED.exec(line))) return { kind: "backing", action: "failed", id: 0, inode: m[1] };
