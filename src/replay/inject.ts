@@ -4,7 +4,7 @@ import { OP_LOOKUP, OP_OPEN, OP_RESTART, RESTART_CLOSE_ALL } from "../abi.js";
 import { sfc32 } from "../rng.js";
 import { backingTable, emptyColumns, sliceColumns } from "../events.js";
 import type { BackingFile, BackingTable, EventColumns } from "../events.js";
-import { grownF64, grownI32 } from "./grow.js";
+import { grownF64, grownI32, grownU8 } from "./grow.js";
 import { InodeIndex } from "./inode-index.js";
 
 export interface InjectOptions {
@@ -133,11 +133,7 @@ export class Injector {
     const first = this.traceFileCount;
     const end = first + t.count;
     this.traceInode = grownI32(this.traceInode, end);
-    if (end * 32 > this.traceDigest.length) {
-      const digest = new Uint8Array(Math.max(end, this.traceInode.length) * 32);
-      digest.set(this.traceDigest);
-      this.traceDigest = digest;
-    }
+    this.traceDigest = grownU8(this.traceDigest, this.traceInode.length * 32);
     this.traceDigest.set(t.digest.subarray(0, t.count * 32), first * 32);
     for (let i = 0; i < t.count; i++) this.traceInode[first + i] = this.traceInodes.intern(t.dev[i], t.ino[i]);
     this.traceFileCount = end;
@@ -187,9 +183,7 @@ export class Injector {
     const t = this.backing;
     if (t.count === t.dev.length) {
       const size = t.count * 2;
-      const digest = new Uint8Array(size * 32);
-      digest.set(t.digest);
-      this.backing = { count: t.count, dev: grownF64(t.dev, size), ino: grownF64(t.ino, size), digest, content: grownI32(t.content, size) };
+      this.backing = { count: t.count, dev: grownF64(t.dev, size), ino: grownF64(t.ino, size), digest: grownU8(t.digest, size * 32), content: grownI32(t.content, size) };
     }
     return this.backing.count++;
   }
